@@ -1,0 +1,739 @@
+//! The TOML configuration: parse → validate, in that order, with every error located.
+//!
+//! Parsing reads the document once into toml's spanned tree and deserializes each section on its
+//! own (one error per section at most, from serde), so a typo in one source does not hide a typo in
+//! another. Validation then checks what serde cannot (paths, patterns, ranges) and reports every
+//! problem it finds. Each error carries file, line, column and the dotted key path. Building the
+//! running pipeline from a `Config` is `pipeline`'s job, not this module's.
+//!
+//! Invariant: a `Config` only exists when both steps found nothing wrong; relative paths in it are
+//! already resolved against the config file's folder.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::model::Lang;
+
+/// The exit code for a bad config (EX_CONFIG from sysexits.h).
+pub const EXIT_CONFIG: i32 = 78;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// One problem in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; absent when the file could not be read at all.
+    pub position: Option<(usize, usize)>,
+    /// Dotted key path, such as `sources.seeds.glob`; empty for whole-file problems.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in one config file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+// ---------------------------------------------------------------------------------------------
+// Raw (as written) configuration
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    #[serde(default = "default_state_path")]
+    pub path: PathBuf,
+}
+
+fn default_state_path() -> PathBuf {
+    PathBuf::from("data/state.sqlite")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// Capacity of every channel between stages.
+    #[serde(default = "default_channel_capacity")]
+    pub channel_capacity: usize,
+    /// Threads that scrape pages in parallel.
+    #[serde(default = "default_scrape_workers")]
+    pub scrape_workers: usize,
+    /// Pages larger than this are refused before they are read.
+    #[serde(default = "default_max_page_bytes")]
+    pub max_page_bytes: u64,
+    /// Most records a sink writes before it flushes and acknowledges.
+    #[serde(default = "default_sink_batch")]
+    pub sink_batch: usize,
+}
+
+fn default_channel_capacity() -> usize {
+    64
+}
+fn default_scrape_workers() -> usize {
+    2
+}
+fn default_max_page_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_sink_batch() -> usize {
+    256
+}
+
+impl Default for RawPipeline {
+    fn default() -> Self {
+        RawPipeline {
+            channel_capacity: default_channel_capacity(),
+            scrape_workers: default_scrape_workers(),
+            max_page_bytes: default_max_page_bytes(),
+            sink_batch: default_sink_batch(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFold {
+    /// Lowest cross-lingual score at which a page can join another language's story.
+    #[serde(default = "default_min_score")]
+    pub min_score: f64,
+}
+
+fn default_min_score() -> f64 {
+    crate::fold::DEFAULT_MIN_SCORE
+}
+
+impl Default for RawFold {
+    fn default() -> Self {
+        RawFold {
+            min_score: default_min_score(),
+        }
+    }
+}
+
+/// One or several glob patterns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Globs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Globs {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Globs::One(s) => vec![s],
+            Globs::Many(v) => v,
+        }
+    }
+}
+
+/// `type = "files"`: a folder of saved pages (`.txt` article text or `.html`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilesSource {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub glob: Option<Globs>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub interval: Option<Duration>,
+}
+
+/// The closed set of source kinds, by their `type` key.
+#[derive(Debug)]
+pub enum RawSource {
+    Files(RawFilesSource),
+}
+
+pub const SOURCE_TYPES: &[&str] = &["files"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatePolicy {
+    /// Every record, with its relation and `duplicate_of`.
+    #[default]
+    Mark,
+    /// One record per story: the original only.
+    Drop,
+}
+
+/// `type = "jsonl"`: one JSON record a line, to a file or stdout (`-`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJsonlSink {
+    pub path: String,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+/// The closed set of sink kinds, by their `type` key.
+#[derive(Debug)]
+pub enum RawSink {
+    Jsonl(RawJsonlSink),
+}
+
+pub const SINK_TYPES: &[&str] = &["jsonl"];
+
+fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e} (try \"30s\", \"10m\")")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated configuration
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub state_path: PathBuf,
+    pub pipeline: PipelineSettings,
+    pub fold: FoldSettings,
+    pub sources: Vec<SourceSpec>,
+    pub sinks: Vec<SinkSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    pub channel_capacity: NonZeroUsize,
+    pub scrape_workers: NonZeroUsize,
+    pub max_page_bytes: u64,
+    pub sink_batch: NonZeroUsize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FoldSettings {
+    pub min_score: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub id: String,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Files(FilesSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct FilesSettings {
+    pub dir: PathBuf,
+    pub patterns: Vec<glob::Pattern>,
+    pub lang: Option<Lang>,
+    /// How often `run` rescans the folder.
+    pub interval: Duration,
+}
+
+pub const DEFAULT_FILES_GLOBS: &[&str] = &["*.txt", "*.html", "*.htm"];
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct SinkSpec {
+    pub id: String,
+    pub duplicates: DuplicatePolicy,
+    pub kind: SinkKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    Jsonl(JsonlSettings),
+}
+
+#[derive(Debug, Clone)]
+pub enum JsonlTarget {
+    Stdout,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct JsonlSettings {
+    pub target: JsonlTarget,
+}
+
+impl Config {
+    pub fn writes_stdout(&self) -> bool {
+        self.sinks.iter().any(|s| match &s.kind {
+            SinkKind::Jsonl(j) => matches!(j.target, JsonlTarget::Stdout),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse + validate
+
+/// Reads, parses and validates a config file.
+pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_path_buf(),
+            position: None,
+            key: String::new(),
+            message: format!("cannot read config: {e}"),
+        }])
+    })?;
+    from_str(&text, file)
+}
+
+/// Parses and validates config text as if it were read from `file` (which sets the base folder).
+pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
+    let mut cx = Cx {
+        file: file.to_path_buf(),
+        text,
+        spans: HashMap::new(),
+        errors: Vec::new(),
+    };
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            cx.toml_error("", e, 0..0);
+            return Err(cx.finish());
+        }
+    };
+    index_spans(&mut cx.spans, "", doc.get_ref());
+    let raw = parse_document(&mut cx, doc);
+    let base = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+    let config = raw.and_then(|raw| validate(&mut cx, raw, &base));
+    match config {
+        Some(c) if cx.errors.is_empty() => Ok(c),
+        _ => Err(cx.finish()),
+    }
+}
+
+struct Cx<'t> {
+    file: PathBuf,
+    text: &'t str,
+    spans: HashMap<String, Range<usize>>,
+    errors: Vec<(usize, ConfigError)>,
+}
+
+impl Cx<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    fn error_at(&mut self, key: &str, span: Range<usize>, message: impl Into<String>) {
+        let position = self.position(span.start);
+        self.errors.push((
+            span.start,
+            ConfigError {
+                file: self.file.clone(),
+                position: Some(position),
+                key: key.to_string(),
+                message: message.into(),
+            },
+        ));
+    }
+
+    /// An error about a key, located at the key's value (or its nearest located parent).
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        let mut probe = key.to_string();
+        let span = loop {
+            if let Some(span) = self.spans.get(&probe) {
+                break span.clone();
+            }
+            match probe.rfind('.') {
+                Some(i) => probe.truncate(i),
+                None => break 0..0,
+            }
+        };
+        self.error_at(key, span, message);
+    }
+
+    fn toml_error(&mut self, key: &str, e: toml::de::Error, fallback: Range<usize>) {
+        let span = e.span().unwrap_or(fallback);
+        self.error_at(key, span, e.message().to_string());
+    }
+
+    fn finish(mut self) -> ConfigErrors {
+        self.errors.sort_by_key(|(offset, _)| *offset);
+        ConfigErrors(self.errors.into_iter().map(|(_, e)| e).collect())
+    }
+}
+
+fn join_key(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn index_spans(spans: &mut HashMap<String, Range<usize>>, prefix: &str, table: &DeTable<'_>) {
+    for (k, v) in table.iter() {
+        let key = join_key(prefix, k.get_ref());
+        spans.insert(key.clone(), v.span());
+        if let Some(t) = v.get_ref().as_table() {
+            index_spans(spans, &key, t);
+        }
+    }
+}
+
+struct RawConfig {
+    state: RawState,
+    pipeline: RawPipeline,
+    fold: RawFold,
+    sources: BTreeMap<String, RawSource>,
+    sinks: BTreeMap<String, RawSink>,
+}
+
+/// Deserializes one section, recording its first error with the full key path.
+fn section<T: DeserializeOwned>(cx: &mut Cx<'_>, key: &str, value: Spanned<DeValue<'_>>) -> Option<T> {
+    let span = value.span();
+    match serde_path_to_error::deserialize::<_, T>(ValueDeserializer::from(value)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let inner_path = e.path().to_string();
+            let full = if inner_path == "." || inner_path.is_empty() {
+                key.to_string()
+            } else {
+                join_key(key, &inner_path)
+            };
+            cx.toml_error(&full, e.into_inner(), span);
+            None
+        }
+    }
+}
+
+fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> Option<RawConfig> {
+    let mut state = None;
+    let mut pipeline = None;
+    let mut fold = None;
+    let mut sources = BTreeMap::new();
+    let mut sinks = BTreeMap::new();
+    let mut ok = true;
+    for (k, v) in doc.into_inner() {
+        let key = k.get_ref().to_string();
+        match key.as_str() {
+            "state" => {
+                state = section::<RawState>(cx, "state", v).or_else(|| {
+                    ok = false;
+                    None
+                })
+            }
+            "pipeline" => {
+                pipeline = section::<RawPipeline>(cx, "pipeline", v).or_else(|| {
+                    ok = false;
+                    None
+                })
+            }
+            "fold" => {
+                fold = section::<RawFold>(cx, "fold", v).or_else(|| {
+                    ok = false;
+                    None
+                })
+            }
+            "sources" => ok &= typed_sections(cx, "sources", v, SOURCE_TYPES, parse_source, &mut sources),
+            "sinks" => ok &= typed_sections(cx, "sinks", v, SINK_TYPES, parse_sink, &mut sinks),
+            other => {
+                cx.error_at(
+                    other,
+                    k.span(),
+                    format!(
+                        "unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(RawConfig {
+        state: state.unwrap_or_else(|| RawState {
+            path: default_state_path(),
+        }),
+        pipeline: pipeline.unwrap_or_default(),
+        fold: fold.unwrap_or_default(),
+        sources,
+        sinks,
+    })
+}
+
+fn parse_source(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSource> {
+    match kind {
+        "files" => section(cx, key, v).map(RawSource::Files),
+        _ => None,
+    }
+}
+
+fn parse_sink(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSink> {
+    match kind {
+        "jsonl" => section(cx, key, v).map(RawSink::Jsonl),
+        _ => None,
+    }
+}
+
+type ParseKind<T> = fn(&mut Cx<'_>, &str, &str, Spanned<DeValue<'_>>) -> Option<T>;
+
+/// `[sources.NAME]` / `[sinks.NAME]`: tables tagged by `type`, each parsed on its own.
+fn typed_sections<T>(
+    cx: &mut Cx<'_>,
+    prefix: &str,
+    value: Spanned<DeValue<'_>>,
+    types: &[&str],
+    parse: ParseKind<T>,
+    out: &mut BTreeMap<String, T>,
+) -> bool {
+    let span = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        cx.error_at(prefix, span, format!("`{prefix}` must be a table of named tables"));
+        return false;
+    };
+    let mut ok = true;
+    for (name, v) in table {
+        let key = join_key(prefix, name.get_ref());
+        let vspan = v.span();
+        let DeValue::Table(mut t) = v.into_inner() else {
+            cx.error_at(&key, vspan, "expected a table");
+            ok = false;
+            continue;
+        };
+        let expected = types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+        let kind = match t.remove("type") {
+            None => {
+                cx.error_at(
+                    &key,
+                    vspan.clone(),
+                    format!("missing `type`, expected one of {expected}"),
+                );
+                ok = false;
+                continue;
+            }
+            Some(tv) => match tv.get_ref().as_str() {
+                Some(s) if types.contains(&s) => s.to_string(),
+                _ => {
+                    let shown = tv
+                        .get_ref()
+                        .as_str()
+                        .map(|s| format!("`{s}`"))
+                        .unwrap_or_else(|| "a non-string".into());
+                    cx.error_at(
+                        &format!("{key}.type"),
+                        tv.span(),
+                        format!(
+                            "unknown {} type {shown}, expected one of {expected}",
+                            prefix.trim_end_matches('s')
+                        ),
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        match parse(cx, &key, &kind, Spanned::new(vspan, DeValue::Table(t))) {
+            Some(parsed) => {
+                out.insert(name.get_ref().to_string(), parsed);
+            }
+            None => ok = false,
+        }
+    }
+    ok
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+fn nonzero(cx: &mut Cx<'_>, key: &str, v: usize) -> NonZeroUsize {
+    NonZeroUsize::new(v).unwrap_or_else(|| {
+        cx.error(key, "must be at least 1");
+        NonZeroUsize::MIN
+    })
+}
+
+fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Option<Config> {
+    let pipeline = PipelineSettings {
+        channel_capacity: nonzero(cx, "pipeline.channel_capacity", raw.pipeline.channel_capacity),
+        scrape_workers: nonzero(cx, "pipeline.scrape_workers", raw.pipeline.scrape_workers),
+        max_page_bytes: raw.pipeline.max_page_bytes,
+        sink_batch: nonzero(cx, "pipeline.sink_batch", raw.pipeline.sink_batch),
+    };
+    if pipeline.scrape_workers.get() > 256 {
+        cx.error("pipeline.scrape_workers", "must be at most 256");
+    }
+    if pipeline.max_page_bytes == 0 {
+        cx.error("pipeline.max_page_bytes", "must be at least 1");
+    }
+    if !(0.0..=1.0).contains(&raw.fold.min_score) {
+        cx.error("fold.min_score", "must be between 0 and 1");
+    }
+    let fold = FoldSettings {
+        min_score: raw.fold.min_score,
+    };
+
+    if raw.sources.is_empty() {
+        cx.error_at(
+            "sources",
+            0..0,
+            "no sources configured: add at least one [sources.NAME] table",
+        );
+    }
+    if raw.sinks.is_empty() {
+        cx.error_at(
+            "sinks",
+            0..0,
+            "no sinks configured: add at least one [sinks.NAME] table",
+        );
+    }
+
+    let mut sources = Vec::new();
+    for (id, src) in raw.sources {
+        let key = format!("sources.{id}");
+        check_id(cx, &key, &id);
+        match src {
+            RawSource::Files(f) => {
+                let dir = resolve(base, &f.path);
+                if !dir.is_dir() {
+                    cx.error(&format!("{key}.path"), format!("no such directory: {}", dir.display()));
+                }
+                let globs = f
+                    .glob
+                    .map(Globs::into_vec)
+                    .unwrap_or_else(|| DEFAULT_FILES_GLOBS.iter().map(|s| s.to_string()).collect());
+                if globs.is_empty() {
+                    cx.error(&format!("{key}.glob"), "needs at least one pattern");
+                }
+                let mut patterns = Vec::new();
+                for g in &globs {
+                    match glob::Pattern::new(g) {
+                        Ok(p) => patterns.push(p),
+                        Err(e) => cx.error(&format!("{key}.glob"), format!("invalid pattern {g:?}: {e}")),
+                    }
+                }
+                let lang = f.lang.as_deref().and_then(|l| {
+                    let parsed = Lang::from_code(l);
+                    if parsed.is_none() {
+                        cx.error(
+                            &format!("{key}.lang"),
+                            format!("unknown language {l:?}, expected one of \"vi\", \"fr\", \"en\""),
+                        );
+                    }
+                    parsed
+                });
+                let interval = f.interval.unwrap_or(DEFAULT_POLL_INTERVAL);
+                if interval.is_zero() {
+                    cx.error(&format!("{key}.interval"), "must be longer than zero");
+                }
+                sources.push(SourceSpec {
+                    id,
+                    kind: SourceKind::Files(FilesSettings {
+                        dir,
+                        patterns,
+                        lang,
+                        interval,
+                    }),
+                });
+            }
+        }
+    }
+
+    let mut sinks = Vec::new();
+    for (id, sink) in raw.sinks {
+        let key = format!("sinks.{id}");
+        check_id(cx, &key, &id);
+        match sink {
+            RawSink::Jsonl(j) => {
+                let target = if j.path == "-" {
+                    JsonlTarget::Stdout
+                } else if j.path.trim().is_empty() {
+                    cx.error(&format!("{key}.path"), "must not be empty (use \"-\" for stdout)");
+                    JsonlTarget::Stdout
+                } else {
+                    JsonlTarget::File(resolve(base, Path::new(&j.path)))
+                };
+                sinks.push(SinkSpec {
+                    id,
+                    duplicates: j.duplicates,
+                    kind: SinkKind::Jsonl(JsonlSettings { target }),
+                });
+            }
+        }
+    }
+    let stdout_sinks = sinks
+        .iter()
+        .filter(|s| {
+            matches!(
+                &s.kind,
+                SinkKind::Jsonl(JsonlSettings {
+                    target: JsonlTarget::Stdout
+                })
+            )
+        })
+        .count();
+    if stdout_sinks > 1 {
+        cx.error_at("sinks", 0..0, "at most one sink may write to stdout (path \"-\")");
+    }
+
+    Some(Config {
+        file: cx.file.clone(),
+        state_path: resolve(base, &raw.state.path),
+        pipeline,
+        fold,
+        sources,
+        sinks,
+    })
+}
+
+fn check_id(cx: &mut Cx<'_>, key: &str, id: &str) {
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        cx.error(
+            key,
+            format!("name {id:?} must be 1 to 64 characters of a-z, 0-9, '_' or '-'"),
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! Dates as Vietnamese, French and English news write them: "19/1/2024", "19 janvier 2024",
+//! "ngày 19 tháng 1 năm 2024", "November 29, 2024", and stamps such as "19:49, 06/06/2023".
+//!
+//! Pure text functions shared by the scraper (a page's `published_at`) and the fold fingerprint
+//! (dates are among the few things a translation keeps). Weekday names are accepted and ignored.
+//! A date without a zone is Vietnamese local time (UTC+7), the zone of every site newsfold targets.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use regex::Regex;
+
+/// Vietnam's offset; used when a page states no zone.
+pub fn vietnam() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("+07:00 is a valid offset")
+}
+
+/// A date mentioned in running text. Day or year may be missing ("29 novembre", "janvier 2024").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DateMention {
+    pub year: Option<i32>,
+    pub month: u32,
+    pub day: Option<u32>,
+    /// Byte range in the scanned text.
+    pub span: Range<usize>,
+}
+
+impl DateMention {
+    pub fn to_date(&self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year?, self.month, self.day?)
+    }
+}
+
+const FR_MONTHS: &str =
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre";
+const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
+
+fn month_number(name: &str) -> Option<u32> {
+    let n = name.to_lowercase();
+    let n = n.trim_end_matches('.');
+    let m = match n {
+        "janvier" | "january" | "jan" => 1,
+        "février" | "fevrier" | "february" | "feb" => 2,
+        "mars" | "march" | "mar" => 3,
+        "avril" | "april" | "apr" => 4,
+        "mai" | "may" => 5,
+        "juin" | "june" | "jun" => 6,
+        "juillet" | "july" | "jul" => 7,
+        "août" | "aout" | "august" | "aug" => 8,
+        "septembre" | "september" | "sept" | "sep" => 9,
+        "octobre" | "october" | "oct" => 10,
+        "novembre" | "november" | "nov" => 11,
+        "décembre" | "decembre" | "december" | "dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+struct Patterns {
+    iso: Regex,
+    numeric: Regex,
+    vi_full: Regex,
+    vi_month_year: Regex,
+    fr: Regex,
+    en_mdy: Regex,
+    en_dmy: Regex,
+    en_month_year: Regex,
+    stamp_time_first: Regex,
+    stamp_date_first: Regex,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    let weekday = r"(?:(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|bẩy|[2-7])|chủ\s+nhật|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*,?\s*)?";
+    let zone = r"(?:\s*\(?\s*(?:GMT|UTC)\s*\+\s*7\s*\)?)?";
+    let re = |s: &str| Regex::new(s).expect("date pattern compiles");
+    Patterns {
+        iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
+        numeric: re(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b(/\d)?"),
+        vi_full: re(r"(?i)\bngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
+        vi_month_year: re(r"(?i)\btháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})\b"),
+        fr: re(&format!(
+            r"(?i)(?:\b(\d{{1,2}})(?:er)?\s+)?\b({FR_MONTHS})\b(?:\s+(\d{{4}})\b)?"
+        )),
+        en_mdy: re(&format!(
+            r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"
+        )),
+        en_dmy: re(&format!(
+            r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})\b\.?(?:,?\s+(\d{{4}})\b)?"
+        )),
+        en_month_year: re(&format!(r"(?i)\b({EN_MONTHS})\.?,?\s+(\d{{4}})\b")),
+        stamp_time_first: re(&format!(
+            r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
+        )),
+        stamp_date_first: re(&format!(
+            r"(?i)^{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?)?{zone}\s*$"
+        )),
+    }
+});
+
+fn num(s: Option<regex::Match<'_>>) -> Option<u32> {
+    s.and_then(|m| m.as_str().parse().ok())
+}
+
+fn valid(year: Option<i32>, month: u32, day: Option<u32>) -> bool {
+    if !(1..=12).contains(&month) {
+        return false;
+    }
+    if let Some(y) = year
+        && !(1900..=2100).contains(&y)
+    {
+        return false;
+    }
+    match (year, day) {
+        (Some(y), Some(d)) => NaiveDate::from_ymd_opt(y, month, d).is_some(),
+        (None, Some(d)) => (1..=31).contains(&d),
+        _ => true,
+    }
+}
+
+/// Every date mentioned in `text`, in text order, without overlaps (the longer mention wins).
+pub fn find_dates(text: &str) -> Vec<DateMention> {
+    let p = &*PATTERNS;
+    let mut found: Vec<DateMention> = Vec::new();
+    let mut push = |year: Option<i32>, month: Option<u32>, day: Option<u32>, span: Range<usize>| {
+        let Some(month) = month else { return };
+        if day.is_none() && year.is_none() {
+            return;
+        }
+        if valid(year, month, day) {
+            found.push(DateMention { year, month, day, span });
+        }
+    };
+    for c in p.iso.captures_iter(text) {
+        push(
+            num(c.get(1)).map(|y| y as i32),
+            num(c.get(2)),
+            num(c.get(3)),
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.numeric.captures_iter(text) {
+        if c.get(4).is_some() {
+            // "3/12/5…": a fraction or a code, not a date.
+            continue;
+        }
+        let whole = c.get(0).map_or(0..0, |m| m.range());
+        push(num(c.get(3)).map(|y| y as i32), num(c.get(2)), num(c.get(1)), whole);
+    }
+    for c in p.vi_full.captures_iter(text) {
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            num(c.get(2)),
+            num(c.get(1)),
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.vi_month_year.captures_iter(text) {
+        push(
+            num(c.get(2)).map(|y| y as i32),
+            num(c.get(1)),
+            None,
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.fr.captures_iter(text) {
+        let month = c.get(2).and_then(|m| month_number(m.as_str()));
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            month,
+            num(c.get(1)),
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.en_mdy.captures_iter(text) {
+        let month = c.get(1).and_then(|m| month_number(m.as_str()));
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            month,
+            num(c.get(2)),
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.en_dmy.captures_iter(text) {
+        let month = c.get(2).and_then(|m| month_number(m.as_str()));
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            month,
+            num(c.get(1)),
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    for c in p.en_month_year.captures_iter(text) {
+        let month = c.get(1).and_then(|m| month_number(m.as_str()));
+        push(
+            num(c.get(2)).map(|y| y as i32),
+            month,
+            None,
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    // Longest first, then keep those that overlap nothing already kept.
+    found.sort_by(|a, b| (b.span.len(), a.span.start).cmp(&(a.span.len(), b.span.start)));
+    let mut kept: Vec<DateMention> = Vec::new();
+    for m in found {
+        if kept
+            .iter()
+            .all(|k| m.span.end <= k.span.start || m.span.start >= k.span.end)
+        {
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| m.span.start);
+    kept
+}
+
+/// A line that is nothing but a date stamp ("19:49, 06/06/2023", "Thứ Năm, 19/01/2024 14:30",
+/// "2024-01-19T08:00:00+07:00", "le 29 novembre 2024").
+pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
+    let line = line.trim();
+    if line.is_empty() || line.len() > 80 {
+        return None;
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(line) {
+        return Some(dt);
+    }
+    let p = &*PATTERNS;
+    let at = |y: Option<u32>, mo: Option<u32>, d: Option<u32>, h: Option<u32>, mi: Option<u32>, s: Option<u32>| {
+        let date = NaiveDate::from_ymd_opt(y? as i32, mo?, d?)?;
+        let time = NaiveTime::from_hms_opt(h.unwrap_or(0), mi.unwrap_or(0), s.unwrap_or(0))?;
+        vietnam().from_local_datetime(&date.and_time(time)).single()
+    };
+    if let Some(c) = p.stamp_time_first.captures(line) {
+        return at(
+            num(c.get(5)),
+            num(c.get(4)),
+            num(c.get(3)),
+            num(c.get(1)),
+            num(c.get(2)),
+            None,
+        );
+    }
+    if let Some(c) = p.stamp_date_first.captures(line) {
+        return at(
+            num(c.get(3)),
+            num(c.get(2)),
+            num(c.get(1)),
+            num(c.get(4)),
+            num(c.get(5)),
+            num(c.get(6)),
+        );
+    }
+    // A line that is one textual date and little else: "le 29 novembre 2024".
+    let mentions = find_dates(line);
+    if let [m] = mentions.as_slice() {
+        let rest: String = format!("{}{}", &line[..m.span.start], &line[m.span.end..]);
+        let rest = rest
+            .trim()
+            .trim_matches(|c: char| c == ',' || c == '-' || c.is_whitespace());
+        let filler = rest.is_empty() || rest.eq_ignore_ascii_case("le") || rest.eq_ignore_ascii_case("ngày");
+        if filler {
+            let date = m.to_date()?;
+            return vietnam().from_local_datetime(&date.and_time(NaiveTime::MIN)).single();
+        }
+    }
+    None
+}
+
+/// Midnight of `date` in Vietnam.
+pub fn local_midnight(date: NaiveDate) -> Option<DateTime<FixedOffset>> {
+    vietnam().from_local_datetime(&date.and_time(NaiveTime::MIN)).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Ymd = (Option<i32>, u32, Option<u32>);
+
+    fn dates(text: &str) -> Vec<Ymd> {
+        find_dates(text).into_iter().map(|m| (m.year, m.month, m.day)).collect()
+    }
+
+    #[test]
+    fn finds_dates_in_three_languages() {
+        let cases: &[(&str, Vec<Ymd>)] = &[
+            ("Chiều nay 19/1/2024, tại trụ sở", vec![(Some(2024), 1, Some(19))]),
+            (
+                "Cet après-midi, le 19 janvier 2024, au siège",
+                vec![(Some(2024), 1, Some(19))],
+            ),
+            ("ngày 19 tháng 1 năm 2024", vec![(Some(2024), 1, Some(19))]),
+            ("On November 29, 2024 the police", vec![(Some(2024), 11, Some(29))]),
+            ("on 29 November 2024", vec![(Some(2024), 11, Some(29))]),
+            ("Ce matin, le 29 novembre, en ville", vec![(None, 11, Some(29))]),
+            ("trong tháng 1/2024 và", vec![(Some(2024), 1, None)]),
+            ("Sáng 6/6, Ủy ban", vec![(None, 6, Some(6))]),
+            ("Nghị định 03/2019/NĐ-CP năm 2023", vec![]),
+            ("5 cas/12 personnes; 3 156/3 332 comptes", vec![]),
+            ("le 1er mars 2023", vec![(Some(2023), 3, Some(1))]),
+            ("31/02/2024 is not a date", vec![]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&dates(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn parses_stamps() {
+        let cases = [
+            ("19:49, 06/06/2023", "2023-06-06T19:49:00+07:00"),
+            ("Thứ Năm, 19/01/2024 14:30", "2024-01-19T14:30:00+07:00"),
+            ("Thứ Năm, 19/01/2024 - 14:30 (GMT+7)", "2024-01-19T14:30:00+07:00"),
+            ("2024-01-19T08:00:00+00:00", "2024-01-19T08:00:00+00:00"),
+            ("le 29 novembre 2024", "2024-11-29T00:00:00+07:00"),
+            ("November 29, 2024", "2024-11-29T00:00:00+07:00"),
+        ];
+        for (line, want) in cases {
+            let got = parse_stamp(line).map(|d| d.to_rfc3339());
+            assert_eq!(got.as_deref(), Some(want), "{line}");
+        }
+        for line in [
+            "Comment (0)",
+            "19:49",
+            "Le 29 novembre 2024, la police a arrêté 3 suspects",
+            "",
+        ] {
+            assert_eq!(parse_stamp(line), None, "{line}");
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! The cross-lingual fingerprint: what survives machine translation of a news article.
+//!
+//! Translations share no words, but they keep numbers ("62.000" = "62 000" = "62,000"), dates
+//! ("19/1/2024" = "19 janvier 2024"), document codes ("03/2019/NĐ-CP" = "03/2019/ND-CP") and
+//! personal and place names once diacritics are folded ("Lê Văn Dũng" = "Le Van Dung"). This module
+//! turns an article into a sorted set of such features, each a 64-bit key whose top four bits say
+//! its class. Pure: no I/O, no state; rarity weighting is the index's business.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::normalize::fold;
+use crate::dates::find_dates;
+use crate::model::Lang;
+
+/// What kind of thing a feature is; decides its prior weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Class {
+    /// Whole number below 100: counts of cases, ordinals. Nearly every article has some.
+    NumSmall = 0,
+    /// 1900–2100: usually a year.
+    NumYear = 1,
+    NumMid = 2,
+    /// 10 000 and more.
+    NumLarge = 3,
+    NumDecimal = 4,
+    DateFull = 5,
+    DateDayMonth = 6,
+    DateMonthYear = 7,
+    /// A legal document number such as 03/2019/NĐ-CP.
+    Code = 8,
+    /// Two consecutive words of a capitalised name.
+    Name = 9,
+}
+
+impl Class {
+    const ALL: [Class; 10] = [
+        Class::NumSmall,
+        Class::NumYear,
+        Class::NumMid,
+        Class::NumLarge,
+        Class::NumDecimal,
+        Class::DateFull,
+        Class::DateDayMonth,
+        Class::DateMonthYear,
+        Class::Code,
+        Class::Name,
+    ];
+
+    pub fn of(feature: u64) -> Class {
+        let tag = (feature >> 60) as usize;
+        Class::ALL.get(tag).copied().unwrap_or(Class::Name)
+    }
+
+    /// How much one shared feature of this class says about two pages being one story, before
+    /// rarity is taken into account.
+    pub fn prior(self) -> f32 {
+        match self {
+            Class::NumSmall => 0.25,
+            Class::NumYear => 0.35,
+            Class::NumMid => 1.0,
+            Class::NumLarge => 1.5,
+            Class::NumDecimal => 1.3,
+            Class::DateFull => 1.6,
+            Class::DateDayMonth => 1.0,
+            Class::DateMonthYear => 0.4,
+            Class::Code => 2.0,
+            Class::Name => 0.8,
+        }
+    }
+
+    /// Whether a shared feature of this class is specific enough to count as evidence on its own.
+    pub fn is_specific(self) -> bool {
+        matches!(
+            self,
+            Class::NumMid | Class::NumLarge | Class::NumDecimal | Class::DateFull | Class::DateDayMonth | Class::Code
+        )
+    }
+}
+
+/// A feature key: class in the top four bits, a stable hash of the canonical text below.
+pub fn key(class: Class, canonical: &str) -> u64 {
+    let h = xxhash_rust::xxh3::xxh3_64(canonical.as_bytes()) & ((1u64 << 60) - 1);
+    ((class as u64) << 60) | h
+}
+
+/// Features with their canonical text, for tests and `fold-eval` explanations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Explained {
+    pub features: Vec<(Class, String)>,
+}
+
+/// The fingerprint of an article body: sorted, unique feature keys.
+pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u64> {
+    let mut keys: Vec<u64> = explain(text, lang).features.iter().map(|(c, s)| key(*c, s)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+struct Patterns {
+    code: Regex,
+    time: Regex,
+    number: Regex,
+    word: Regex,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    Patterns {
+    code: Regex::new(
+        r"\b\d{1,5}(?:/\d{4})?/[\p{Lu}Đ][\p{L}\d]*(?:[-–][\p{L}\d]+)*(?:/[\p{L}\d]+)?|\b\d{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}\b",
+    )
+    .expect("code pattern compiles"),
+    time: Regex::new(r"\b\d{1,2}[:h]\d{2}\b").expect("time pattern compiles"),
+    number: Regex::new(r"\d+(?:[.,\u{00A0}\u{202F} ]\d+)*").expect("number pattern compiles"),
+    word: Regex::new(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*").expect("word pattern compiles"),
+}
+});
+
+/// Words that start a sentence or a title in fr/en/vi and so are capitalised without being names.
+/// Compared after folding, so Vietnamese "Lê" (a surname) drops at a run's start in both languages
+/// alike and the remaining words still match.
+const RUN_STOPWORDS: &[&str] = &[
+    "le",
+    "la",
+    "les",
+    "l",
+    "l'",
+    "the",
+    "a",
+    "an",
+    "un",
+    "une",
+    "des",
+    "du",
+    "de",
+    "d",
+    "en",
+    "dans",
+    "selon",
+    "lors",
+    "ce",
+    "cet",
+    "cette",
+    "ces",
+    "il",
+    "elle",
+    "ils",
+    "elles",
+    "in",
+    "on",
+    "at",
+    "for",
+    "of",
+    "to",
+    "by",
+    "et",
+    "and",
+    "cac",
+    "nhung",
+    "cua",
+    "tai",
+    "theo",
+    "trong",
+    "voi",
+    "sang",
+    "chieu",
+    "toi",
+    "ong",
+    "ba",
+    "mr",
+    "mrs",
+    "ms",
+    "m",
+    "mme",
+    "camarade",
+    "camarades",
+    "comrade",
+    "comrades",
+    "au",
+    "aux",
+    "par",
+    "pour",
+    "sur",
+    "avec",
+];
+
+fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
+    masked.iter().any(|m| r.start < m.end && m.start < r.end)
+}
+
+/// The features of `text`, with their canonical text.
+pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
+    let p = &*PATTERNS;
+    let mut out = Explained::default();
+    let mut masked: Vec<Range<usize>> = Vec::new();
+
+    for d in find_dates(text) {
+        match (d.year, d.day) {
+            (Some(y), Some(day)) => {
+                out.features
+                    .push((Class::DateFull, format!("{y:04}-{:02}-{day:02}", d.month)));
+                out.features
+                    .push((Class::DateDayMonth, format!("{:02}-{day:02}", d.month)));
+                out.features
+                    .push((Class::DateMonthYear, format!("{y:04}-{:02}", d.month)));
+            }
+            (None, Some(day)) => out
+                .features
+                .push((Class::DateDayMonth, format!("{:02}-{day:02}", d.month))),
+            (Some(y), None) => out
+                .features
+                .push((Class::DateMonthYear, format!("{y:04}-{:02}", d.month))),
+            (None, None) => {}
+        }
+        masked.push(d.span);
+    }
+    for m in p.code.find_iter(text) {
+        if overlaps(&m.range(), &masked) {
+            continue;
+        }
+        let s = m.as_str();
+        if s.chars().any(char::is_uppercase) {
+            out.features.push((Class::Code, fold(s).replace('–', "-")));
+            masked.push(m.range());
+        }
+    }
+    for m in p.time.find_iter(text) {
+        masked.push(m.range());
+    }
+    for m in p.number.find_iter(text) {
+        let r = m.range();
+        if overlaps(&r, &masked) {
+            continue;
+        }
+        // A digit glued to a letter on its left ("H5N1", "F0") is part of an identifier.
+        if text[..r.start].chars().next_back().is_some_and(char::is_alphabetic) {
+            continue;
+        }
+        let (values, end) = parse_numbers(m.as_str(), lang);
+        let multiplier = multiplier_after(&text[r.start + end..]);
+        let n = values.len();
+        for (i, (v, grouped)) in values.into_iter().enumerate() {
+            // A multiplier word belongs to the last number of the run only.
+            let v = if i + 1 == n { v * multiplier } else { v };
+            if let Some(f) = number_feature(v, grouped) {
+                out.features.push(f);
+            }
+        }
+    }
+    names(text, &mut out);
+    out
+}
+
+/// Splits a digit run with separators into numbers, reading separators by the text's language:
+/// Vietnamese and French group thousands with "." or spaces and mark decimals with ","; English
+/// groups with "," and marks decimals with ".". Returns the numbers and the byte length consumed.
+fn parse_numbers(s: &str, lang: Option<Lang>) -> (Vec<(f64, bool)>, usize) {
+    let mut groups: Vec<&str> = Vec::new();
+    let mut seps: Vec<char> = Vec::new();
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        if !c.is_ascii_digit() {
+            groups.push(&s[start..i]);
+            seps.push(c);
+            start = i + c.len_utf8();
+        }
+    }
+    groups.push(&s[start..]);
+
+    let is_space = |c: char| c == ' ' || c == '\u{00A0}' || c == '\u{202F}';
+    let same_sep = |a: char, b: char| a == b || (is_space(a) && is_space(b));
+    let is_thousands = |c: char| match lang {
+        Some(Lang::En) => c == ',',
+        _ => c == '.' || is_space(c),
+    };
+
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < groups.len() {
+        let mut int_part = groups[i].to_string();
+        let mut j = i;
+
+        // Thousands groups: one to three leading digits, then groups of exactly three, all joined
+        // by the same separator.
+        if groups[i].len() <= 3 && j < seps.len() {
+            let first = seps[j];
+            while j < seps.len() && is_thousands(seps[j]) && same_sep(seps[j], first) && groups[j + 1].len() == 3 {
+                int_part.push_str(groups[j + 1]);
+                j += 1;
+            }
+        }
+        // Whatever mark follows is a decimal mark ("6,4" in vi/fr, "6.4" anywhere); a space never is.
+        // Digits written in thousands groups ("2 028") are a count, never a year.
+        let grouped = j > i;
+        let mut text = int_part;
+        if j < seps.len() && !is_space(seps[j]) {
+            text.push('.');
+            text.push_str(groups[j + 1]);
+            j += 1;
+        }
+        if let Ok(v) = text.parse::<f64>() {
+            out.push((v, grouped));
+        }
+        i = j + 1;
+    }
+    (out, s.len())
+}
+
+/// "445 triệu" = "445 millions" = "445 million".
+fn multiplier_after(rest: &str) -> f64 {
+    let word: String = rest
+        .trim_start_matches([' ', '\u{00A0}', '\u{202F}'])
+        .chars()
+        .take_while(|c| c.is_alphabetic() || is_combining_mark_char(*c))
+        .collect();
+    match fold(&word).as_str() {
+        "trieu" | "million" | "millions" => 1e6,
+        "ty" | "ti" | "milliard" | "milliards" | "billion" | "billions" => 1e9,
+        "nghin" | "ngan" | "thousand" | "thousands" | "mille" => 1e3,
+        _ => 1.0,
+    }
+}
+
+fn is_combining_mark_char(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
+}
+
+fn number_feature(v: f64, grouped: bool) -> Option<(Class, String)> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    if v.fract() == 0.0 && v < 1e18 {
+        let n = v as u64;
+        let class = match n {
+            0..=99 => Class::NumSmall,
+            1900..=2100 if !grouped => Class::NumYear,
+            100..=9999 => Class::NumMid,
+            _ => Class::NumLarge,
+        };
+        Some((class, n.to_string()))
+    } else {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+        Some((Class::NumDecimal, s))
+    }
+}
+
+/// Bigrams of consecutive capitalised words ("Le Van Dung" → "van dung" after the run's leading
+/// stopword): names and places, which machine translation copies without diacritics.
+fn names(text: &str, out: &mut Explained) {
+    let p = &*PATTERNS;
+    let mut run: Vec<String> = Vec::new();
+    let mut last_end = 0usize;
+    let flush = |run: &mut Vec<String>, out: &mut Explained| {
+        let start = run.iter().take_while(|w| RUN_STOPWORDS.contains(&w.as_str())).count();
+        let words = &run[start..];
+        for pair in words.windows(2) {
+            out.features.push((Class::Name, format!("{} {}", pair[0], pair[1])));
+        }
+        run.clear();
+    };
+    for m in p.word.find_iter(text) {
+        let w = m.as_str();
+        let gap = &text[last_end..m.start()];
+        last_end = m.end();
+        let capitalised = w.chars().next().is_some_and(char::is_uppercase);
+        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && w.chars().all(|c| !c.is_lowercase());
+        let joined = gap.chars().all(|c| c == ' ' || c == '\u{00A0}');
+        if !joined || !capitalised || acronym {
+            flush(&mut run, out);
+        }
+        if capitalised && !acronym {
+            run.push(fold(w));
+        }
+    }
+    flush(&mut run, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(text: &str, lang: Option<Lang>, class: Class, canonical: &str) -> bool {
+        explain(text, lang)
+            .features
+            .iter()
+            .any(|(c, s)| *c == class && s == canonical)
+    }
+
+    #[test]
+    fn numbers_agree_across_locales() {
+        let cases: &[(&str, Option<Lang>, Class, &str)] = &[
+            ("hơn 62.000 người", Some(Lang::Vi), Class::NumLarge, "62000"),
+            ("plus de 62 000 participants", Some(Lang::Fr), Class::NumLarge, "62000"),
+            (
+                "plus de 62\u{202F}000 participants",
+                Some(Lang::Fr),
+                Class::NumLarge,
+                "62000",
+            ),
+            ("more than 62,000 people", Some(Lang::En), Class::NumLarge, "62000"),
+            ("hơn 6,4kg cần sa", Some(Lang::Vi), Class::NumDecimal, "6.4"),
+            ("plus de 6,4 kg de marijuana", Some(Lang::Fr), Class::NumDecimal, "6.4"),
+            ("over 6.4 kg of marijuana", Some(Lang::En), Class::NumDecimal, "6.4"),
+            (
+                "thu giữ 445 triệu VN đồng",
+                Some(Lang::Vi),
+                Class::NumLarge,
+                "445000000",
+            ),
+            (
+                "confisquant 445 millions de VND",
+                Some(Lang::Fr),
+                Class::NumLarge,
+                "445000000",
+            ),
+            ("seizing 445 million VND", Some(Lang::En), Class::NumLarge, "445000000"),
+            ("gần 1.600 tin", Some(Lang::Vi), Class::NumMid, "1600"),
+            ("près de 1 600 éléments", Some(Lang::Fr), Class::NumMid, "1600"),
+            ("un taux de 94,72 %", Some(Lang::Fr), Class::NumDecimal, "94.72"),
+            ("2 028 groupes", Some(Lang::Fr), Class::NumMid, "2028"),
+        ];
+        for (text, lang, class, want) in cases {
+            assert!(has(text, *lang, *class, want), "{text}: {:?}", explain(text, *lang));
+        }
+    }
+
+    #[test]
+    fn separate_numbers_stay_separate() {
+        let f = explain("période 2013 - 2023 ; 14 cas et 14 suspects, 611 62", Some(Lang::Fr));
+        let nums: Vec<&str> = f.features.iter().map(|(_, s)| s.as_str()).collect();
+        assert!(
+            nums.contains(&"2013") && nums.contains(&"2023") && nums.contains(&"611"),
+            "{nums:?}"
+        );
+        assert!(!nums.iter().any(|s| s.contains("61162")), "{nums:?}");
+    }
+
+    #[test]
+    fn dates_and_codes_survive_translation() {
+        let vi = fingerprint("Chiều nay 19/1/2024, Nghị định 03/2019/NĐ-CP", Some(Lang::Vi));
+        let fr = fingerprint("le 19 janvier 2024, le décret 03/2019/ND-CP", Some(Lang::Fr));
+        let shared = vi.iter().filter(|k| fr.contains(k)).count();
+        assert!(shared >= 3, "vi={vi:?} fr={fr:?}");
+        assert!(has("décret 03/2019/ND-CP", None, Class::Code, "03/2019/nd-cp"));
+        // The date's parts are not also counted as loose numbers.
+        assert!(!has("le 19 janvier 2024", Some(Lang::Fr), Class::NumYear, "2024"));
+    }
+
+    #[test]
+    fn names_fold_diacritics() {
+        assert!(has(
+            "Phó Bí thư Lê Văn Dũng dự",
+            Some(Lang::Vi),
+            Class::Name,
+            "van dung"
+        ));
+        assert!(has(
+            "le secrétaire, Le Van Dung, a assisté",
+            Some(Lang::Fr),
+            Class::Name,
+            "van dung"
+        ));
+        assert!(has("tỉnh Quảng Nam tổ chức", Some(Lang::Vi), Class::Name, "quang nam"));
+        assert!(!has("UBND Quảng", Some(Lang::Vi), Class::Name, "ubnd quang"));
+    }
+
+    #[test]
+    fn class_round_trips_through_the_key() {
+        for c in Class::ALL {
+            assert_eq!(Class::of(key(c, "x")), c);
+        }
+    }
+}

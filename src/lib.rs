@@ -1,0 +1,28 @@
+//! newsfold: reads provincial news pages, scrapes them into records, folds every translation and
+//! duplicate of one story together, and hands the records to sinks.
+//!
+//! Crate map (see ARCHITECTURE.md for invariants):
+//! - `cli`, `telemetry`, `shutdown`: the process edge.
+//! - `config`: TOML parse → validate, with located errors.
+//! - `pipeline`: wires sources → scrape → fold → sinks with bounded channels and runs them.
+//! - `sources`: where pages come from (`files`).
+//! - `scrape`: pure; bytes → `Article` (text and HTML readers, debris, bylines, language).
+//! - `dates`: pure; date mentions and stamps in vi/fr/en.
+//! - `fold`: pure; fingerprints and the story index that decides relations.
+//! - `state`: the embedded SQLite store (done inputs, fold documents).
+//! - `sinks`: where records go (`jsonl`), and the acknowledgement contract.
+//! - `model`, `report`: data that crosses stages, and what a run did.
+
+pub mod cli;
+pub mod config;
+pub mod dates;
+pub mod fold;
+pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod scrape;
+pub mod shutdown;
+pub mod sinks;
+pub mod sources;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,169 @@
+//! Plain data that crosses stages: a `Page` read by a source, the `Article` scraped from it, and the
+//! `Record` (schema v1) that sinks receive.
+//!
+//! Nothing here does I/O; the types only carry what one stage hands to the next.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A language newsfold recognises. The set is closed on purpose: the detector is restricted to it,
+/// which is what makes it accurate on short, name-heavy provincial news.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Vi,
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "vi" | "vie" | "vietnamese" => Some(Lang::Vi),
+            "fr" | "fra" | "fre" | "french" => Some(Lang::Fr),
+            "en" | "eng" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// How a page's bytes should be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageFormat {
+    /// Already-extracted article text, one paragraph a line (the seed format).
+    Text,
+    Html,
+}
+
+/// One input as a source read it: raw bytes plus where they came from.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub source: Arc<str>,
+    /// The input's identity within its source: a path relative to a `files` source's folder, or
+    /// a URL. Stable across machines and checkouts, so it (not `location`) keys ids and state.
+    pub key: String,
+    /// Where the page was read: an absolute file path or a URL, as shown in records.
+    pub location: String,
+    pub format: PageFormat,
+    pub bytes: Vec<u8>,
+    /// BLAKE3 of `bytes`, hex. The state store's "seen" key is (source, key, raw_hash).
+    pub raw_hash: String,
+    /// The source's configured language, used when detection is unsure.
+    pub lang_hint: Option<Lang>,
+}
+
+/// What the scrape stage makes of a page. Pure data, no relation to other pages yet.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Article {
+    pub title: Option<String>,
+    pub paragraphs: Vec<String>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub authors: Vec<String>,
+    /// Where the page says its text comes from ("Source : https://…").
+    pub original_url: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+impl Article {
+    pub fn body(&self) -> String {
+        self.paragraphs.join("\n\n")
+    }
+}
+
+/// A record's place in its story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The first member of a story.
+    Original,
+    /// Same normalised body as an earlier record.
+    Duplicate,
+    /// Another language, same source article.
+    Translation,
+}
+
+impl Relation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Original => "original",
+            Relation::Duplicate => "duplicate",
+            Relation::Translation => "translation",
+        }
+    }
+}
+
+/// Record v1, as written by every sink. `schema/record-v1.json` is its contract; a test validates
+/// every emitted record against it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Stable: BLAKE3 of (source, input key, raw bytes). The same input always gets the same id.
+    pub id: String,
+    pub story_id: String,
+    pub relation: Relation,
+    pub duplicate_of: Option<String>,
+    pub source: String,
+    pub location: String,
+    pub original_url: Option<String>,
+    pub lang: Option<Lang>,
+    pub title: Option<String>,
+    pub body: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub authors: Vec<String>,
+    /// BLAKE3 of the normalised body: equal for exact duplicates, whatever their location.
+    pub content_hash: String,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// What a sink must acknowledge before the page behind a record counts as done in the state store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub source: Arc<str>,
+    pub key: String,
+    pub raw_hash: String,
+    pub record_id: String,
+}
+
+/// A record on its way to the sinks, with the receipt that marks its page done once delivered.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub record: Record,
+    pub receipt: Receipt,
+}
+
+/// Hex of the first 16 bytes of a BLAKE3 hash: 128 bits are plenty for identity and keep ids short.
+pub fn short_hash(hash: &blake3::Hash) -> String {
+    let bytes = hash.as_bytes();
+    let mut out = String::with_capacity(32);
+    for b in &bytes[..16] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The stable record id of one input.
+pub fn record_id(source: &str, key: &str, raw_hash: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(source.as_bytes());
+    h.update(&[0]);
+    h.update(key.as_bytes());
+    h.update(&[0]);
+    h.update(raw_hash.as_bytes());
+    short_hash(&h.finalize())
+}

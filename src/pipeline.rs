@@ -1,0 +1,283 @@
+//! Builds and runs the pipeline: sources → scrape → fold → sinks, joined by bounded channels.
+//!
+//! Wiring goes back to front so that closure propagates forward: when every source has stopped,
+//! the page channel closes, the scrape workers drain it and stop, which closes the fold's input,
+//! and so on to the sinks, which flush and acknowledge what they hold. A failing stage drops its
+//! input, so the stages before it see a closed channel and stop too; nothing it did not
+//! acknowledge is marked done.
+//!
+//! Sources are async tasks (they wait on I/O and timers); scrape workers, the fold and each sink
+//! are plain threads, since their work is CPU or blocking I/O and must not stall the runtime.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::fold::{FoldInput, Folder, fingerprint, normalize};
+use crate::model::{Article, Delivery, Page, Receipt, Record, record_id};
+use crate::report::{RunReport, StageExit, Stats};
+use crate::sinks::{self, Acks, Sink};
+use crate::sources::{self, Mode, SourceCtx};
+use crate::state::StateStore;
+
+/// A page after scraping, without its bytes.
+struct Scraped {
+    source: Arc<str>,
+    key: String,
+    location: String,
+    raw_hash: String,
+    article: Article,
+}
+
+/// Runs until every source has finished (`Mode::Once`) or `shutdown` is cancelled and the
+/// pipeline has drained (`Mode::Daemon`). Set-up failures (state store, sinks) are errors; stage
+/// failures are in the report.
+pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> anyhow::Result<RunReport> {
+    let state_path = config.state_path.clone();
+    let state = tokio::task::spawn_blocking(move || StateStore::open(&state_path))
+        .await
+        .context("state store task failed")??;
+    let state = Arc::new(state);
+    let stats = Arc::new(Stats::default());
+    let cap = config.pipeline.channel_capacity.get();
+
+    // Sinks first: nothing is read if a sink cannot open.
+    let mut sink_txs = Vec::new();
+    let mut threads: Vec<(String, JoinHandle<StageExit>)> = Vec::new();
+    let acks = Arc::new(Acks::new(config.sinks.len(), state.clone()));
+    let mut opened = Vec::new();
+    for spec in &config.sinks {
+        let sink = Sink::open(spec).with_context(|| format!("sink {}", spec.id))?;
+        opened.push((spec.clone(), sink));
+    }
+    for (spec, sink) in opened {
+        let (tx, rx) = async_channel::bounded::<Arc<Delivery>>(cap);
+        sink_txs.push(tx);
+        let (acks, stats) = (acks.clone(), stats.clone());
+        let batch = config.pipeline.sink_batch.get();
+        let name = format!("sink {}", spec.id);
+        let handle = std::thread::Builder::new()
+            .name(format!("sink-{}", spec.id))
+            .spawn(move || sinks::run(&spec, sink, rx, &acks, &stats, batch))
+            .context("cannot start sink thread")?;
+        threads.push((name, handle));
+    }
+
+    // Fold: one thread owns the story index.
+    let state_for_load = state.clone();
+    let docs = tokio::task::spawn_blocking(move || state_for_load.load_docs())
+        .await
+        .context("state store task failed")?
+        .context("cannot load the fold index from the state store")?;
+    let mut folder = Folder::new(config.fold.min_score);
+    for d in &docs {
+        folder.restore(d);
+    }
+    tracing::info!(stage = "fold", documents = folder.len(), "fold index loaded");
+    let (scraped_tx, scraped_rx) = async_channel::bounded::<Scraped>(cap);
+    {
+        let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
+        let handle = std::thread::Builder::new()
+            .name("fold".into())
+            .spawn(move || fold_stage(folder, scraped_rx, sink_txs, &state, &stats, &acks))
+            .context("cannot start fold thread")?;
+        threads.push(("fold".into(), handle));
+    }
+
+    // Scrape workers share one queue.
+    let (page_tx, page_rx) = async_channel::bounded::<Page>(cap);
+    let mut scrape_threads = Vec::new();
+    for n in 0..config.pipeline.scrape_workers.get() {
+        let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("scrape-{n}"))
+            .spawn(move || scrape_stage(rx, tx, &stats))
+            .context("cannot start scrape thread")?;
+        scrape_threads.push(handle);
+    }
+    drop(page_rx);
+    drop(scraped_tx);
+
+    // Sources last.
+    let mut source_tasks = tokio::task::JoinSet::new();
+    for spec in &config.sources {
+        let ctx = SourceCtx {
+            tx: page_tx.clone(),
+            state: state.clone(),
+            stats: stats.clone(),
+            max_page_bytes: config.pipeline.max_page_bytes,
+            mode,
+            shutdown: shutdown.clone(),
+        };
+        let (spec, id) = (spec.clone(), spec.id.clone());
+        source_tasks.spawn(async move { (id, sources::run(spec, ctx).await) });
+    }
+    drop(page_tx);
+    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), mode = ?mode, "pipeline started");
+
+    let mut stages: Vec<(String, StageExit)> = Vec::new();
+    while let Some(joined) = source_tasks.join_next().await {
+        match joined {
+            Ok((id, exit)) => {
+                if let StageExit::Failed(e) = &exit {
+                    tracing::warn!(stage = "source", source = %id, error = %e, "source failed");
+                }
+                stages.push((format!("source {id}"), exit));
+            }
+            Err(e) => stages.push(("source".into(), StageExit::Failed(format!("source task panicked: {e}")))),
+        }
+    }
+    stages.sort_by(|a, b| a.0.cmp(&b.0));
+    let scrape_exit = join_all(scrape_threads).await;
+    stages.push(("scrape".into(), scrape_exit));
+    for (name, handle) in threads.into_iter().rev() {
+        let exit = join_thread(handle).await;
+        stages.push((name, exit));
+    }
+    // Pipeline order: sources, scrape, fold, sinks.
+    let fold_pos = stages.iter().position(|(n, _)| n == "fold");
+    if let Some(pos) = fold_pos {
+        let fold = stages.remove(pos);
+        let scrape_pos = stages
+            .iter()
+            .position(|(n, _)| n == "scrape")
+            .map_or(stages.len(), |p| p + 1);
+        stages.insert(scrape_pos, fold);
+    }
+    if acks.pending() > 0 {
+        tracing::warn!(
+            pending = acks.pending(),
+            "records not acknowledged by every sink; their pages will be read again"
+        );
+    }
+    Ok(RunReport {
+        stages,
+        ..stats.snapshot()
+    })
+}
+
+async fn join_thread(handle: JoinHandle<StageExit>) -> StageExit {
+    match tokio::task::spawn_blocking(move || handle.join()).await {
+        Ok(Ok(exit)) => exit,
+        _ => StageExit::Failed("stage thread panicked".into()),
+    }
+}
+
+/// The scrape stage's exit: the first failure among its workers, else input closed.
+async fn join_all(handles: Vec<JoinHandle<StageExit>>) -> StageExit {
+    let mut exit = StageExit::InputClosed;
+    for h in handles {
+        let e = join_thread(h).await;
+        if e.is_failure() && !exit.is_failure() {
+            exit = e;
+        }
+    }
+    exit
+}
+
+fn scrape_stage(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scraped>, stats: &Stats) -> StageExit {
+    while let Ok(page) = rx.recv_blocking() {
+        let started = std::time::Instant::now();
+        match crate::scrape::scrape(&page) {
+            Ok(article) => {
+                tracing::debug!(
+                    stage = "scrape", source = %page.source, location = %page.location,
+                    lang = ?article.lang, paragraphs = article.paragraphs.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64, "page scraped"
+                );
+                let scraped = Scraped {
+                    source: page.source,
+                    key: page.key,
+                    location: page.location,
+                    raw_hash: page.raw_hash,
+                    article,
+                };
+                if tx.send_blocking(scraped).is_err() {
+                    return StageExit::DownstreamClosed;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(stage = "scrape", source = %page.source, location = %page.location, kind = e.kind(), error = %e, "page refused");
+                stats.failed(&page.source, e.kind());
+            }
+        }
+    }
+    StageExit::InputClosed
+}
+
+fn fold_stage(
+    mut folder: Folder,
+    rx: async_channel::Receiver<Scraped>,
+    sinks: Vec<async_channel::Sender<Arc<Delivery>>>,
+    state: &StateStore,
+    stats: &Stats,
+    acks: &Acks,
+) -> StageExit {
+    while let Ok(s) = rx.recv_blocking() {
+        let started = std::time::Instant::now();
+        let body = s.article.body();
+        let id = record_id(&s.source, &s.key, &s.raw_hash);
+        let fingerprint_text = match &s.article.title {
+            Some(t) => format!("{t}\n{body}"),
+            None => body.clone(),
+        };
+        let input = FoldInput {
+            record_id: id.clone(),
+            lang: s.article.lang,
+            content_hash: normalize::content_hash(&body),
+            location: s.location.clone(),
+            original_url: s.article.original_url.clone(),
+            features: fingerprint::fingerprint(&fingerprint_text, s.article.lang),
+        };
+        let content_hash = input.content_hash.clone();
+        let (decision, new_doc) = folder.fold(input);
+        if let Some(doc) = new_doc
+            && let Err(e) = state.save_doc(&doc)
+        {
+            tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
+            return StageExit::Failed(format!("state store: {e:#}"));
+        }
+        let record = Record {
+            id: id.clone(),
+            story_id: decision.story_id,
+            relation: decision.relation,
+            duplicate_of: decision.duplicate_of,
+            source: s.source.to_string(),
+            location: s.location,
+            original_url: s.article.original_url.clone(),
+            lang: s.article.lang,
+            title: s.article.title.clone(),
+            body,
+            published_at: s.article.published_at,
+            authors: s.article.authors.clone(),
+            content_hash,
+            ingested_at: Utc::now(),
+        };
+        tracing::debug!(
+            stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,
+            story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
+            elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
+        );
+        stats.record(&record.source, record.relation);
+        let delivery = Arc::new(Delivery {
+            receipt: Receipt {
+                source: s.source,
+                key: s.key,
+                raw_hash: s.raw_hash,
+                record_id: id,
+            },
+            record,
+        });
+        acks.expect(delivery.receipt.clone());
+        for tx in &sinks {
+            if tx.send_blocking(delivery.clone()).is_err() {
+                return StageExit::DownstreamClosed;
+            }
+        }
+    }
+    StageExit::InputClosed
+}

@@ -1,0 +1,115 @@
+//! Scraping: a page's bytes in, an `Article` out. Pure (no I/O), so every rule here is tested with
+//! fixtures.
+//!
+//! The steps are the same for every format: decode the bytes, read the format into candidate
+//! paragraphs plus whatever metadata it states (`text`, `html`), then clean the paragraphs the same
+//! way (`debris` drops captions, counters and source labels; `byline` moves trailing bylines into
+//! `authors`), date the article and detect its language.
+
+pub mod byline;
+pub mod debris;
+pub mod decode;
+pub mod html;
+pub mod lang;
+pub mod text;
+
+use chrono::{DateTime, FixedOffset};
+use thiserror::Error;
+
+use crate::dates::{find_dates, local_midnight};
+use crate::model::{Article, Lang, Page, PageFormat};
+
+/// Why a page gave no article. Each is counted per source and logged once.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ScrapeError {
+    #[error("empty page")]
+    Empty,
+    #[error("binary content, not text")]
+    Binary,
+    #[error("invalid utf-8 at byte {0}")]
+    InvalidUtf8(usize),
+    #[error("no article text left after cleaning")]
+    NoText,
+}
+
+impl ScrapeError {
+    /// A short stable name for counters and summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScrapeError::Empty => "empty",
+            ScrapeError::Binary => "binary",
+            ScrapeError::InvalidUtf8(_) => "invalid_utf8",
+            ScrapeError::NoText => "no_text",
+        }
+    }
+}
+
+/// What a format reader found before cleaning.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Extracted {
+    pub title: Option<String>,
+    pub lines: Vec<String>,
+    /// A date the page states outright (a stamp line, a meta tag).
+    pub published_at: Option<DateTime<FixedOffset>>,
+    /// A date known only to the month ("date 2024-01"): refined from the text when it agrees.
+    pub published_month: Option<(i32, u32)>,
+    pub original_url: Option<String>,
+    pub declared_lang: Option<Lang>,
+}
+
+/// Scrapes one page.
+pub fn scrape(page: &Page) -> Result<Article, ScrapeError> {
+    let text = decode::decode(&page.bytes)?;
+    let extracted = match page.format {
+        PageFormat::Text => text::read(text),
+        PageFormat::Html => html::read(text),
+    };
+    finish(extracted, page.lang_hint)
+}
+
+/// Cleans the lines and fills in the metadata every format shares.
+pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeError> {
+    let mut original_url = ex.original_url;
+    let mut lines: Vec<String> = Vec::with_capacity(ex.lines.len());
+    for line in ex.lines {
+        match debris::classify(&line) {
+            debris::Line::Keep => lines.push(line),
+            debris::Line::Drop => {}
+            debris::Line::Source(url) => {
+                original_url.get_or_insert(url);
+            }
+        }
+    }
+    let authors = byline::take_trailing(&mut lines);
+    // A caption-like line kept only because it looked like a byline candidate is gone by now; what
+    // is left must be article text.
+    if lines.is_empty() {
+        return Err(ScrapeError::NoText);
+    }
+    let published_at = ex.published_at.or_else(|| date_from_text(&lines, ex.published_month));
+    let body_sample: String = lines.iter().take(8).map(String::as_str).collect::<Vec<_>>().join("\n");
+    let lang = lang::detect(&body_sample, ex.declared_lang.or(lang_hint));
+    Ok(Article {
+        title: ex.title,
+        paragraphs: lines,
+        published_at,
+        authors,
+        original_url,
+        lang,
+    })
+}
+
+/// The first full date in the first paragraph ("le 19 janvier 2024", "19/1/2024"); when the page
+/// stated a month, the date must fall in it, and otherwise the month's first day stands.
+fn date_from_text(lines: &[String], month: Option<(i32, u32)>) -> Option<DateTime<FixedOffset>> {
+    let first = lines.first()?;
+    let found = find_dates(first).into_iter().find_map(|m| m.to_date());
+    match (found, month) {
+        (Some(d), Some((y, m))) if chrono::Datelike::year(&d) == y && chrono::Datelike::month(&d) == m => {
+            local_midnight(d)
+        }
+        (Some(d), None) => local_midnight(d),
+        (_, Some((y, m))) => chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(local_midnight),
+        (None, None) => None,
+    }
+}

@@ -1,0 +1,198 @@
+//! `type = "files"`: a folder of saved pages. `.html`/`.htm` files are read as HTML, anything else
+//! matched by the globs as article text. In `run` the folder is rescanned every `interval`, and
+//! new or changed files are picked up.
+//!
+//! Identity: a file's key is its path relative to the folder, so ids survive moving the folder.
+//! Within one process a file is sent once per (size, mtime); across processes the state store
+//! decides, by content.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use glob::{MatchOptions, Pattern};
+
+use super::{Mode, SourceCtx};
+use crate::config::FilesSettings;
+use crate::model::{Page, PageFormat, short_hash};
+use crate::report::StageExit;
+
+/// Folders deeper than this below the source folder are not walked.
+const MAX_DEPTH: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    path: PathBuf,
+    key: String,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit {
+    let source: Arc<str> = Arc::from(id);
+    // What this process has already sent or refused, by key, with the (len, mtime) it had then.
+    let mut known: HashMap<String, (u64, Option<SystemTime>)> = HashMap::new();
+    let mut scan_failed = false;
+    loop {
+        let dir = settings.dir.clone();
+        let patterns = settings.patterns.clone();
+        let scanned = tokio::task::spawn_blocking(move || scan(&dir, &patterns)).await;
+        match scanned {
+            Ok(Ok(entries)) => {
+                scan_failed = false;
+                for e in entries {
+                    if known.get(&e.key) == Some(&(e.len, e.modified)) {
+                        continue;
+                    }
+                    known.insert(e.key.clone(), (e.len, e.modified));
+                    if let Err(exit) = handle(&source, &settings, &ctx, e).await {
+                        return exit;
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                if !scan_failed {
+                    tracing::warn!(stage = "source", source = %id, location = %settings.dir.display(), error = %e, "cannot list folder");
+                }
+                scan_failed = true;
+                if ctx.mode == Mode::Once {
+                    return StageExit::Failed(format!("cannot list {}: {e}", settings.dir.display()));
+                }
+            }
+            Err(e) => return StageExit::Failed(format!("folder scan panicked: {e}")),
+        }
+        if ctx.mode == Mode::Once {
+            return StageExit::Completed;
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return StageExit::Cancelled,
+            _ = tokio::time::sleep(settings.interval) => {}
+        }
+    }
+}
+
+async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e: Entry) -> Result<(), StageExit> {
+    let location = e.path.display().to_string();
+    if e.len > ctx.max_page_bytes {
+        tracing::warn!(
+            stage = "source", source = %source, location = %location, kind = "too_large",
+            error = %format!("{} bytes is over the {} byte cap (pipeline.max_page_bytes)", e.len, ctx.max_page_bytes),
+            "page refused"
+        );
+        ctx.stats.failed(source, "too_large");
+        return Ok(());
+    }
+    let bytes = match tokio::fs::read(&e.path).await {
+        Ok(b) => b,
+        Err(err) => {
+            tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
+            ctx.stats.failed(source, "unreadable");
+            return Ok(());
+        }
+    };
+    // The file may have grown since it was listed.
+    if bytes.len() as u64 > ctx.max_page_bytes {
+        tracing::warn!(stage = "source", source = %source, location = %location, kind = "too_large", error = "over the byte cap (pipeline.max_page_bytes)", "page refused");
+        ctx.stats.failed(source, "too_large");
+        return Ok(());
+    }
+    let raw_hash = short_hash(&blake3::hash(&bytes));
+    if ctx.is_done(source, &e.key, &raw_hash).await {
+        tracing::debug!(stage = "source", source = %source, location = %location, "already delivered");
+        ctx.stats.already_done(source);
+        return Ok(());
+    }
+    let format = match e
+        .path
+        .extension()
+        .and_then(|x| x.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("html" | "htm" | "xhtml") => PageFormat::Html,
+        _ => PageFormat::Text,
+    };
+    ctx.stats.read(source);
+    tracing::debug!(stage = "source", source = %source, location = %location, bytes = bytes.len(), "page read");
+    ctx.send(Page {
+        source: source.clone(),
+        key: e.key,
+        location,
+        format,
+        bytes,
+        raw_hash,
+        lang_hint: settings.lang,
+    })
+    .await
+}
+
+/// Lists matching files below `dir`, sorted by key. Hidden files and folders are skipped.
+fn scan(dir: &Path, patterns: &[Pattern]) -> std::io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let opts = MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((folder, depth)) = stack.pop() {
+        let read = match std::fs::read_dir(&folder) {
+            Ok(r) => r,
+            // The top folder must be listable; a subfolder we cannot read is skipped.
+            Err(e) if depth == 0 => return Err(e),
+            Err(_) => continue,
+        };
+        for entry in read.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let Ok(rel) = path.strip_prefix(dir) else { continue };
+            let key = rel.to_string_lossy().replace('\\', "/");
+            if meta.is_dir() {
+                if depth < MAX_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if patterns.iter().any(|p| p.matches_with(&key, opts)) {
+                out.push(Entry {
+                    path,
+                    key,
+                    len: meta.len(),
+                    modified: meta.modified().ok(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_matches_globs_relative_to_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for f in ["b.txt", "a.html", "c.md", ".hidden.txt", "sub/d.txt"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let pats = |v: &[&str]| v.iter().map(|p| Pattern::new(p).unwrap()).collect::<Vec<_>>();
+        let keys = |v: Vec<Entry>| v.into_iter().map(|e| e.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(scan(dir.path(), &pats(&["*.txt", "*.html"])).unwrap()),
+            vec!["a.html", "b.txt"]
+        );
+        assert_eq!(
+            keys(scan(dir.path(), &pats(&["**/*.txt"])).unwrap()),
+            vec!["b.txt", "sub/d.txt"]
+        );
+        assert!(scan(&dir.path().join("missing"), &pats(&["*"])).is_err());
+    }
+}

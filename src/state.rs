@@ -1,0 +1,221 @@
+//! The embedded state store (SQLite): which inputs are done, and the fold index's documents.
+//!
+//! An input is "done" only once every sink has acknowledged its record, so a crash before that
+//! re-reads it on the next start (at-least-once delivery; record ids make replays idempotent).
+//! Fold documents are written when the fold decides, so the index survives restarts.
+//!
+//! All methods block; callers run them on blocking threads. One connection behind a mutex is
+//! enough for one process; WAL lets a reader (a human with `sqlite3`) look without stopping us.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::fold::index::IndexedDoc;
+use crate::model::{Lang, Receipt, Relation};
+
+const SCHEMA_VERSION: i64 = 1;
+
+pub struct StateStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl StateStore {
+    /// Opens (creating if needed) the store at `path`, with its folder.
+    pub fn open(path: &Path) -> anyhow::Result<StateStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create state folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("cannot open state store {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("cannot use state store {}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            anyhow::bail!(
+                "state store {} has schema version {version}, newer than this newsfold understands ({SCHEMA_VERSION})",
+                path.display()
+            );
+        }
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS done (
+                source TEXT NOT NULL,
+                key TEXT NOT NULL,
+                raw_hash TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                PRIMARY KEY (source, key, raw_hash)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS fold_docs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                record_id TEXT NOT NULL UNIQUE,
+                story_id TEXT NOT NULL,
+                relation TEXT NOT NULL,
+                duplicate_of TEXT,
+                lang TEXT,
+                content_hash TEXT NOT NULL,
+                location TEXT NOT NULL,
+                original_url TEXT,
+                features BLOB NOT NULL
+            );
+            PRAGMA user_version = 1;",
+        )
+        .with_context(|| format!("cannot initialise state store {}", path.display()))?;
+        Ok(StateStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent; keep going.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this exact input (same source, key and bytes) was already delivered.
+    pub fn is_done(&self, source: &str, key: &str, raw_hash: &str) -> anyhow::Result<bool> {
+        let conn = self.conn();
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM done WHERE source = ?1 AND key = ?2 AND raw_hash = ?3",
+                params![source, key, raw_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Marks inputs done, in one transaction.
+    pub fn mark_done(&self, receipts: &[Receipt]) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare("INSERT OR IGNORE INTO done (source, key, raw_hash, record_id) VALUES (?1, ?2, ?3, ?4)")?;
+            for r in receipts {
+                stmt.execute(params![&*r.source, r.key, r.raw_hash, r.record_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn save_doc(&self, d: &IndexedDoc) -> anyhow::Result<()> {
+        let mut features = Vec::with_capacity(d.features.len() * 8);
+        for f in &d.features {
+            features.extend_from_slice(&f.to_le_bytes());
+        }
+        self.conn().execute(
+            "INSERT OR IGNORE INTO fold_docs
+                (record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.record_id,
+                d.story_id,
+                d.relation.as_str(),
+                d.duplicate_of,
+                d.lang.map(Lang::code),
+                d.content_hash,
+                d.location,
+                d.original_url,
+                features
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every fold document, in the order they were indexed.
+    pub fn load_docs(&self) -> anyhow::Result<Vec<IndexedDoc>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features
+             FROM fold_docs ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let relation: String = r.get(2)?;
+            let lang: Option<String> = r.get(4)?;
+            let blob: Vec<u8> = r.get(8)?;
+            Ok((
+                IndexedDoc {
+                    record_id: r.get(0)?,
+                    story_id: r.get(1)?,
+                    relation: Relation::Original,
+                    duplicate_of: r.get(3)?,
+                    lang: lang.as_deref().and_then(Lang::from_code),
+                    content_hash: r.get(5)?,
+                    location: r.get(6)?,
+                    original_url: r.get(7)?,
+                    features: blob
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                        .collect(),
+                },
+                relation,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut doc, relation) = row?;
+            doc.relation = match relation.as_str() {
+                "duplicate" => Relation::Duplicate,
+                "translation" => Relation::Translation,
+                "original" => Relation::Original,
+                other => anyhow::bail!(
+                    "state store {}: unknown relation {other:?} for record {}",
+                    self.path.display(),
+                    doc.record_id
+                ),
+            };
+            out.push(doc);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn remembers_done_inputs_and_fold_docs_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.sqlite");
+        let doc = IndexedDoc {
+            record_id: "r1".into(),
+            story_id: "r1".into(),
+            relation: Relation::Translation,
+            duplicate_of: Some("r0".into()),
+            lang: Some(Lang::Fr),
+            content_hash: "h".into(),
+            location: "/x/a.txt".into(),
+            original_url: None,
+            features: vec![1, u64::MAX, 42],
+        };
+        {
+            let s = StateStore::open(&path).unwrap();
+            assert!(!s.is_done("seeds", "a.txt", "h1").unwrap());
+            s.mark_done(&[Receipt {
+                source: Arc::from("seeds"),
+                key: "a.txt".into(),
+                raw_hash: "h1".into(),
+                record_id: "r1".into(),
+            }])
+            .unwrap();
+            s.save_doc(&doc).unwrap();
+            s.save_doc(&doc).unwrap();
+        }
+        let s = StateStore::open(&path).unwrap();
+        assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
+        assert!(!s.is_done("seeds", "a.txt", "h2").unwrap());
+        assert_eq!(s.load_docs().unwrap(), vec![doc]);
+    }
+}
