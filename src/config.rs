@@ -340,10 +340,12 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     } else {
         base
     };
-    let config = raw.and_then(|raw| validate(&mut cx, raw, &base));
-    match config {
-        Some(c) if cx.errors.is_empty() => Ok(c),
-        _ => Err(cx.finish()),
+    // Validation runs on whatever parsed, so one report holds both kinds of error.
+    let config = validate(&mut cx, raw, &base);
+    if cx.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(cx.finish())
     }
 }
 
@@ -447,60 +449,32 @@ fn section<T: DeserializeOwned>(cx: &mut Cx<'_>, key: &str, value: Spanned<DeVal
     }
 }
 
-fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> Option<RawConfig> {
-    let mut state = None;
-    let mut pipeline = None;
-    let mut fold = None;
-    let mut sources = BTreeMap::new();
-    let mut sinks = BTreeMap::new();
-    let mut ok = true;
+fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
+    let mut raw = RawConfig {
+        state: RawState {
+            path: default_state_path(),
+        },
+        pipeline: RawPipeline::default(),
+        fold: RawFold::default(),
+        sources: BTreeMap::new(),
+        sinks: BTreeMap::new(),
+    };
+    // A section that fails to parse keeps its defaults; its error is already recorded.
     for (k, v) in doc.into_inner() {
-        let key = k.get_ref().to_string();
-        match key.as_str() {
-            "state" => {
-                state = section::<RawState>(cx, "state", v).or_else(|| {
-                    ok = false;
-                    None
-                })
-            }
-            "pipeline" => {
-                pipeline = section::<RawPipeline>(cx, "pipeline", v).or_else(|| {
-                    ok = false;
-                    None
-                })
-            }
-            "fold" => {
-                fold = section::<RawFold>(cx, "fold", v).or_else(|| {
-                    ok = false;
-                    None
-                })
-            }
-            "sources" => ok &= typed_sections(cx, "sources", v, SOURCE_TYPES, parse_source, &mut sources),
-            "sinks" => ok &= typed_sections(cx, "sinks", v, SINK_TYPES, parse_sink, &mut sinks),
-            other => {
-                cx.error_at(
-                    other,
-                    k.span(),
-                    format!(
-                        "unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`"
-                    ),
-                );
-                ok = false;
-            }
+        match k.get_ref().as_ref() {
+            "state" => raw.state = section(cx, "state", v).unwrap_or(raw.state),
+            "pipeline" => raw.pipeline = section(cx, "pipeline", v).unwrap_or(raw.pipeline),
+            "fold" => raw.fold = section(cx, "fold", v).unwrap_or(raw.fold),
+            "sources" => typed_sections(cx, "sources", v, SOURCE_TYPES, parse_source, &mut raw.sources),
+            "sinks" => typed_sections(cx, "sinks", v, SINK_TYPES, parse_sink, &mut raw.sinks),
+            other => cx.error_at(
+                other,
+                k.span(),
+                format!("unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`"),
+            ),
         }
     }
-    if !ok {
-        return None;
-    }
-    Some(RawConfig {
-        state: state.unwrap_or_else(|| RawState {
-            path: default_state_path(),
-        }),
-        pipeline: pipeline.unwrap_or_default(),
-        fold: fold.unwrap_or_default(),
-        sources,
-        sinks,
-    })
+    raw
 }
 
 fn parse_source(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSource> {
@@ -527,19 +501,17 @@ fn typed_sections<T>(
     types: &[&str],
     parse: ParseKind<T>,
     out: &mut BTreeMap<String, T>,
-) -> bool {
+) {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         cx.error_at(prefix, span, format!("`{prefix}` must be a table of named tables"));
-        return false;
+        return;
     };
-    let mut ok = true;
     for (name, v) in table {
         let key = join_key(prefix, name.get_ref());
         let vspan = v.span();
         let DeValue::Table(mut t) = v.into_inner() else {
             cx.error_at(&key, vspan, "expected a table");
-            ok = false;
             continue;
         };
         let expected = types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
@@ -550,7 +522,6 @@ fn typed_sections<T>(
                     vspan.clone(),
                     format!("missing `type`, expected one of {expected}"),
                 );
-                ok = false;
                 continue;
             }
             Some(tv) => match tv.get_ref().as_str() {
@@ -569,19 +540,14 @@ fn typed_sections<T>(
                             prefix.trim_end_matches('s')
                         ),
                     );
-                    ok = false;
                     continue;
                 }
             },
         };
-        match parse(cx, &key, &kind, Spanned::new(vspan, DeValue::Table(t))) {
-            Some(parsed) => {
-                out.insert(name.get_ref().to_string(), parsed);
-            }
-            None => ok = false,
+        if let Some(parsed) = parse(cx, &key, &kind, Spanned::new(vspan, DeValue::Table(t))) {
+            out.insert(name.get_ref().to_string(), parsed);
         }
     }
-    ok
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -595,7 +561,7 @@ fn nonzero(cx: &mut Cx<'_>, key: &str, v: usize) -> NonZeroUsize {
     })
 }
 
-fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Option<Config> {
+fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
     let pipeline = PipelineSettings {
         channel_capacity: nonzero(cx, "pipeline.channel_capacity", raw.pipeline.channel_capacity),
         scrape_workers: nonzero(cx, "pipeline.scrape_workers", raw.pipeline.scrape_workers),
@@ -615,14 +581,16 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Option<Config> {
         min_score: raw.fold.min_score,
     };
 
-    if raw.sources.is_empty() {
+    // An empty list is an error unless its entries are missing because they failed to parse.
+    let failed_under = |cx: &Cx<'_>, prefix: &str| cx.errors.iter().any(|(_, e)| e.key.starts_with(prefix));
+    if raw.sources.is_empty() && !failed_under(cx, "sources") {
         cx.error_at(
             "sources",
             0..0,
             "no sources configured: add at least one [sources.NAME] table",
         );
     }
-    if raw.sinks.is_empty() {
+    if raw.sinks.is_empty() && !failed_under(cx, "sinks") {
         cx.error_at(
             "sinks",
             0..0,
@@ -718,14 +686,14 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Option<Config> {
         cx.error_at("sinks", 0..0, "at most one sink may write to stdout (path \"-\")");
     }
 
-    Some(Config {
+    Config {
         file: cx.file.clone(),
         state_path: resolve(base, &raw.state.path),
         pipeline,
         fold,
         sources,
         sinks,
-    })
+    }
 }
 
 fn check_id(cx: &mut Cx<'_>, key: &str, id: &str) {

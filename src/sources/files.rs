@@ -27,6 +27,8 @@ struct Entry {
     key: String,
     len: u64,
     modified: Option<SystemTime>,
+    /// Why the file's metadata could not be read (a dangling link, a permission problem).
+    broken: Option<String>,
 }
 
 pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit {
@@ -74,6 +76,11 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
 
 async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e: Entry) -> Result<(), StageExit> {
     let location = e.path.display().to_string();
+    if let Some(err) = &e.broken {
+        tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
+        ctx.stats.failed(source, "unreadable");
+        return Ok(());
+    }
     if e.len > ctx.max_page_bytes {
         tracing::warn!(
             stage = "source", source = %source, location = %location, kind = "too_large",
@@ -149,11 +156,23 @@ fn scan(dir: &Path, patterns: &[Pattern]) -> std::io::Result<Vec<Entry>> {
                 continue;
             }
             let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
             let Ok(rel) = path.strip_prefix(dir) else { continue };
             let key = rel.to_string_lossy().replace('\\', "/");
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    if patterns.iter().any(|p| p.matches_with(&key, opts)) {
+                        out.push(Entry {
+                            path,
+                            key,
+                            len: 0,
+                            modified: None,
+                            broken: Some(e.to_string()),
+                        });
+                    }
+                    continue;
+                }
+            };
             if meta.is_dir() {
                 if depth < MAX_DEPTH {
                     stack.push((path, depth + 1));
@@ -164,6 +183,7 @@ fn scan(dir: &Path, patterns: &[Pattern]) -> std::io::Result<Vec<Entry>> {
                     key,
                     len: meta.len(),
                     modified: meta.modified().ok(),
+                    broken: None,
                 });
             }
         }

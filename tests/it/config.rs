@@ -1,0 +1,206 @@
+//! Config errors (every one, located) and the completeness of `config/example.toml`.
+
+use std::path::Path;
+
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::forward_to_deserialize_any;
+
+use newsfold::config::{self, RawFilesSource, RawFold, RawJsonlSink, RawPipeline, RawState, SINK_TYPES, SOURCE_TYPES};
+
+use crate::util::repo;
+
+/// A deserializer that only records the field names a struct asks for.
+struct FieldNames<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> de::Deserializer<'de> for FieldNames<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(de::Error::custom("done"))
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut names = None;
+    let _ = T::deserialize(FieldNames(&mut names));
+    names.expect("a struct")
+}
+
+#[test]
+fn example_config_documents_every_key() {
+    let text = std::fs::read_to_string(repo().join("config/example.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let table = |key: &str| {
+        doc.get(key)
+            .and_then(|v| v.as_table())
+            .unwrap_or_else(|| panic!("[{key}] missing"))
+    };
+    let check = |section: &str, t: &toml::Table, fields: &[&str]| {
+        for f in fields {
+            assert!(
+                t.contains_key(*f),
+                "config/example.toml: `{section}.{f}` is accepted but not documented"
+            );
+        }
+    };
+    check("state", table("state"), fields_of::<RawState>());
+    check("pipeline", table("pipeline"), fields_of::<RawPipeline>());
+    check("fold", table("fold"), fields_of::<RawFold>());
+    let typed = |section: &str, kind: &str| {
+        table(section)
+            .values()
+            .filter_map(|v| v.as_table())
+            .find(|t| t.get("type").and_then(|v| v.as_str()) == Some(kind))
+            .unwrap_or_else(|| panic!("config/example.toml has no {section} of type {kind}"))
+            .clone()
+    };
+    for kind in SOURCE_TYPES {
+        let fields = match *kind {
+            "files" => fields_of::<RawFilesSource>(),
+            other => panic!("source type {other} has no example check"),
+        };
+        check(&format!("sources.<{kind}>"), &typed("sources", kind), fields);
+    }
+    for kind in SINK_TYPES {
+        let fields = match *kind {
+            "jsonl" => fields_of::<RawJsonlSink>(),
+            other => panic!("sink type {other} has no example check"),
+        };
+        check(&format!("sinks.<{kind}>"), &typed("sinks", kind), fields);
+    }
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pages")).unwrap();
+    let file = dir.path().join("c.toml");
+    match config::from_str(text, &file) {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            e.0.iter()
+                .map(|e| e.to_string().replace(&file.display().to_string(), "c.toml"))
+                .collect()
+        }
+    }
+}
+
+#[test]
+fn every_error_is_reported_with_line_column_and_key() {
+    let text = r#"[state]
+path = "s.sqlite"
+colour = "red"
+
+[sources.a]
+type = "files"
+path = "pages"
+globb = "*.txt"
+
+[sources.b]
+type = "files"
+path = 42
+
+[sources.c]
+type = "rss"
+
+[sinks.out]
+type = "jsonl"
+path = "out.jsonl"
+duplicates = "sometimes"
+
+[extra]
+x = 1
+"#;
+    let got = errors(text);
+    let want = [
+        "c.toml:3:1: state.colour: unknown field `colour`, expected `path`",
+        "c.toml:8:1: sources.a.globb: unknown field `globb`, expected one of `path`, `glob`, `lang`, `interval`",
+        "c.toml:12:8: sources.b.path: invalid type: integer `42`, expected path string",
+        "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`",
+        "c.toml:20:14: sinks.out.duplicates: unknown variant `sometimes`, expected `mark` or `drop`",
+        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`",
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn validation_errors_are_all_reported() {
+    let text = r#"[pipeline]
+channel_capacity = 0
+scrape_workers = 0
+
+[fold]
+min_score = 1.5
+
+[sources.a]
+type = "files"
+path = "missing"
+glob = ["*.txt", "[unclosed"]
+lang = "de"
+interval = "0s"
+
+[sources."bad name"]
+type = "files"
+path = "pages"
+
+[sinks.out]
+type = "jsonl"
+path = "-"
+
+[sinks.out2]
+type = "jsonl"
+path = "-"
+"#;
+    let got = errors(text);
+    let has = |needle: &str| got.iter().any(|e| e.contains(needle));
+    for needle in [
+        "c.toml:2:20: pipeline.channel_capacity: must be at least 1",
+        "c.toml:3:18: pipeline.scrape_workers: must be at least 1",
+        "c.toml:6:13: fold.min_score: must be between 0 and 1",
+        "c.toml:10:8: sources.a.path: no such directory",
+        "c.toml:11:8: sources.a.glob: invalid pattern \"[unclosed\"",
+        "c.toml:12:8: sources.a.lang: unknown language \"de\"",
+        "c.toml:13:12: sources.a.interval: must be longer than zero",
+        "sources.bad name: name \"bad name\" must be",
+        "sinks: at most one sink may write to stdout",
+    ] {
+        assert!(has(needle), "missing {needle:?} in {got:#?}");
+    }
+}
+
+#[test]
+fn a_config_without_sources_or_sinks_says_so() {
+    let got = errors("[state]\npath = \"s.sqlite\"\n");
+    assert!(got.iter().any(|e| e.contains("no sources configured")), "{got:?}");
+    assert!(got.iter().any(|e| e.contains("no sinks configured")), "{got:?}");
+}
+
+#[test]
+fn a_toml_syntax_error_is_located() {
+    let got = errors("[state\npath = 1\n");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("c.toml:1:"), "{got:?}");
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_folder() {
+    let c = config::load(Path::new(&repo().join("config/newsfold.toml"))).unwrap();
+    assert_eq!(c.state_path, repo().join("config/../data/state.sqlite"));
+    match &c.sources[0].kind {
+        config::SourceKind::Files(f) => assert_eq!(f.dir, repo().join("config/../seeds")),
+    }
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary. Each module says what belongs in it:
+//! - `cli`: the real `newsfold` binary end to end (once, run, check, bad inputs, restarts).
+//! - `config`: config errors and the completeness of `config/example.toml`.
+//! - `scrape`: data-driven scrape fixtures, including every seed page.
+//! - `fold`: fold decisions on the seeds in every arrival order.
+//! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
+
+mod cli;
+mod config;
+mod fold;
+mod scrape;
+mod util;

@@ -1,0 +1,167 @@
+//! Helpers shared by the integration tests: a throw-away workspace with seeds and a config, the
+//! real binary, and the record schema.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn seeds_dir() -> PathBuf {
+    repo().join("seeds")
+}
+
+/// The five seed files, sorted by name.
+pub fn seed_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(seeds_dir())
+        .expect("seeds/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn seed(prefix: &str) -> PathBuf {
+    seed_files()
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no seed {prefix}"))
+}
+
+/// A temporary folder with `pages/`, a config writing `out/records.jsonl`, and state in `state/`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("pages")).expect("pages dir");
+        let ws = Workspace { dir };
+        ws.write_config("");
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn pages(&self) -> PathBuf {
+        self.path().join("pages")
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("newsfold.toml")
+    }
+
+    pub fn records_path(&self) -> PathBuf {
+        self.path().join("out/records.jsonl")
+    }
+
+    /// Writes the standard config plus `extra` TOML appended (extra keys for the same tables are
+    /// not possible in TOML, so `extra` adds tables).
+    pub fn write_config(&self, extra: &str) {
+        self.write_config_with("interval = \"60s\"", "duplicates = \"mark\"", extra);
+    }
+
+    pub fn write_config_with(&self, source_extra: &str, sink_extra: &str, extra: &str) {
+        let text = format!(
+            "[state]\npath = \"state/state.sqlite\"\n\n[sources.pages]\ntype = \"files\"\npath = \"pages\"\n{source_extra}\n\n[sinks.out]\ntype = \"jsonl\"\npath = \"out/records.jsonl\"\n{sink_extra}\n\n{extra}\n"
+        );
+        std::fs::write(self.config(), text).expect("write config");
+    }
+
+    pub fn add_page(&self, name: &str, from: &Path) {
+        std::fs::copy(from, self.pages().join(name)).expect("copy page");
+    }
+
+    pub fn add_seed(&self, prefix: &str) {
+        let from = seed(prefix);
+        self.add_page(&from.file_name().expect("file name").to_string_lossy(), &from);
+    }
+
+    pub fn add_all_seeds(&self) {
+        for s in seed_files() {
+            self.add_page(&s.file_name().expect("file name").to_string_lossy(), &s);
+        }
+    }
+
+    pub fn newsfold(&self, args: &[&str]) -> Output {
+        newsfold(args, self.path())
+    }
+
+    /// `newsfold once` on this workspace's config.
+    pub fn once(&self) -> Output {
+        let config = self.config();
+        self.newsfold(&["once", "--config", config.to_str().expect("utf-8 path")])
+    }
+
+    pub fn records(&self) -> Vec<Value> {
+        read_records(&self.records_path())
+    }
+}
+
+pub fn newsfold(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newsfold"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run newsfold")
+}
+
+pub fn read_records(path: &Path) -> Vec<Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+pub fn stderr_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stderr line is not JSON {l:?}: {e}")))
+        .collect()
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+static SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let text = std::fs::read_to_string(repo().join("schema/record-v1.json")).expect("schema file");
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles")
+});
+
+/// Panics with every violation when `record` does not match schema/record-v1.json.
+pub fn assert_schema(record: &Value) {
+    let errors: Vec<String> = SCHEMA
+        .iter_errors(record)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "record violates schema: {errors:?}\n{record}");
+}
+
+/// The `relation` of the record whose location ends with `suffix`.
+pub fn by_location<'a>(records: &'a [Value], suffix: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["location"].as_str().is_some_and(|l| l.ends_with(suffix)))
+        .unwrap_or_else(|| panic!("no record for {suffix}"))
+}
