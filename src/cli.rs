@@ -37,6 +37,36 @@ pub enum Command {
     Once(ConfigArg),
     /// Validate a config file and print every error with its line, column and key.
     Check(ConfigArg),
+    /// Score the fold on a labelled set: pairwise precision, recall and F1 of the same-story relation.
+    FoldEval(FoldEvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FoldEvalArgs {
+    /// JSON Lines of {"id","path","lang","group"}; paths relative to this file.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Arrival order: the file's order, or shuffled.
+    #[arg(long, value_enum, default_value = "given")]
+    pub order: Order,
+    /// Seed of the first shuffle.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many shuffled orders to score (with --order shuffle).
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Take the fold settings from this config (default: built-in defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// List the wrongly merged and missed pairs.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Order {
+    Given,
+    Shuffle,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,7 +85,81 @@ pub fn main(cli: Cli) -> i32 {
         Command::Check(a) => check(&a.config),
         Command::Once(a) => run_pipeline(&a.config, Mode::Once),
         Command::Run(a) => run_pipeline(&a.config, Mode::Daemon),
+        Command::FoldEval(a) => fold_eval(&a),
     }
+}
+
+fn fold_eval(a: &FoldEvalArgs) -> i32 {
+    let options = match &a.config {
+        Some(path) => match load(path) {
+            Ok(c) => c.fold,
+            Err(code) => return code,
+        },
+        None => crate::fold::FoldOptions::default(),
+    };
+    let docs = match crate::eval::load(&a.labels) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_FAILED;
+        }
+    };
+    let groups: std::collections::BTreeSet<&str> = docs.iter().map(|d| d.label.group.as_str()).collect();
+    let orders = crate::eval::orders(docs.len(), a.order == Order::Shuffle, a.seed, a.runs);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "documents {}, labelled stories {}, orders {} ({})",
+        docs.len(),
+        groups.len(),
+        orders.len(),
+        match a.order {
+            Order::Given => "given".to_string(),
+            Order::Shuffle => format!("shuffle, seed {}", a.seed),
+        }
+    );
+    let mut worst: Option<crate::eval::Scores> = None;
+    let (mut p, mut r, mut f, mut x) = (0.0, 0.0, 0.0, 0.0);
+    for (n, order) in orders.iter().enumerate() {
+        let s = crate::eval::run(&docs, order, &options);
+        if orders.len() > 1 {
+            let _ = writeln!(out, "order {:>3}: {s}", n + 1);
+        }
+        if a.verbose {
+            for (i, j) in &s.false_merges {
+                let _ = writeln!(out, "  false merge: {i} + {j}");
+            }
+            for (i, j) in &s.missed {
+                let _ = writeln!(out, "  missed: {i} + {j}");
+            }
+        }
+        p += s.precision();
+        r += s.recall();
+        f += s.f1();
+        x += s.cross_recall();
+        if worst.as_ref().is_none_or(|w| s.f1() < w.f1()) {
+            worst = Some(s);
+        }
+    }
+    let k = orders.len() as f64;
+    let _ = writeln!(
+        out,
+        "mean: precision {:.3} recall {:.3} f1 {:.3} cross-lingual recall {:.3}",
+        p / k,
+        r / k,
+        f / k,
+        x / k
+    );
+    if let Some(w) = worst {
+        let rel: Vec<String> = w.relations.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "worst: {w}
+relations (worst order): {}",
+            rel.join(", ")
+        );
+    }
+    EXIT_OK
 }
 
 fn load(path: &Path) -> Result<config::Config, i32> {

@@ -132,6 +132,19 @@ pub struct RawFold {
     /// Lowest cross-lingual score at which a page can join another language's story.
     #[serde(default = "default_min_score")]
     pub min_score: f64,
+    /// Languages preferred for a story's canonical member, best first.
+    #[serde(default)]
+    pub prefer_lang: Vec<String>,
+    /// Documents older than this leave the index.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub window: Option<Duration>,
+    /// Most documents the index holds; the oldest leave first.
+    #[serde(default = "default_max_docs")]
+    pub max_docs: usize,
+}
+
+fn default_max_docs() -> usize {
+    crate::fold::index::Limits::default().max_docs
 }
 
 fn default_min_score() -> f64 {
@@ -142,6 +155,9 @@ impl Default for RawFold {
     fn default() -> Self {
         RawFold {
             min_score: default_min_score(),
+            prefer_lang: Vec::new(),
+            window: None,
+            max_docs: default_max_docs(),
         }
     }
 }
@@ -226,7 +242,7 @@ pub struct Config {
     pub file: PathBuf,
     pub state_path: PathBuf,
     pub pipeline: PipelineSettings,
-    pub fold: FoldSettings,
+    pub fold: crate::fold::FoldOptions,
     pub sources: Vec<SourceSpec>,
     pub sinks: Vec<SinkSpec>,
 }
@@ -237,11 +253,6 @@ pub struct PipelineSettings {
     pub scrape_workers: NonZeroUsize,
     pub max_page_bytes: u64,
     pub sink_batch: NonZeroUsize,
-}
-
-#[derive(Debug, Clone)]
-pub struct FoldSettings {
-    pub min_score: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -577,8 +588,35 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
     if !(0.0..=1.0).contains(&raw.fold.min_score) {
         cx.error("fold.min_score", "must be between 0 and 1");
     }
-    let fold = FoldSettings {
+    let mut prefer_lang = Vec::new();
+    for l in &raw.fold.prefer_lang {
+        match Lang::from_code(l) {
+            Some(lang) if !prefer_lang.contains(&lang) => prefer_lang.push(lang),
+            Some(_) => cx.error("fold.prefer_lang", format!("{l:?} is listed twice")),
+            None => cx.error(
+                "fold.prefer_lang",
+                format!("unknown language {l:?}, expected \"vi\", \"fr\" or \"en\""),
+            ),
+        }
+    }
+    if raw.fold.max_docs == 0 {
+        cx.error("fold.max_docs", "must be at least 1");
+    }
+    let window_secs = match raw.fold.window {
+        Some(w) if w.as_secs() == 0 => {
+            cx.error("fold.window", "must be at least one second");
+            0
+        }
+        Some(w) => i64::try_from(w.as_secs()).unwrap_or(i64::MAX),
+        None => 0,
+    };
+    let fold = crate::fold::FoldOptions {
         min_score: raw.fold.min_score,
+        prefer_lang,
+        limits: crate::fold::index::Limits {
+            max_docs: raw.fold.max_docs.max(1),
+            window_secs,
+        },
     };
 
     // An empty list is an error unless its entries are missing because they failed to parse.

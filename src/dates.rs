@@ -66,6 +66,7 @@ struct Patterns {
     en_mdy: Regex,
     en_dmy: Regex,
     en_month_year: Regex,
+    ranges: Vec<Regex>,
     stamp_time_first: Regex,
     stamp_date_first: Regex,
 }
@@ -89,6 +90,16 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})\b\.?(?:,?\s+(\d{{4}})\b)?"
         )),
         en_month_year: re(&format!(r"(?i)\b({EN_MONTHS})\.?,?\s+(\d{{4}})\b")),
+        // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "October 26 to 30"): both days.
+        ranges: vec![
+            re(r"\b(\d{1,2})\s*[-–]\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b"),
+            re(&format!(
+                r"(?i)\b(\d{{1,2}})(?:er)?\s*(?:au|-|–|et)\s*(\d{{1,2}})\s+({FR_MONTHS})\b(?:\s+(\d{{4}})\b)?"
+            )),
+            re(&format!(
+                r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})\s*(?:to|-|–|and)\s*(\d{{1,2}})\b(?:,?\s+(\d{{4}})\b)?"
+            )),
+        ],
         stamp_time_first: re(&format!(
             r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
         )),
@@ -199,6 +210,39 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
+    let mut range_starts: Vec<DateMention> = Vec::new();
+    for (k, r) in p.ranges.iter().enumerate() {
+        for c in r.captures_iter(text) {
+            let Some(m0) = c.get(0) else { continue };
+            let (first, last, month) = match k {
+                0 => (num(c.get(1)), num(c.get(2)), num(c.get(3))),
+                1 => (
+                    num(c.get(1)),
+                    num(c.get(2)),
+                    c.get(3).and_then(|m| month_number(m.as_str())),
+                ),
+                _ => (
+                    num(c.get(2)),
+                    num(c.get(3)),
+                    c.get(1).and_then(|m| month_number(m.as_str())),
+                ),
+            };
+            let year = num(c.get(4)).map(|y| y as i32);
+            let Some(month) = month else { continue };
+            if !valid(year, month, first) || !valid(year, month, last) {
+                continue;
+            }
+            // The last day takes the whole span (so shorter mentions inside it give way); the first
+            // day an empty one at the start, so the two never hide each other.
+            range_starts.push(DateMention {
+                year,
+                month,
+                day: first,
+                span: m0.start()..m0.start(),
+            });
+            push(year, Some(month), last, m0.range());
+        }
+    }
     // Longest first, then keep those that overlap nothing already kept.
     found.sort_by(|a, b| (b.span.len(), a.span.start).cmp(&(a.span.len(), b.span.start)));
     let mut kept: Vec<DateMention> = Vec::new();
@@ -210,7 +254,8 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             kept.push(m);
         }
     }
-    kept.sort_by_key(|m| m.span.start);
+    kept.extend(range_starts);
+    kept.sort_by_key(|m| (m.span.start, m.span.len()));
     kept
 }
 
@@ -299,6 +344,18 @@ mod tests {
             ("5 cas/12 personnes; 3 156/3 332 comptes", vec![]),
             ("le 1er mars 2023", vec![(Some(2023), 3, Some(1))]),
             ("31/02/2024 is not a date", vec![]),
+            (
+                "từ ngày 26 - 30/10/2024 đã làm",
+                vec![(Some(2024), 10, Some(26)), (Some(2024), 10, Some(30))],
+            ),
+            (
+                "the floods from October 26 to 30, 2024 killed",
+                vec![(Some(2024), 10, Some(26)), (Some(2024), 10, Some(30))],
+            ),
+            (
+                "du 26 au 30 octobre 2024",
+                vec![(Some(2024), 10, Some(26)), (Some(2024), 10, Some(30))],
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(&dates(text), want, "{text}");

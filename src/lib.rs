@@ -9,6 +9,7 @@
 //! - `scrape`: pure; bytes → `Article` (text and HTML readers, debris, bylines, language).
 //! - `dates`: pure; date mentions and stamps in vi/fr/en.
 //! - `fold`: pure; fingerprints and the story index that decides relations.
+//! - `eval`: `fold-eval`, the labelled-set scorer running the same scrape and fold code.
 //! - `state`: the embedded SQLite store (done inputs, fold documents).
 //! - `sinks`: where records go (`jsonl`), and the acknowledgement contract.
 //! - `model`, `report`: data that crosses stages, and what a run did.
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod config;
 pub mod dates;
+pub mod eval;
 pub mod fold;
 pub mod model;
 pub mod pipeline;

@@ -95,6 +95,8 @@ pub enum Relation {
     Original,
     /// Same normalised body as an earlier record.
     Duplicate,
+    /// Same language, nearly the same text: re-posted with other boilerplate, truncated, edited.
+    NearDuplicate,
     /// Another language, same source article.
     Translation,
 }
@@ -104,6 +106,7 @@ impl Relation {
         match self {
             Relation::Original => "original",
             Relation::Duplicate => "duplicate",
+            Relation::NearDuplicate => "near_duplicate",
             Relation::Translation => "translation",
         }
     }
@@ -131,6 +134,27 @@ pub struct Record {
     pub ingested_at: DateTime<Utc>,
 }
 
+/// A change of a story's canonical member (`[fold] prefer_lang`): `canonical` is now the story's
+/// canonical record, and the previously canonical `record_id` now stands in `relation` to it.
+/// JSON Lines sinks write it as its own line, after the record that caused it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoryUpdate {
+    /// Always "story_update": tells this line from a record line.
+    #[serde(rename = "type")]
+    pub kind: StoryUpdateKind,
+    pub story_id: String,
+    pub canonical: String,
+    pub record_id: String,
+    pub relation: Relation,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoryUpdateKind {
+    StoryUpdate,
+}
+
 /// What a sink must acknowledge before the page behind a record counts as done in the state store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
@@ -144,6 +168,8 @@ pub struct Receipt {
 #[derive(Clone, Debug)]
 pub struct Delivery {
     pub record: Record,
+    /// Set when this record became its story's canonical member.
+    pub update: Option<StoryUpdate>,
     pub receipt: Receipt,
 }
 

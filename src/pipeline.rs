@@ -17,7 +17,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::fold::{FoldInput, Folder, fingerprint, normalize};
+use crate::fold::{FoldInput, Folder};
 use crate::model::{Article, Delivery, Page, Receipt, Record, record_id};
 use crate::report::{RunReport, StageExit, Stats};
 use crate::sinks::{self, Acks, Sink};
@@ -73,11 +73,24 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
         .await
         .context("state store task failed")?
         .context("cannot load the fold index from the state store")?;
-    let mut folder = Folder::new(config.fold.min_score);
+    let mut folder = Folder::new(&config.fold);
+    let mut evicted = Vec::new();
     for d in &docs {
-        folder.restore(d);
+        evicted.extend(folder.restore(d));
     }
-    tracing::info!(stage = "fold", documents = folder.len(), "fold index loaded");
+    if !evicted.is_empty() {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || state.delete_docs(&evicted))
+            .await
+            .context("state store task failed")?
+            .context("cannot trim the fold index in the state store")?;
+    }
+    tracing::info!(
+        stage = "fold",
+        documents = folder.len(),
+        memory_bytes = folder.memory_bytes() as u64,
+        "fold index loaded"
+    );
     let (scraped_tx, scraped_rx) = async_channel::bounded::<Scraped>(cap);
     {
         let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
@@ -219,28 +232,26 @@ fn fold_stage(
 ) -> StageExit {
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
-        let body = s.article.body();
         let id = record_id(&s.source, &s.key, &s.raw_hash);
-        let fingerprint_text = match &s.article.title {
-            Some(t) => format!("{t}\n{body}"),
-            None => body.clone(),
-        };
-        let input = FoldInput {
-            record_id: id.clone(),
-            lang: s.article.lang,
-            content_hash: normalize::content_hash(&body),
-            location: s.location.clone(),
-            original_url: s.article.original_url.clone(),
-            features: fingerprint::fingerprint(&fingerprint_text, s.article.lang),
-        };
+        let input = FoldInput::from_article(id.clone(), s.location.clone(), &s.article, Utc::now().timestamp());
         let content_hash = input.content_hash.clone();
-        let (decision, new_doc) = folder.fold(input);
-        if let Some(doc) = new_doc
-            && let Err(e) = state.save_doc(&doc)
-        {
+        let (decision, indexed) = folder.fold(input);
+        let persisted = match &indexed.doc {
+            Some(doc) => state.save_doc(doc),
+            None => Ok(()),
+        }
+        .and_then(|()| {
+            if indexed.evicted.is_empty() {
+                Ok(())
+            } else {
+                state.delete_docs(&indexed.evicted)
+            }
+        });
+        if let Err(e) = persisted {
             tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
             return StageExit::Failed(format!("state store: {e:#}"));
         }
+        let body = s.article.body();
         let record = Record {
             id: id.clone(),
             story_id: decision.story_id,
@@ -263,7 +274,11 @@ fn fold_stage(
             elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
         );
         stats.record(&record.source, record.relation);
+        if let Some(u) = &decision.update {
+            tracing::debug!(stage = "fold", story_id = %u.story_id, record_id = %u.canonical, previous = %u.record_id, "canonical member changed");
+        }
         let delivery = Arc::new(Delivery {
+            update: decision.update,
             receipt: Receipt {
                 source: s.source,
                 key: s.key,

@@ -14,9 +14,10 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::fold::index::IndexedDoc;
+use crate::fold::minhash::Sketch;
 use crate::model::{Lang, Receipt, Relation};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 pub struct StateStore {
     path: PathBuf,
@@ -61,10 +62,21 @@ impl StateStore {
                 location TEXT NOT NULL,
                 original_url TEXT,
                 features BLOB NOT NULL
-            );
-            PRAGMA user_version = 1;",
+            );",
         )
         .with_context(|| format!("cannot initialise state store {}", path.display()))?;
+        if version < 2 {
+            // v2: u32 feature keys, MinHash sketches and index times. v1 fingerprints are not
+            // comparable with v2 ones, so the index is dropped and rebuilt as pages arrive.
+            conn.execute_batch(
+                "DELETE FROM fold_docs;
+                 ALTER TABLE fold_docs ADD COLUMN sketch BLOB NOT NULL DEFAULT x'';
+                 ALTER TABLE fold_docs ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE fold_docs ADD COLUMN event_day INTEGER;
+                 PRAGMA user_version = 2;",
+            )
+            .with_context(|| format!("cannot migrate state store {}", path.display()))?;
+        }
         Ok(StateStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -109,14 +121,15 @@ impl StateStore {
     }
 
     pub fn save_doc(&self, d: &IndexedDoc) -> anyhow::Result<()> {
-        let mut features = Vec::with_capacity(d.features.len() * 8);
+        let mut features = Vec::with_capacity(d.features.len() * 4);
         for f in &d.features {
             features.extend_from_slice(&f.to_le_bytes());
         }
         self.conn().execute(
             "INSERT OR IGNORE INTO fold_docs
-                (record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                (record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features,
+                 sketch, at, event_day)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 d.record_id,
                 d.story_id,
@@ -126,9 +139,26 @@ impl StateStore {
                 d.content_hash,
                 d.location,
                 d.original_url,
-                features
+                features,
+                d.sketch.to_bytes(),
+                d.at,
+                d.event_day.map(|(m, d)| i64::from(m) * 100 + i64::from(d))
             ],
         )?;
+        Ok(())
+    }
+
+    /// Removes documents the fold index evicted, so the persisted index stays bounded too.
+    pub fn delete_docs(&self, record_ids: &[String]) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare("DELETE FROM fold_docs WHERE record_id = ?1")?;
+            for id in record_ids {
+                stmt.execute(params![id])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -136,7 +166,8 @@ impl StateStore {
     pub fn load_docs(&self) -> anyhow::Result<Vec<IndexedDoc>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features
+            "SELECT record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features,
+                    sketch, at, event_day
              FROM fold_docs ORDER BY seq",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -154,9 +185,12 @@ impl StateStore {
                     location: r.get(6)?,
                     original_url: r.get(7)?,
                     features: blob
-                        .chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
                         .collect(),
+                    sketch: Sketch::from_bytes(&r.get::<_, Vec<u8>>(9)?).unwrap_or_default(),
+                    at: r.get(10)?,
+                    event_day: r.get::<_, Option<i64>>(11)?.map(|v| ((v / 100) as u8, (v % 100) as u8)),
                 },
                 relation,
             ))
@@ -167,6 +201,7 @@ impl StateStore {
             doc.relation = match relation.as_str() {
                 "duplicate" => Relation::Duplicate,
                 "translation" => Relation::Translation,
+                "near_duplicate" => Relation::NearDuplicate,
                 "original" => Relation::Original,
                 other => anyhow::bail!(
                     "state store {}: unknown relation {other:?} for record {}",
@@ -198,7 +233,10 @@ mod tests {
             content_hash: "h".into(),
             location: "/x/a.txt".into(),
             original_url: None,
-            features: vec![1, u64::MAX, 42],
+            features: vec![1, u32::MAX, 42],
+            sketch: crate::fold::minhash::sketch("một hai ba bốn năm sáu bảy tám chín mười"),
+            event_day: Some((1, 19)),
+            at: 1_700_000_000,
         };
         {
             let s = StateStore::open(&path).unwrap();
@@ -216,6 +254,8 @@ mod tests {
         let s = StateStore::open(&path).unwrap();
         assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
         assert!(!s.is_done("seeds", "a.txt", "h2").unwrap());
-        assert_eq!(s.load_docs().unwrap(), vec![doc]);
+        assert_eq!(s.load_docs().unwrap(), vec![doc.clone()]);
+        s.delete_docs(&[doc.record_id]).unwrap();
+        assert!(s.load_docs().unwrap().is_empty());
     }
 }

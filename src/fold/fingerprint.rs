@@ -3,8 +3,9 @@
 //! Translations share no words, but they keep numbers ("62.000" = "62 000" = "62,000"), dates
 //! ("19/1/2024" = "19 janvier 2024"), document codes ("03/2019/NĐ-CP" = "03/2019/ND-CP") and
 //! personal and place names once diacritics are folded ("Lê Văn Dũng" = "Le Van Dung"). This module
-//! turns an article into a sorted set of such features, each a 64-bit key whose top four bits say
-//! its class. Pure: no I/O, no state; rarity weighting is the index's business.
+//! turns an article into a sorted set of such features, each a 32-bit key whose top four bits say
+//! its class (28 bits of hash are plenty: two unrelated features of two documents collide with odds
+//! of about one in a million per document pair). Pure: no I/O, no state; rarity weighting is the index's business.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -50,8 +51,8 @@ impl Class {
         Class::Name,
     ];
 
-    pub fn of(feature: u64) -> Class {
-        let tag = (feature >> 60) as usize;
+    pub fn of(feature: u32) -> Class {
+        let tag = (feature >> 28) as usize;
         Class::ALL.get(tag).copied().unwrap_or(Class::Name)
     }
 
@@ -72,20 +73,31 @@ impl Class {
         }
     }
 
-    /// Whether a shared feature of this class is specific enough to count as evidence on its own.
-    pub fn is_specific(self) -> bool {
-        matches!(
-            self,
-            Class::NumMid | Class::NumLarge | Class::NumDecimal | Class::DateFull | Class::DateDayMonth | Class::Code
-        )
+    /// How much one shared feature of this class counts towards `fold::MIN_EVIDENCE`: specific
+    /// classes one, names half, small numbers and years nothing.
+    pub fn evidence(self) -> f32 {
+        match self {
+            Class::NumMid
+            | Class::NumLarge
+            | Class::NumDecimal
+            | Class::DateFull
+            | Class::DateDayMonth
+            | Class::Code => 1.0,
+            Class::Name => 0.5,
+            Class::NumSmall | Class::NumYear | Class::DateMonthYear => 0.0,
+        }
     }
 }
 
 /// A feature key: class in the top four bits, a stable hash of the canonical text below.
-pub fn key(class: Class, canonical: &str) -> u64 {
-    let h = xxhash_rust::xxh3::xxh3_64(canonical.as_bytes()) & ((1u64 << 60) - 1);
-    ((class as u64) << 60) | h
+pub fn key(class: Class, canonical: &str) -> u32 {
+    let h = (xxhash_rust::xxh3::xxh3_64(canonical.as_bytes()) as u32) & ((1u32 << 28) - 1);
+    ((class as u32) << 28) | h
 }
+
+/// Most features kept per document: the most telling ones (by class prior, then key order).
+/// Bounds the index's memory and the work per candidate.
+pub const MAX_FEATURES: usize = 48;
 
 /// Features with their canonical text, for tests and `fold-eval` explanations.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,11 +105,16 @@ pub struct Explained {
     pub features: Vec<(Class, String)>,
 }
 
-/// The fingerprint of an article body: sorted, unique feature keys.
-pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u64> {
-    let mut keys: Vec<u64> = explain(text, lang).features.iter().map(|(c, s)| key(*c, s)).collect();
+/// The fingerprint of an article body: sorted, unique feature keys, at most `MAX_FEATURES`.
+pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
+    let mut keys: Vec<u32> = explain(text, lang).features.iter().map(|(c, s)| key(*c, s)).collect();
     keys.sort_unstable();
     keys.dedup();
+    if keys.len() > MAX_FEATURES {
+        keys.sort_by(|a, b| Class::of(*b).prior().total_cmp(&Class::of(*a).prior()).then(a.cmp(b)));
+        keys.truncate(MAX_FEATURES);
+        keys.sort_unstable();
+    }
     keys
 }
 

@@ -1,24 +1,45 @@
-//! The story index: every folded document's fingerprint, its story, and the running document
-//! frequency that makes rare features weigh more than common ones.
+//! The story index: every folded document's fingerprint and sketch, its story, and the running
+//! document frequency that makes rare features weigh more than common ones.
 //!
-//! Invariants: a record id appears at most once; `df` counts, for each feature, the indexed
-//! documents that carry it; a posting list never holds more than `MAX_POSTINGS` documents (a
-//! feature that common says nothing about which story a page belongs to, and capping it bounds the
-//! work per page). The index is rebuilt at start by replaying persisted documents in their order.
+//! Bounded: documents leave oldest first when the index holds more than `max_docs` or a document
+//! is older than `window`. Memory per document is kept small on purpose (ids as u128, feature keys
+//! as u32, at most `MAX_FEATURES` features, a 36-byte sketch); `memory_bytes` estimates it.
+//!
+//! Invariants: a record id is live at most once; `postings[f].df` counts live documents carrying
+//! `f`; a posting list is sorted by sequence number, so evicted documents form a prefix that is
+//! trimmed when the list is next touched; a list holds at most `MAX_POSTINGS` documents (a feature
+//! that common says nothing about which story a page belongs to). Lookup maps may hold keys of
+//! evicted documents until the next sweep; lookups check liveness.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
 
 use super::fingerprint::Class;
+use super::minhash::Sketch;
 use crate::model::{Lang, Relation};
 
 /// Posting lists stop growing here; see the module invariant.
-pub const MAX_POSTINGS: usize = 512;
+pub const MAX_POSTINGS: usize = 1024;
 
-/// What the index keeps of one document, and what is persisted to replay it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A record or story id: the 32 hex digits of a record id, as a number.
+pub type Id = u128;
+
+pub fn parse_id(hex: &str) -> Id {
+    u128::from_str_radix(hex, 16).unwrap_or_else(|_| {
+        // Not one of ours (a foreign or corrupt id): hash it so it still has an identity.
+        xxhash_rust::xxh3::xxh3_128(hex.as_bytes())
+    })
+}
+
+pub fn format_id(id: Id) -> String {
+    format!("{id:032x}")
+}
+
+pub fn hash_str(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+}
+
+/// What is persisted of one document, and replayed at start.
+#[derive(Clone, Debug, PartialEq)]
 pub struct IndexedDoc {
     pub record_id: String,
     pub story_id: String,
@@ -28,28 +49,62 @@ pub struct IndexedDoc {
     pub content_hash: String,
     pub location: String,
     pub original_url: Option<String>,
-    pub features: Vec<u64>,
+    pub features: Vec<u32>,
+    pub sketch: Sketch,
+    /// (month, day) of the event, from the lead.
+    pub event_day: Option<(u8, u8)>,
+    /// Unix seconds when it was indexed; the window counts from here.
+    pub at: i64,
 }
 
 struct Doc {
-    record_id: Arc<str>,
-    story_id: Arc<str>,
+    record: Id,
+    story: Id,
+    /// 0 when none.
+    duplicate_of: Id,
+    features: Box<[u32]>,
+    sketch: Sketch,
+    at: i64,
     relation: Relation,
-    duplicate_of: Option<Arc<str>>,
     lang: Option<Lang>,
-    features: Box<[u64]>,
+    event_day: Option<(u8, u8)>,
 }
 
 #[derive(Default)]
+struct Postings {
+    df: u32,
+    docs: Vec<u32>,
+}
+
+/// Bounds on the index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub max_docs: usize,
+    /// Seconds; 0 means no window.
+    pub window_secs: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_docs: 1_000_000,
+            window_secs: 0,
+        }
+    }
+}
+
 pub struct StoryIndex {
-    docs: Vec<Doc>,
-    by_record: HashMap<Arc<str>, u32>,
-    by_content: HashMap<String, u32>,
-    by_location: HashMap<String, u32>,
-    /// Documents that name an original URL, keyed by it, for originals arriving after their copies.
-    by_original_url: HashMap<String, u32>,
-    postings: HashMap<u64, Vec<u32>>,
-    df: HashMap<u64, u32>,
+    limits: Limits,
+    docs: VecDeque<Doc>,
+    /// Sequence number of `docs[0]`.
+    base: u32,
+    by_record: HashMap<Id, u32>,
+    by_content: HashMap<Id, u32>,
+    by_location: HashMap<u64, u32>,
+    by_original_url: HashMap<u64, u32>,
+    postings: HashMap<u32, Postings>,
+    /// Evictions since the lookup maps were last swept.
+    stale: usize,
 }
 
 /// A scored candidate.
@@ -57,11 +112,25 @@ pub struct StoryIndex {
 pub struct Scored {
     pub doc: u32,
     pub score: f32,
-    /// How many shared features are of a specific class (see `Class::is_specific`).
-    pub specific: u32,
+    /// Shared specific features count one, shared names half (see `fold::MIN_EVIDENCE`).
+    pub evidence: f32,
 }
 
 impl StoryIndex {
+    pub fn new(limits: Limits) -> StoryIndex {
+        StoryIndex {
+            limits,
+            docs: VecDeque::new(),
+            base: 0,
+            by_record: HashMap::new(),
+            by_content: HashMap::new(),
+            by_location: HashMap::new(),
+            by_original_url: HashMap::new(),
+            postings: HashMap::new(),
+            stale: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.docs.len()
     }
@@ -70,64 +139,85 @@ impl StoryIndex {
         self.docs.is_empty()
     }
 
-    pub fn get_record(&self, record_id: &str) -> Option<u32> {
-        self.by_record.get(record_id).copied()
+    fn live(&self, seq: u32) -> Option<u32> {
+        (seq.wrapping_sub(self.base) < self.docs.len() as u32).then_some(seq)
     }
 
-    pub fn by_content(&self, content_hash: &str) -> Option<u32> {
-        self.by_content.get(content_hash).copied()
+    fn doc(&self, seq: u32) -> &Doc {
+        &self.docs[seq.wrapping_sub(self.base) as usize]
+    }
+
+    pub fn get_record(&self, record: Id) -> Option<u32> {
+        self.by_record
+            .get(&record)
+            .and_then(|&s| self.live(s))
+            .filter(|&s| self.doc(s).record == record)
+    }
+
+    pub fn by_content(&self, content: Id) -> Option<u32> {
+        self.by_content.get(&content).and_then(|&s| self.live(s))
     }
 
     pub fn by_location(&self, location: &str) -> Option<u32> {
-        self.by_location.get(location).copied()
+        self.by_location.get(&hash_str(location)).and_then(|&s| self.live(s))
     }
 
     pub fn by_original_url(&self, url: &str) -> Option<u32> {
-        self.by_original_url.get(url).copied()
+        self.by_original_url.get(&hash_str(url)).and_then(|&s| self.live(s))
     }
 
-    pub fn record_id(&self, doc: u32) -> &str {
-        &self.docs[doc as usize].record_id
+    pub fn record(&self, doc: u32) -> Id {
+        self.doc(doc).record
     }
 
-    pub fn story_id(&self, doc: u32) -> &str {
-        &self.docs[doc as usize].story_id
+    pub fn story(&self, doc: u32) -> Id {
+        self.doc(doc).story
     }
 
     pub fn lang(&self, doc: u32) -> Option<Lang> {
-        self.docs[doc as usize].lang
+        self.doc(doc).lang
     }
 
-    pub fn relation(&self, doc: u32) -> (Relation, Option<&str>) {
-        let d = &self.docs[doc as usize];
-        (d.relation, d.duplicate_of.as_deref())
+    pub fn event_day(&self, doc: u32) -> Option<(u8, u8)> {
+        self.doc(doc).event_day
+    }
+
+    pub fn sketch(&self, doc: u32) -> &Sketch {
+        &self.doc(doc).sketch
+    }
+
+    pub fn features(&self, doc: u32) -> &[u32] {
+        &self.doc(doc).features
+    }
+
+    pub fn relation(&self, doc: u32) -> (Relation, Option<Id>) {
+        let d = self.doc(doc);
+        (d.relation, (d.duplicate_of != 0).then_some(d.duplicate_of))
     }
 
     /// Rarity weight of a feature: its class prior times a smoothed inverse document frequency.
-    pub fn weight(&self, feature: u64) -> f32 {
+    pub fn weight(&self, feature: u32) -> f32 {
         let n = self.docs.len() as f32;
-        let df = self.df.get(&feature).copied().unwrap_or(0) as f32;
+        let df = self.postings.get(&feature).map_or(0, |p| p.df) as f32;
         Class::of(feature).prior() * (((n + 1.0) / (df + 0.5)).ln() + 1.0)
     }
 
-    fn norm(&self, features: &[u64]) -> f32 {
+    fn norm(&self, features: &[u32]) -> f32 {
         features.iter().map(|&f| self.weight(f).powi(2)).sum::<f32>().sqrt()
     }
 
-    /// Weighted cosine of two fingerprints (both sorted).
-    pub fn similarity(&self, a: &[u64], b: &[u64]) -> (f32, u32) {
+    /// Weighted cosine of two fingerprints (both sorted), and the evidence they share.
+    pub fn similarity(&self, a: &[u32], b: &[u32]) -> (f32, f32) {
         let (mut i, mut j) = (0, 0);
         let mut dot = 0.0f32;
-        let mut specific = 0u32;
+        let mut evidence = 0.0f32;
         while i < a.len() && j < b.len() {
             match a[i].cmp(&b[j]) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
                     dot += self.weight(a[i]).powi(2);
-                    if Class::of(a[i]).is_specific() {
-                        specific += 1;
-                    }
+                    evidence += Class::of(a[i]).evidence();
                     i += 1;
                     j += 1;
                 }
@@ -135,32 +225,41 @@ impl StoryIndex {
         }
         let denom = self.norm(a) * self.norm(b);
         if denom == 0.0 {
-            (0.0, specific)
+            (0.0, evidence)
         } else {
-            ((dot / denom).min(1.0), specific)
+            ((dot / denom).min(1.0), evidence)
         }
     }
 
-    /// Documents that share at least one feature with `features` and pass `keep`, scored.
-    pub fn candidates(&self, features: &[u64], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
-        let mut seen: HashMap<u32, ()> = HashMap::new();
+    /// Share of the smaller fingerprint's features that the other one has.
+    pub fn feature_containment(&self, a: &[u32], b: &[u32]) -> f32 {
+        let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if small.is_empty() {
+            return 0.0;
+        }
+        let shared = small.iter().filter(|f| large.binary_search(f).is_ok()).count();
+        shared as f32 / small.len() as f32
+    }
+
+    /// Live documents sharing a feature with `features` and passing `keep`, best first.
+    pub fn candidates(&self, features: &[u32], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
+        let mut seen: Vec<u32> = Vec::new();
         for f in features {
-            if let Some(list) = self.postings.get(f) {
-                for &d in list {
-                    if keep(d) {
-                        seen.insert(d, ());
-                    }
-                }
+            if let Some(p) = self.postings.get(f) {
+                seen.extend(p.docs.iter().copied().filter(|&d| self.live(d).is_some()));
             }
         }
+        seen.sort_unstable();
+        seen.dedup();
         let mut out: Vec<Scored> = seen
-            .into_keys()
+            .into_iter()
+            .filter(|&d| keep(d))
             .map(|d| {
-                let (score, specific) = self.similarity(features, &self.docs[d as usize].features);
+                let (score, evidence) = self.similarity(features, &self.doc(d).features);
                 Scored {
                     doc: d,
                     score,
-                    specific,
+                    evidence,
                 }
             })
             .collect();
@@ -168,42 +267,101 @@ impl StoryIndex {
         out
     }
 
-    pub fn features(&self, doc: u32) -> &[u64] {
-        &self.docs[doc as usize].features
-    }
-
-    /// Adds a document. Idempotent: a record id already present is left as it is.
-    pub fn insert(&mut self, d: &IndexedDoc) -> u32 {
-        if let Some(existing) = self.get_record(&d.record_id) {
-            return existing;
+    /// Adds a document, then evicts what the limits no longer allow. Returns the (record, story)
+    /// ids evicted. Idempotent: a live record id is left as it is.
+    pub fn insert(&mut self, d: &IndexedDoc) -> Vec<(Id, Id)> {
+        let record = parse_id(&d.record_id);
+        if self.get_record(record).is_some() {
+            return Vec::new();
         }
-        let id = self.docs.len() as u32;
-        let record_id: Arc<str> = Arc::from(d.record_id.as_str());
-        let story_id: Arc<str> = match self.by_record.get(d.story_id.as_str()) {
-            Some(&founder) => self.docs[founder as usize].story_id.clone(),
-            None => Arc::from(d.story_id.as_str()),
-        };
+        let seq = self.base.wrapping_add(self.docs.len() as u32);
         for &f in &d.features {
-            *self.df.entry(f).or_insert(0) += 1;
-            let list = self.postings.entry(f).or_default();
-            if list.len() < MAX_POSTINGS {
-                list.push(id);
+            let p = self.postings.entry(f).or_default();
+            p.df += 1;
+            let base = self.base;
+            let evicted = p
+                .docs
+                .iter()
+                .take_while(|&&s| s.wrapping_sub(base) > u32::MAX / 2)
+                .count();
+            p.docs.drain(..evicted);
+            if p.docs.len() < MAX_POSTINGS {
+                p.docs.push(seq);
             }
         }
-        self.by_record.insert(record_id.clone(), id);
-        self.by_content.entry(d.content_hash.clone()).or_insert(id);
-        self.by_location.entry(d.location.clone()).or_insert(id);
+        self.by_record.insert(record, seq);
+        self.by_content.entry(parse_id(&d.content_hash)).or_insert(seq);
+        self.by_location.entry(hash_str(&d.location)).or_insert(seq);
         if let Some(u) = &d.original_url {
-            self.by_original_url.entry(u.clone()).or_insert(id);
+            self.by_original_url.entry(hash_str(u)).or_insert(seq);
         }
-        self.docs.push(Doc {
-            record_id,
-            story_id,
-            relation: d.relation,
-            duplicate_of: d.duplicate_of.as_deref().map(Arc::from),
-            lang: d.lang,
+        self.docs.push_back(Doc {
+            record,
+            story: parse_id(&d.story_id),
+            duplicate_of: d.duplicate_of.as_deref().map_or(0, parse_id),
             features: d.features.clone().into_boxed_slice(),
+            sketch: d.sketch,
+            at: d.at,
+            relation: d.relation,
+            lang: d.lang,
+            event_day: d.event_day,
         });
-        id
+        self.evict(d.at)
+    }
+
+    fn evict(&mut self, now: i64) -> Vec<(Id, Id)> {
+        let mut out = Vec::new();
+        while let Some(front) = self.docs.front() {
+            let too_many = self.docs.len() > self.limits.max_docs;
+            let too_old = self.limits.window_secs > 0 && front.at < now - self.limits.window_secs;
+            if !too_many && !too_old {
+                break;
+            }
+            let Some(doc) = self.docs.pop_front() else { break };
+            self.base = self.base.wrapping_add(1);
+            for f in doc.features.iter() {
+                if let Some(p) = self.postings.get_mut(f) {
+                    p.df = p.df.saturating_sub(1);
+                    if p.df == 0 {
+                        self.postings.remove(f);
+                    }
+                }
+            }
+            out.push((doc.record, doc.story));
+            self.stale += 1;
+        }
+        if self.stale > 1024 && self.stale > self.docs.len() / 4 {
+            self.sweep();
+        }
+        out
+    }
+
+    /// Drops lookup entries that point at evicted documents.
+    fn sweep(&mut self) {
+        let (base, len) = (self.base, self.docs.len() as u32);
+        let live = |s: &u32| s.wrapping_sub(base) < len;
+        self.by_record.retain(|_, s| live(s));
+        self.by_content.retain(|_, s| live(s));
+        self.by_location.retain(|_, s| live(s));
+        self.by_original_url.retain(|_, s| live(s));
+        for p in self.postings.values_mut() {
+            p.docs.retain(live);
+        }
+        self.stale = 0;
+    }
+
+    /// An estimate of the heap the index holds, from its containers' capacities.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let map = |cap: usize, entry: usize| cap * (entry + 1);
+        let docs =
+            self.docs.capacity() * size_of::<Doc>() + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>();
+        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
+            + self.postings.values().map(|p| p.docs.capacity() * 4).sum::<usize>();
+        docs + postings
+            + map(self.by_record.capacity(), 16 + 4)
+            + map(self.by_content.capacity(), 16 + 4)
+            + map(self.by_location.capacity(), 8 + 4)
+            + map(self.by_original_url.capacity(), 8 + 4)
     }
 }

@@ -2,25 +2,46 @@
 //!
 //! A record joins an earlier story when (in this order of evidence) it is the same record replayed,
 //! its normalised body equals an indexed one (`duplicate`), it names an indexed page as its source
-//! (or an indexed page names it), or its cross-lingual fingerprint's best match among documents in
-//! other languages scores above the floor and it is that document's best match too
+//! or an indexed page names it (direct evidence, no scoring), its MinHash sketch nearly matches a
+//! same-language document (`near_duplicate`), or its cross-lingual fingerprint's best match among
+//! documents in other languages clears the floor and it is that document's best match too
 //! (`translation`). Otherwise it founds a story (`original`).
+//!
+//! Each story has one canonical member: the first, unless `prefer_lang` ranks a later member's
+//! language higher; then that member becomes canonical and the decision carries a `StoryUpdate`
+//! re-labelling the previous canonical member.
 //!
 //! Pure and synchronous: the pipeline runs it on its own thread and persists what it indexes.
 
 pub mod fingerprint;
 pub mod index;
+pub mod minhash;
 pub mod normalize;
 
-use crate::model::{Lang, Relation};
-use index::{IndexedDoc, StoryIndex};
+use std::collections::HashMap;
+
+use crate::model::{Article, Lang, Relation, StoryUpdate, StoryUpdateKind};
+use index::{Id, IndexedDoc, Limits, StoryIndex, format_id, parse_id};
+use minhash::Sketch;
 
 /// Default floor on the cross-lingual score (weighted cosine of fingerprints).
 pub const DEFAULT_MIN_SCORE: f64 = 0.30;
 
-/// Fewest shared specific features (mid/large numbers, decimals, dates, codes) a translation match
-/// needs: names and small numbers alone are shared by too many stories of one province.
-pub const MIN_SPECIFIC_SHARED: u32 = 3;
+/// Least evidence a translation match needs: shared specific features (mid/large numbers,
+/// decimals, dates, codes) count one each, shared name bigrams half. Small numbers and years count
+/// nothing: too many stories of one province share them.
+pub const MIN_EVIDENCE: f32 = 3.0;
+
+/// Near-duplicate thresholds on MinHash estimates: a re-post keeps most shingles (Jaccard), a
+/// truncated copy is mostly contained in its original (containment).
+pub const NEAR_JACCARD: f32 = 0.5;
+pub const NEAR_CONTAINMENT: f32 = 0.75;
+/// A copy whose fingerprint is (nearly) a subset of another's, with texts that overlap this much,
+/// is a near-duplicate too: the MinHash estimate alone is noisy for short truncations.
+pub const NEAR_FEATURE_CONTAINMENT: f32 = 0.9;
+pub const NEAR_LOOSE_CONTAINMENT: f32 = 0.4;
+/// Sketches of fewer shingles than this are too small to call a near-duplicate on.
+pub const NEAR_MIN_SHINGLES: u32 = 12;
 
 /// What the fold needs to know about one record.
 #[derive(Clone, Debug)]
@@ -30,7 +51,50 @@ pub struct FoldInput {
     pub content_hash: String,
     pub location: String,
     pub original_url: Option<String>,
-    pub features: Vec<u64>,
+    pub features: Vec<u32>,
+    pub sketch: Sketch,
+    /// The event's day and month: the first dated mention in the lead. Two pages reporting
+    /// different days are different events, however alike (the same annual conference).
+    pub event_day: Option<(u8, u8)>,
+    /// Unix seconds, for the index window.
+    pub at: i64,
+}
+
+/// The first day-and-month mentioned in the first two paragraphs.
+pub fn event_day(article: &Article) -> Option<(u8, u8)> {
+    let lead: String = article
+        .paragraphs
+        .iter()
+        .take(2)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    crate::dates::find_dates(&lead)
+        .into_iter()
+        .find_map(|m| m.day.map(|d| (m.month as u8, d as u8)))
+}
+
+impl FoldInput {
+    /// The fold's view of a scraped article: the one place fingerprints are computed, for the
+    /// pipeline and `fold-eval` alike.
+    pub fn from_article(record_id: String, location: String, article: &Article, at: i64) -> FoldInput {
+        let body = article.body();
+        let text = match &article.title {
+            Some(t) => format!("{t}\n{body}"),
+            None => body.clone(),
+        };
+        FoldInput {
+            record_id,
+            lang: article.lang,
+            content_hash: normalize::content_hash(&body),
+            location,
+            original_url: article.original_url.clone(),
+            features: fingerprint::fingerprint(&text, article.lang),
+            sketch: minhash::sketch(&body),
+            event_day: event_day(article),
+            at,
+        }
+    }
 }
 
 /// Where a record goes.
@@ -39,26 +103,103 @@ pub struct Decision {
     pub story_id: String,
     pub relation: Relation,
     pub duplicate_of: Option<String>,
-    /// The cross-lingual score when the decision came from it.
+    /// The score behind a `near_duplicate` (Jaccard) or `translation` (fingerprint) decision.
     pub score: Option<f32>,
+    /// Set when this record became its story's canonical member.
+    pub update: Option<StoryUpdate>,
+}
+
+/// Fold settings.
+#[derive(Clone, Debug)]
+pub struct FoldOptions {
+    pub min_score: f64,
+    /// Languages in order of preference for a story's canonical member.
+    pub prefer_lang: Vec<Lang>,
+    pub limits: Limits,
+}
+
+impl Default for FoldOptions {
+    fn default() -> Self {
+        FoldOptions {
+            min_score: DEFAULT_MIN_SCORE,
+            prefer_lang: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+struct StoryState {
+    canonical: Id,
+    rank: usize,
+    members: u32,
 }
 
 pub struct Folder {
     index: StoryIndex,
     min_score: f32,
+    prefer_lang: Vec<Lang>,
+    stories: HashMap<Id, StoryState>,
+}
+
+/// What one `fold` call changed in the index.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Indexed {
+    /// The new document to persist, when the record was new.
+    pub doc: Option<IndexedDoc>,
+    /// Record ids that left the index (to delete from the persisted copy).
+    pub evicted: Vec<String>,
 }
 
 impl Folder {
-    pub fn new(min_score: f64) -> Folder {
+    pub fn new(options: &FoldOptions) -> Folder {
         Folder {
-            index: StoryIndex::default(),
-            min_score: min_score as f32,
+            index: StoryIndex::new(options.limits),
+            min_score: options.min_score as f32,
+            prefer_lang: options.prefer_lang.clone(),
+            stories: HashMap::new(),
         }
     }
 
-    /// Replays a persisted document (at start-up).
-    pub fn restore(&mut self, doc: &IndexedDoc) {
-        self.index.insert(doc);
+    fn rank(&self, lang: Option<Lang>) -> usize {
+        lang.and_then(|l| self.prefer_lang.iter().position(|p| *p == l))
+            .unwrap_or(self.prefer_lang.len())
+    }
+
+    /// Replays a persisted document (at start-up). Returns ids evicted by the limits.
+    pub fn restore(&mut self, doc: &IndexedDoc) -> Vec<String> {
+        self.track(doc);
+        self.insert(doc)
+    }
+
+    fn track(&mut self, doc: &IndexedDoc) {
+        let story = parse_id(&doc.story_id);
+        let rank = self.rank(doc.lang);
+        let record = parse_id(&doc.record_id);
+        let s = self.stories.entry(story).or_insert(StoryState {
+            canonical: record,
+            rank,
+            members: 0,
+        });
+        s.members += 1;
+        if rank < s.rank {
+            s.canonical = record;
+            s.rank = rank;
+        }
+    }
+
+    fn insert(&mut self, doc: &IndexedDoc) -> Vec<String> {
+        let evicted = self.index.insert(doc);
+        let mut out = Vec::with_capacity(evicted.len());
+        for (record, story) in evicted {
+            if let Some(s) = self.stories.get_mut(&story) {
+                s.members -= 1;
+                if s.members == 0 {
+                    self.stories.remove(&story);
+                }
+            }
+            out.push(format_id(record));
+        }
+        out
     }
 
     pub fn len(&self) -> usize {
@@ -69,20 +210,26 @@ impl Folder {
         self.index.is_empty()
     }
 
-    /// Decides and indexes. Returns the decision and, when the record is new to the index, the
-    /// document to persist.
-    pub fn fold(&mut self, input: FoldInput) -> (Decision, Option<IndexedDoc>) {
-        if let Some(doc) = self.index.get_record(&input.record_id) {
+    pub fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes() + self.stories.capacity() * (16 + std::mem::size_of::<StoryState>() + 1)
+    }
+
+    /// Decides and indexes one record.
+    pub fn fold(&mut self, input: FoldInput) -> (Decision, Indexed) {
+        let record = parse_id(&input.record_id);
+        if let Some(doc) = self.index.get_record(record) {
             let (relation, duplicate_of) = self.index.relation(doc);
             let decision = Decision {
-                story_id: self.index.story_id(doc).to_string(),
+                story_id: format_id(self.index.story(doc)),
                 relation,
-                duplicate_of: duplicate_of.map(str::to_string),
+                duplicate_of: duplicate_of.map(format_id),
                 score: None,
+                update: None,
             };
-            return (decision, None);
+            return (decision, Indexed::default());
         }
-        let decision = self.decide(&input);
+        let mut decision = self.decide(&input);
+        self.apply_preference(&input, &mut decision);
         let doc = IndexedDoc {
             record_id: input.record_id,
             story_id: decision.story_id.clone(),
@@ -93,23 +240,56 @@ impl Folder {
             location: input.location,
             original_url: input.original_url,
             features: input.features,
+            sketch: input.sketch,
+            event_day: input.event_day,
+            at: input.at,
         };
-        self.index.insert(&doc);
-        (decision, Some(doc))
+        self.track(&doc);
+        let evicted = self.insert(&doc);
+        (
+            decision,
+            Indexed {
+                doc: Some(doc),
+                evicted,
+            },
+        )
+    }
+
+    /// A member whose language ranks above the story's canonical one takes its place.
+    fn apply_preference(&self, input: &FoldInput, decision: &mut Decision) {
+        if decision.relation == Relation::Original {
+            return;
+        }
+        let story = parse_id(&decision.story_id);
+        let Some(state) = self.stories.get(&story) else { return };
+        if self.rank(input.lang) >= state.rank {
+            return;
+        }
+        decision.update = Some(StoryUpdate {
+            kind: StoryUpdateKind::StoryUpdate,
+            story_id: decision.story_id.clone(),
+            canonical: input.record_id.clone(),
+            record_id: format_id(state.canonical),
+            relation: decision.relation,
+            updated_at: chrono::DateTime::from_timestamp(input.at, 0).unwrap_or_default(),
+        });
+        decision.relation = Relation::Original;
+        decision.duplicate_of = None;
     }
 
     fn join(&self, doc: u32, relation: Relation, score: Option<f32>) -> Decision {
         Decision {
-            story_id: self.index.story_id(doc).to_string(),
+            story_id: format_id(self.index.story(doc)),
             relation,
-            duplicate_of: Some(self.index.record_id(doc).to_string()),
+            duplicate_of: Some(format_id(self.index.record(doc))),
             score,
+            update: None,
         }
     }
 
     fn decide(&self, input: &FoldInput) -> Decision {
         let ix = &self.index;
-        if let Some(doc) = ix.by_content(&input.content_hash) {
+        if let Some(doc) = ix.by_content(parse_id(&input.content_hash)) {
             return self.join(doc, Relation::Duplicate, None);
         }
         let linked = input
@@ -119,37 +299,75 @@ impl Folder {
             .or_else(|| ix.by_original_url(&input.location));
         if let Some(doc) = linked {
             let relation = if ix.lang(doc) == input.lang {
-                Relation::Duplicate
+                Relation::NearDuplicate
             } else {
                 Relation::Translation
             };
             return self.join(doc, relation, None);
         }
-        if let Some(lang) = input.lang
-            && let Some((doc, score)) = self.best_translation(lang, &input.features)
-        {
+        let Some(lang) = input.lang else {
+            return self.original(input);
+        };
+        if let Some((doc, j)) = self.best_near_duplicate(lang, input) {
+            return self.join(doc, Relation::NearDuplicate, Some(j));
+        }
+        if let Some((doc, score)) = self.best_translation(lang, &input.features, input.event_day) {
             return self.join(doc, Relation::Translation, Some(score));
         }
+        self.original(input)
+    }
+
+    fn original(&self, input: &FoldInput) -> Decision {
         Decision {
             story_id: input.record_id.clone(),
             relation: Relation::Original,
             duplicate_of: None,
             score: None,
+            update: None,
         }
+    }
+
+    /// The same-language document whose sketch this one nearly matches, if any.
+    fn best_near_duplicate(&self, lang: Lang, input: &FoldInput) -> Option<(u32, f32)> {
+        let ix = &self.index;
+        if input.sketch.shingles < NEAR_MIN_SHINGLES {
+            return None;
+        }
+        ix.candidates(&input.features, |d| ix.lang(d) == Some(lang))
+            .into_iter()
+            .take(16)
+            .filter_map(|c| {
+                let other = ix.sketch(c.doc);
+                if other.shingles < NEAR_MIN_SHINGLES {
+                    return None;
+                }
+                let j = input.sketch.jaccard(other);
+                let contained = input.sketch.containment(other);
+                let subset = c.evidence >= MIN_EVIDENCE
+                    && contained >= NEAR_LOOSE_CONTAINMENT
+                    && ix.feature_containment(&input.features, ix.features(c.doc)) >= NEAR_FEATURE_CONTAINMENT;
+                let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
+                near.then_some((c.doc, j))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 
     /// The other-language document this fingerprint matches best, if the match clears the floor
     /// and is mutual: no document of `lang` outside the candidate's story matches it better.
-    fn best_translation(&self, lang: Lang, features: &[u64]) -> Option<(u32, f32)> {
+    fn best_translation(&self, lang: Lang, features: &[u32], day: Option<(u8, u8)>) -> Option<(u32, f32)> {
         let ix = &self.index;
-        let cands = ix.candidates(features, |d| ix.lang(d).is_some_and(|l| l != lang));
+        let conflict = |a: Option<(u8, u8)>, b: Option<(u8, u8)>| matches!((a, b), (Some(x), Some(y)) if x != y);
+        let cands = ix.candidates(features, |d| {
+            ix.lang(d).is_some_and(|l| l != lang) && !conflict(day, ix.event_day(d))
+        });
         let best = *cands.first()?;
-        if best.score < self.min_score || best.specific < MIN_SPECIFIC_SHARED {
+        if best.score < self.min_score || best.evidence < MIN_EVIDENCE {
             return None;
         }
-        let story = ix.story_id(best.doc);
+        let story = ix.story(best.doc);
+        let best_day = ix.event_day(best.doc);
         let rivals = ix.candidates(ix.features(best.doc), |d| {
-            ix.lang(d) == Some(lang) && ix.story_id(d) != story
+            ix.lang(d) == Some(lang) && ix.story(d) != story && !conflict(best_day, ix.event_day(d))
         });
         if rivals.first().is_some_and(|r| r.score > best.score) {
             return None;

@@ -6,8 +6,8 @@ use std::io::{BufWriter, Write};
 
 use anyhow::Context;
 
+use super::Item;
 use crate::config::{JsonlSettings, JsonlTarget};
-use crate::model::Record;
 
 pub struct JsonlSink {
     target: String,
@@ -36,9 +36,13 @@ impl JsonlSink {
         })
     }
 
-    pub fn write(&mut self, records: &[&Record]) -> anyhow::Result<()> {
-        for r in records {
-            serde_json::to_writer(&mut self.out, r).with_context(|| format!("cannot write to {}", self.target))?;
+    pub fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        for item in items {
+            match item {
+                Item::Record(r) => serde_json::to_writer(&mut self.out, r),
+                Item::Update(u) => serde_json::to_writer(&mut self.out, u),
+            }
+            .with_context(|| format!("cannot write to {}", self.target))?;
             self.out
                 .write_all(b"\n")
                 .with_context(|| format!("cannot write to {}", self.target))?;

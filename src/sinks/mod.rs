@@ -12,9 +12,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::config::{DuplicatePolicy, SinkKind, SinkSpec};
-use crate::model::{Delivery, Receipt, Record, Relation};
+use crate::model::{Delivery, Receipt, Record, Relation, StoryUpdate};
 use crate::report::{StageExit, Stats};
 use crate::state::StateStore;
+
+/// What a sink writes: records, and story updates right after the record that caused them.
+#[derive(Clone, Copy, Debug)]
+pub enum Item<'a> {
+    Record(&'a Record),
+    Update(&'a StoryUpdate),
+}
 
 /// An opened sink of one of the closed set of kinds.
 pub enum Sink {
@@ -29,7 +36,7 @@ impl Sink {
     }
 
     /// Writes a batch; `Ok` means it is flushed.
-    pub fn write(&mut self, records: &[&Record]) -> anyhow::Result<()> {
+    pub fn write(&mut self, records: &[Item<'_>]) -> anyhow::Result<()> {
         match self {
             Sink::Jsonl(s) => s.write(records),
         }
@@ -108,16 +115,21 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let records: Vec<&Record> = queue
-            .iter()
-            .map(|d| &d.record)
-            .filter(|r| spec.duplicates == DuplicatePolicy::Mark || r.relation == Relation::Original)
-            .collect();
+        let mut records: Vec<Item<'_>> = Vec::with_capacity(queue.len());
+        for d in &queue {
+            if spec.duplicates == DuplicatePolicy::Mark || d.record.relation == Relation::Original {
+                records.push(Item::Record(&d.record));
+            }
+            if let Some(u) = &d.update {
+                records.push(Item::Update(u));
+            }
+        }
         if let Err(e) = sink.write(&records) {
             tracing::error!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "sink write failed; stopping the pipeline, undelivered pages will be read again");
             return StageExit::Failed(format!("sink {}: {e:#}", spec.id));
         }
-        stats.delivered(&spec.id, records.len() as u64);
+        let delivered = records.iter().filter(|i| matches!(i, Item::Record(_))).count();
+        stats.delivered(&spec.id, delivered as u64);
         if let Err(e) = acks.ack(queue.iter().map(|d| d.record.id.as_str())) {
             tracing::error!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "cannot record delivery in the state store");
             return StageExit::Failed(format!("state store: {e:#}"));

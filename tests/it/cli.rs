@@ -31,10 +31,10 @@ fn once_on_the_seeds_writes_five_records_in_four_stories() {
     let vi = by_location(&records, "001_cc3f39c8b2a74639.txt");
     assert_eq!(fr["story_id"], vi["story_id"]);
     assert_eq!((fr["lang"].as_str(), vi["lang"].as_str()), (Some("fr"), Some("vi")));
-    // Files are read in name order, so 001 arrives second.
-    assert_eq!(fr["relation"], "original");
-    assert_eq!(vi["relation"], "translation");
-    assert_eq!(vi["duplicate_of"], fr["id"]);
+    let (first, second) = original_and_member(fr, vi);
+    assert_eq!(first["relation"], "original");
+    assert_eq!(second["relation"], "translation");
+    assert_eq!(second["duplicate_of"], first["id"]);
     for other in ["002_", "003_", "004_"] {
         let r = records
             .iter()
@@ -133,8 +133,11 @@ fn a_copy_under_another_name_is_a_duplicate() {
     let records = ws.records();
     assert_eq!(records.len(), 6);
     assert_eq!(stories(&records).len(), 4);
-    let orig = by_location(&records, "003_f24d7a8a9959357c.txt");
-    let copy = by_location(&records, "zz_repost.txt");
+    let (orig, copy) = original_and_member(
+        by_location(&records, "003_f24d7a8a9959357c.txt"),
+        by_location(&records, "zz_repost.txt"),
+    );
+    assert_eq!(orig["relation"], "original");
     assert_eq!(copy["relation"], "duplicate");
     assert_eq!(copy["duplicate_of"], orig["id"]);
     assert_eq!(copy["story_id"], orig["story_id"]);
@@ -396,4 +399,32 @@ fn run_picks_up_new_files_and_drains_on_sigterm() {
     // Everything delivered was marked done: a `once` afterwards has nothing new.
     ws.once();
     assert_eq!(ws.records().len(), 6);
+}
+
+#[test]
+fn a_preferred_original_arriving_later_sends_a_story_update() {
+    let ws = Workspace::new();
+    ws.write_config_with("", "", "[fold]\nprefer_lang = [\"vi\"]\n");
+    ws.add_seed("000_");
+    assert_eq!(ws.once().status.code(), Some(0));
+    ws.add_seed("001_");
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = ws.records();
+    assert_eq!(lines.len(), 3, "two records and one story update");
+    for l in &lines {
+        assert_schema(l);
+    }
+    let (fr, vi, update) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(fr["relation"], "original");
+    assert_eq!(
+        vi["relation"], "original",
+        "the Vietnamese page is the story's canonical member now"
+    );
+    assert_eq!(vi["story_id"], fr["story_id"]);
+    assert_eq!(update["type"], "story_update");
+    assert_eq!(update["story_id"], fr["story_id"]);
+    assert_eq!(update["canonical"], vi["id"]);
+    assert_eq!(update["record_id"], fr["id"]);
+    assert_eq!(update["relation"], "translation");
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use newsfold::fold::{FoldInput, Folder, fingerprint, normalize};
-use newsfold::model::{Page, PageFormat, Relation, record_id, short_hash};
+use newsfold::fold::{FoldInput, FoldOptions, Folder};
+use newsfold::model::{Lang, Page, PageFormat, Relation, record_id, short_hash};
 use newsfold::scrape::scrape;
 
 use crate::util::seed_files;
@@ -24,15 +24,7 @@ fn input(path: &Path, key: &str) -> FoldInput {
         lang_hint: None,
     };
     let a = scrape(&page).unwrap();
-    let body = a.body();
-    FoldInput {
-        record_id: record_id("seeds", key, &raw_hash),
-        lang: a.lang,
-        content_hash: normalize::content_hash(&body),
-        location: page.location,
-        original_url: a.original_url,
-        features: fingerprint::fingerprint(&body, a.lang),
-    }
+    FoldInput::from_article(record_id("seeds", key, &raw_hash), page.location, &a, 1_700_000_000)
 }
 
 fn permutations(n: usize) -> Vec<Vec<usize>> {
@@ -60,7 +52,7 @@ fn seeds_fold_into_four_stories_in_every_arrival_order() {
     let orders = permutations(inputs.len());
     assert_eq!(orders.len(), 120);
     for order in orders {
-        let mut folder = Folder::new(newsfold::fold::DEFAULT_MIN_SCORE);
+        let mut folder = Folder::new(&FoldOptions::default());
         let mut story: BTreeMap<usize, String> = BTreeMap::new();
         let mut relation: BTreeMap<usize, Relation> = BTreeMap::new();
         for &i in &order {
@@ -87,21 +79,151 @@ fn seeds_fold_into_four_stories_in_every_arrival_order() {
 #[test]
 fn replaying_a_record_repeats_its_decision() {
     let files = seed_files();
-    let mut folder = Folder::new(newsfold::fold::DEFAULT_MIN_SCORE);
+    let mut folder = Folder::new(&FoldOptions::default());
     let a = input(&files[0], "a");
     let b = input(&files[1], "b");
     let (_, doc_a) = folder.fold(a.clone());
     let (first, doc_b) = folder.fold(b.clone());
+    let (doc_a, doc_b) = (doc_a.doc, doc_b.doc);
     assert!(doc_a.is_some() && doc_b.is_some());
     let (again, none) = folder.fold(b);
     assert_eq!(first.relation, again.relation);
     assert_eq!(first.story_id, again.story_id);
-    assert!(none.is_none(), "a replay indexes nothing new");
+    assert!(none.doc.is_none(), "a replay indexes nothing new");
 
     // The same decisions after a restart that replays the persisted documents.
-    let mut restored = Folder::new(newsfold::fold::DEFAULT_MIN_SCORE);
+    let mut restored = Folder::new(&FoldOptions::default());
     restored.restore(&doc_a.unwrap());
     restored.restore(&doc_b.unwrap());
     let (replayed, _) = restored.fold(input(&files[1], "b"));
     assert_eq!(replayed.story_id, first.story_id);
+}
+
+#[test]
+fn the_dev_set_scores_in_every_tested_order() {
+    let docs = newsfold::eval::load(&crate::util::repo().join("tests/fold-dev/labels.jsonl")).unwrap();
+    assert!(docs.len() >= 20);
+    let mut orders = newsfold::eval::orders(docs.len(), false, 0, 1);
+    orders.extend(newsfold::eval::orders(docs.len(), true, 11, 30));
+    for order in &orders {
+        let s = newsfold::eval::run(&docs, order, &FoldOptions::default());
+        assert!(
+            s.precision() >= 0.97,
+            "precision in order {order:?}: {s} {:?}",
+            s.false_merges
+        );
+        assert!(
+            s.cross_recall() >= 0.90,
+            "cross-lingual recall in order {order:?}: {s} {:?}",
+            s.missed
+        );
+        assert!(s.recall() >= 0.90, "recall in order {order:?}: {s} {:?}", s.missed);
+    }
+}
+
+#[test]
+fn a_truncated_copy_and_a_repost_are_near_duplicates() {
+    let dir = crate::util::repo().join("tests/fold-dev/pages");
+    let mut folder = Folder::new(&FoldOptions::default());
+    let (orig, _) = folder.fold(input(&dir.join("000_84b9fce1764ddb48.txt"), "000"));
+    let (trunc, _) = folder.fold(input(&dir.join("qn03_2024_fr_truncated.txt"), "trunc"));
+    assert_eq!(trunc.relation, Relation::NearDuplicate);
+    assert_eq!(trunc.story_id, orig.story_id);
+    let (vi, _) = folder.fold(input(&dir.join("001_cc3f39c8b2a74639.txt"), "001"));
+    assert_eq!(vi.relation, Relation::Translation);
+    let (repost, _) = folder.fold(input(&dir.join("qn03_2024_vi_repost.txt"), "repost"));
+    assert_eq!(repost.relation, Relation::NearDuplicate);
+    assert_eq!(repost.story_id, orig.story_id);
+}
+
+#[test]
+fn template_stories_of_other_events_do_not_fold() {
+    let dir = crate::util::repo().join("tests/fold-dev/pages");
+    // Each pair: a story and another event built on the same template (same officials, other
+    // year or day), in the order most likely to mislead: the wrong partner arrives alone first.
+    for (first, second) in [
+        ("001_cc3f39c8b2a74639.txt", "qn03_2025_fr.txt"),
+        ("emul7_2023_vi.txt", "004_048c5b5461a89002.txt"),
+        ("hg_drugs_a_vi.txt", "hg_drugs_b_fr.txt"),
+        ("lc_accident_other_vi.txt", "lc_accident_fr.txt"),
+    ] {
+        let mut folder = Folder::new(&FoldOptions::default());
+        let (a, _) = folder.fold(input(&dir.join(first), "a"));
+        let (b, _) = folder.fold(input(&dir.join(second), "b"));
+        assert_ne!(a.story_id, b.story_id, "{first} and {second} are different events");
+        assert_eq!(b.relation, Relation::Original);
+    }
+}
+
+#[test]
+fn a_preferred_language_arriving_later_becomes_canonical() {
+    let files = seed_files();
+    let options = FoldOptions {
+        prefer_lang: vec![Lang::Vi],
+        ..FoldOptions::default()
+    };
+    let mut folder = Folder::new(&options);
+    let (fr, _) = folder.fold(input(&files[0], "000"));
+    assert_eq!(fr.relation, Relation::Original);
+    let (vi, _) = folder.fold(input(&files[1], "001"));
+    assert_eq!(
+        vi.relation,
+        Relation::Original,
+        "the Vietnamese original is now canonical"
+    );
+    assert_eq!(vi.story_id, fr.story_id, "the story keeps its id");
+    let update = vi.update.expect("a story update");
+    assert_eq!(update.story_id, fr.story_id);
+    assert_eq!(
+        update.canonical,
+        record_id(
+            "seeds",
+            "001",
+            &short_hash(&blake3::hash(&std::fs::read(&files[1]).unwrap()))
+        )
+    );
+    assert_eq!(update.record_id, fr.story_id, "the French record was canonical");
+    assert_eq!(update.relation, Relation::Translation);
+    // A second French copy changes nothing.
+    let (copy, _) = folder.fold(input(&files[0], "000-copy"));
+    assert_eq!(copy.relation, Relation::Duplicate);
+    assert!(copy.update.is_none());
+}
+
+#[test]
+fn the_index_evicts_the_oldest_beyond_its_limits() {
+    let files = seed_files();
+    let options = FoldOptions {
+        limits: newsfold::fold::index::Limits {
+            max_docs: 2,
+            window_secs: 0,
+        },
+        ..FoldOptions::default()
+    };
+    let mut folder = Folder::new(&options);
+    let (_, a) = folder.fold(input(&files[2], "002"));
+    folder.fold(input(&files[3], "003"));
+    let (_, c) = folder.fold(input(&files[4], "004"));
+    assert_eq!(folder.len(), 2);
+    assert_eq!(c.evicted, vec![a.doc.unwrap().record_id], "the oldest left");
+    // The evicted page is new again: a copy of it founds a story instead of duplicating.
+    let (again, _) = folder.fold(input(&files[2], "002-copy"));
+    assert_eq!(again.relation, Relation::Original);
+
+    let windowed = FoldOptions {
+        limits: newsfold::fold::index::Limits {
+            max_docs: 100,
+            window_secs: 3600,
+        },
+        ..FoldOptions::default()
+    };
+    let mut folder = Folder::new(&windowed);
+    let mut old = input(&files[2], "old");
+    old.at = 1_000_000;
+    folder.fold(old);
+    let mut new = input(&files[3], "new");
+    new.at = 1_000_000 + 7200;
+    let (_, r) = folder.fold(new);
+    assert_eq!(r.evicted.len(), 1, "a document older than the window left");
+    assert_eq!(folder.len(), 1);
 }

@@ -140,22 +140,37 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-static SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let text = std::fs::read_to_string(repo().join("schema/record-v1.json")).expect("schema file");
+fn validator(file: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("schema").join(file)).expect("schema file");
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)
         .expect("schema compiles")
-});
+}
 
-/// Panics with every violation when `record` does not match schema/record-v1.json.
-pub fn assert_schema(record: &Value) {
-    let errors: Vec<String> = SCHEMA
-        .iter_errors(record)
+static RECORD: LazyLock<jsonschema::Validator> = LazyLock::new(|| validator("record-v1.json"));
+static STORY_UPDATE: LazyLock<jsonschema::Validator> = LazyLock::new(|| validator("story-update-v1.json"));
+
+/// Panics with every violation when a JSON Lines line matches neither schema/record-v1.json nor,
+/// for `"type": "story_update"` lines, schema/story-update-v1.json.
+pub fn assert_schema(line: &Value) {
+    let v = if line["type"] == "story_update" {
+        &*STORY_UPDATE
+    } else {
+        &*RECORD
+    };
+    let errors: Vec<String> = v
+        .iter_errors(line)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "record violates schema: {errors:?}\n{record}");
+    assert!(errors.is_empty(), "line violates schema: {errors:?}\n{line}");
+}
+
+/// Of two records of one story, (the original, the other), whichever arrived first: scrape
+/// workers run in parallel, so arrival order at the fold is not file order.
+pub fn original_and_member<'a>(a: &'a Value, b: &'a Value) -> (&'a Value, &'a Value) {
+    if a["relation"] == "original" { (a, b) } else { (b, a) }
 }
 
 /// The `relation` of the record whose location ends with `suffix`.
