@@ -76,28 +76,28 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let zone = r"(?:\s*\(?\s*(?:GMT|UTC)\s*\+\s*7\s*\)?)?";
     let re = |s: &str| Regex::new(s).expect("date pattern compiles");
     Patterns {
-        iso: re(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
-        numeric: re(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b(/\d)?"),
-        vi_full: re(r"(?i)\bngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
-        vi_month_year: re(r"(?i)\btháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})\b"),
+        iso: re(r"(?-u:\b)(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
+        numeric: re(r"(?-u:\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
+        vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
+        vi_month_year: re(r"(?i)(?-u:\b)tháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})(?-u:\b)"),
         fr: re(&format!(
-            r"(?i)(?:\b(\d{{1,2}})(?:er)?\s+)?\b({FR_MONTHS})\b(?:\s+(\d{{4}})\b)?"
+            r"(?i)(?:(?-u:\b)(\d{{1,2}})(?:er)?\s+)?(?-u:\b)({FR_MONTHS})(?-u:\b)(?:\s+(\d{{4}})(?-u:\b))?"
         )),
         en_mdy: re(&format!(
-            r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"
+            r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?"
         )),
         en_dmy: re(&format!(
-            r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})\b\.?(?:,?\s+(\d{{4}})\b)?"
+            r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})(?-u:\b)\.?(?:,?\s+(\d{{4}})(?-u:\b))?"
         )),
-        en_month_year: re(&format!(r"(?i)\b({EN_MONTHS})\.?,?\s+(\d{{4}})\b")),
+        en_month_year: re(&format!(r"(?i)(?-u:\b)({EN_MONTHS})\.?,?\s+(\d{{4}})(?-u:\b)")),
         // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "October 26 to 30"): both days.
         ranges: vec![
-            re(r"\b(\d{1,2})\s*[-–]\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\b"),
+            re(r"(?-u:\b)(\d{1,2})\s*[-–]\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)"),
             re(&format!(
-                r"(?i)\b(\d{{1,2}})(?:er)?\s*(?:au|-|–|et)\s*(\d{{1,2}})\s+({FR_MONTHS})\b(?:\s+(\d{{4}})\b)?"
+                r"(?i)(?-u:\b)(\d{{1,2}})(?:er)?\s*(?:au|-|–|et)\s*(\d{{1,2}})\s+({FR_MONTHS})(?-u:\b)(?:\s+(\d{{4}})(?-u:\b))?"
             )),
             re(&format!(
-                r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})\s*(?:to|-|–|and)\s*(\d{{1,2}})\b(?:,?\s+(\d{{4}})\b)?"
+                r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+(\d{{1,2}})\s*(?:to|-|–|and)\s*(\d{{1,2}})(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?"
             )),
         ],
         stamp_time_first: re(&format!(

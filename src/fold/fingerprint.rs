@@ -128,10 +128,10 @@ struct Patterns {
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     Patterns {
     code: Regex::new(
-        r"\b\d{1,5}(?:/\d{4})?/[\p{Lu}Đ][\p{L}\d]*(?:[-–][\p{L}\d]+)*(?:/[\p{L}\d]+)?|\b\d{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}\b",
+        r"(?-u:\b)\d{1,5}(?:/\d{4})?/[\p{Lu}Đ][\p{L}\d]*(?:[-–][\p{L}\d]+)*(?:/[\p{L}\d]+)?|(?-u:\b)\d{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}(?-u:\b)",
     )
     .expect("code pattern compiles"),
-    time: Regex::new(r"\b\d{1,2}[:h]\d{2}\b").expect("time pattern compiles"),
+    time: Regex::new(r"(?-u:\b)\d{1,2}[:h]\d{2}(?-u:\b)").expect("time pattern compiles"),
     number: Regex::new(r"\d+(?:[.,\u{00A0}\u{202F} ]\d+)*").expect("number pattern compiles"),
     word: Regex::new(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*").expect("word pattern compiles"),
 }

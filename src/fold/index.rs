@@ -20,6 +20,13 @@ use crate::model::{Lang, Relation};
 /// Posting lists stop growing here; see the module invariant.
 pub const MAX_POSTINGS: usize = 1024;
 
+/// Features carried by more documents than this generate no candidates (they still weigh in
+/// scores).
+pub const MAX_CANDIDATE_DF: usize = 256;
+
+/// How many candidates are scored exactly after the rough pass.
+pub const RESCORE: usize = 8;
+
 /// A record or story id: the 32 hex digits of a record id, as a number.
 pub type Id = u128;
 
@@ -197,9 +204,12 @@ impl StoryIndex {
 
     /// Rarity weight of a feature: its class prior times a smoothed inverse document frequency.
     pub fn weight(&self, feature: u32) -> f32 {
+        self.weight_df(feature, self.postings.get(&feature).map_or(0, |p| p.df))
+    }
+
+    fn weight_df(&self, feature: u32, df: u32) -> f32 {
         let n = self.docs.len() as f32;
-        let df = self.postings.get(&feature).map_or(0, |p| p.df) as f32;
-        Class::of(feature).prior() * (((n + 1.0) / (df + 0.5)).ln() + 1.0)
+        Class::of(feature).prior() * (((n + 1.0) / (df as f32 + 0.5)).ln() + 1.0)
     }
 
     fn norm(&self, features: &[u32]) -> f32 {
@@ -241,20 +251,32 @@ impl StoryIndex {
         shared as f32 / small.len() as f32
     }
 
-    /// Live documents sharing a feature with `features` and passing `keep`, best first.
+    /// Live documents sharing a rare feature with `features` and passing `keep`, best first.
+    ///
+    /// Only features carried by at most `MAX_CANDIDATE_DF` documents generate candidates (a
+    /// feature that common names no particular story, and walking its list is most of the cost).
+    /// Shared rare features are weighed during the walk; the `RESCORE` best are then scored
+    /// exactly on their whole fingerprints.
     pub fn candidates(&self, features: &[u32], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
-        let mut seen: Vec<u32> = Vec::new();
+        let mut acc: HashMap<u32, f32> = HashMap::with_capacity(64);
         for f in features {
-            if let Some(p) = self.postings.get(f) {
-                seen.extend(p.docs.iter().copied().filter(|&d| self.live(d).is_some()));
+            let Some(p) = self.postings.get(f) else { continue };
+            if p.df as usize > MAX_CANDIDATE_DF {
+                continue;
+            }
+            let w = self.weight_df(*f, p.df).powi(2);
+            for &d in &p.docs {
+                if self.live(d).is_some() && keep(d) {
+                    *acc.entry(d).or_insert(0.0) += w;
+                }
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
-        let mut out: Vec<Scored> = seen
+        let mut rough: Vec<(u32, f32)> = acc.into_iter().collect();
+        rough.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        rough.truncate(RESCORE);
+        let mut out: Vec<Scored> = rough
             .into_iter()
-            .filter(|&d| keep(d))
-            .map(|d| {
+            .map(|(d, _)| {
                 let (score, evidence) = self.similarity(features, &self.doc(d).features);
                 Scored {
                     doc: d,

@@ -40,6 +40,9 @@ pub const NEAR_CONTAINMENT: f32 = 0.75;
 /// is a near-duplicate too: the MinHash estimate alone is noisy for short truncations.
 pub const NEAR_FEATURE_CONTAINMENT: f32 = 0.9;
 pub const NEAR_LOOSE_CONTAINMENT: f32 = 0.4;
+/// Least fingerprint score of a near-duplicate: a copy states the same facts (a truncated one,
+/// a subset of them).
+pub const NEAR_MIN_SCORE: f32 = 0.5;
 /// Sketches of fewer shingles than this are too small to call a near-duplicate on.
 pub const NEAR_MIN_SHINGLES: u32 = 12;
 
@@ -327,29 +330,33 @@ impl Folder {
         }
     }
 
-    /// The same-language document whose sketch this one nearly matches, if any.
+    /// The same-language document whose sketch this one nearly matches, if any. Both must also
+    /// state the same facts: stories written on one template share most of their wording.
     fn best_near_duplicate(&self, lang: Lang, input: &FoldInput) -> Option<(u32, f32)> {
         let ix = &self.index;
         if input.sketch.shingles < NEAR_MIN_SHINGLES {
             return None;
         }
-        ix.candidates(&input.features, |d| ix.lang(d) == Some(lang))
-            .into_iter()
-            .take(16)
-            .filter_map(|c| {
-                let other = ix.sketch(c.doc);
-                if other.shingles < NEAR_MIN_SHINGLES {
-                    return None;
-                }
-                let j = input.sketch.jaccard(other);
-                let contained = input.sketch.containment(other);
-                let subset = c.evidence >= MIN_EVIDENCE
-                    && contained >= NEAR_LOOSE_CONTAINMENT
-                    && ix.feature_containment(&input.features, ix.features(c.doc)) >= NEAR_FEATURE_CONTAINMENT;
-                let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
-                near.then_some((c.doc, j))
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        let conflict = |b: Option<(u8, u8)>| matches!((input.event_day, b), (Some(x), Some(y)) if x != y);
+        ix.candidates(&input.features, |d| {
+            ix.lang(d) == Some(lang) && !conflict(ix.event_day(d))
+        })
+        .into_iter()
+        .filter(|c| c.score >= NEAR_MIN_SCORE)
+        .filter_map(|c| {
+            let other = ix.sketch(c.doc);
+            if other.shingles < NEAR_MIN_SHINGLES {
+                return None;
+            }
+            let j = input.sketch.jaccard(other);
+            let contained = input.sketch.containment(other);
+            let subset = c.evidence >= MIN_EVIDENCE
+                && contained >= NEAR_LOOSE_CONTAINMENT
+                && ix.feature_containment(&input.features, ix.features(c.doc)) >= NEAR_FEATURE_CONTAINMENT;
+            let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
+            near.then_some((c.doc, j))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 
     /// The other-language document this fingerprint matches best, if the match clears the floor
