@@ -264,12 +264,31 @@ fn main() {
     let mut story_of: Vec<String> = Vec::with_capacity(articles.len());
     let t = Instant::now();
     let mut fingerprint_secs = 0.0;
+    // Joins to a record of another story, by relation.
+    let mut wrong: std::collections::BTreeMap<&'static str, (u64, u64)> = std::collections::BTreeMap::new();
     for (i, (_, a, _)) in articles.iter().enumerate() {
         let id = format!("{i:032x}");
         let f = Instant::now();
         let input = FoldInput::from_article(id, format!("bench://{i}"), a, 1_700_000_000 + i as i64);
         fingerprint_secs += f.elapsed().as_secs_f64();
         let (d, _) = folder.fold(input);
+        if let Some(dup) = &d.duplicate_of {
+            let j = usize::from_str_radix(dup, 16).unwrap_or(usize::MAX);
+            let e = wrong.entry(d.relation.as_str()).or_default();
+            e.0 += 1;
+            if articles.get(j).is_none_or(|other| other.2 != articles[i].2) {
+                e.1 += 1;
+                if e.1 <= 2 && std::env::var("SHOW").is_ok() {
+                    println!(
+                        "WRONG {:?} score {:?}\n A: {}\n B: {}",
+                        d.relation,
+                        d.score,
+                        articles[i].1.body(),
+                        articles[j].1.body()
+                    );
+                }
+            }
+        }
         story_of.push(d.story_id);
     }
     let secs = t.elapsed().as_secs_f64();
@@ -315,6 +334,9 @@ fn main() {
         folder.memory_bytes() as f64 / folder.len().max(1) as f64,
         (rss_after.saturating_sub(rss_before) * 1024) as f64 / folder.len().max(1) as f64
     );
+    for (rel, (all, bad)) in &wrong {
+        println!("newsfold fold: {rel}: {all} joins, {bad} to another story");
+    }
     println!(
         "newsfold fold: pairwise precision {:.4} recall {:.4} on the synthetic stories",
         correct as f64 / predicted_pairs.max(1) as f64,

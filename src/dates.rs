@@ -58,6 +58,10 @@ fn month_number(name: &str) -> Option<u32> {
 }
 
 struct Patterns {
+    /// Capture-free month-name detectors: the month patterns run only when these match, which
+    /// keeps the common case (no month name in the language) to one fast scan.
+    fr_any: Regex,
+    en_any: Regex,
     iso: Regex,
     numeric: Regex,
     vi_full: Regex,
@@ -76,6 +80,8 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let zone = r"(?:\s*\(?\s*(?:GMT|UTC)\s*\+\s*7\s*\)?)?";
     let re = |s: &str| Regex::new(s).expect("date pattern compiles");
     Patterns {
+        fr_any: re(&format!(r"(?i)(?:{FR_MONTHS})")),
+        en_any: re(&format!(r"(?i)(?:{EN_MONTHS})")),
         iso: re(r"(?-u:\b)(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
         numeric: re(r"(?-u:\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
         vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
@@ -174,7 +180,10 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.fr.captures_iter(text) {
+    // Month patterns scan an empty text when no month name of their language is present.
+    let fr_text = if p.fr_any.is_match(text) { text } else { "" };
+    let en_text = if p.en_any.is_match(text) { text } else { "" };
+    for c in p.fr.captures_iter(fr_text) {
         let month = c.get(2).and_then(|m| month_number(m.as_str()));
         push(
             num(c.get(3)).map(|y| y as i32),
@@ -183,7 +192,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.en_mdy.captures_iter(text) {
+    for c in p.en_mdy.captures_iter(en_text) {
         let month = c.get(1).and_then(|m| month_number(m.as_str()));
         push(
             num(c.get(3)).map(|y| y as i32),
@@ -192,7 +201,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.en_dmy.captures_iter(text) {
+    for c in p.en_dmy.captures_iter(en_text) {
         let month = c.get(2).and_then(|m| month_number(m.as_str()));
         push(
             num(c.get(3)).map(|y| y as i32),
@@ -201,7 +210,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.en_month_year.captures_iter(text) {
+    for c in p.en_month_year.captures_iter(en_text) {
         let month = c.get(1).and_then(|m| month_number(m.as_str()));
         push(
             num(c.get(2)).map(|y| y as i32),
@@ -212,7 +221,12 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
     }
     let mut range_starts: Vec<DateMention> = Vec::new();
     for (k, r) in p.ranges.iter().enumerate() {
-        for c in r.captures_iter(text) {
+        let scanned = match k {
+            1 => fr_text,
+            2 => en_text,
+            _ => text,
+        };
+        for c in r.captures_iter(scanned) {
             let Some(m0) = c.get(0) else { continue };
             let (first, last, month) = match k {
                 0 => (num(c.get(1)), num(c.get(2)), num(c.get(3))),

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::normalize::fold;
+use super::normalize::{fold, is_letter};
 use crate::dates::find_dates;
 use crate::model::Lang;
 
@@ -107,7 +107,8 @@ pub struct Explained {
 
 /// The fingerprint of an article body: sorted, unique feature keys, at most `MAX_FEATURES`.
 pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
-    let mut keys: Vec<u32> = explain(text, lang).features.iter().map(|(c, s)| key(*c, s)).collect();
+    let mut keys: Vec<u32> = Vec::with_capacity(64);
+    features(text, lang, &mut |c, s| keys.push(key(c, s)));
     keys.sort_unstable();
     keys.dedup();
     if keys.len() > MAX_FEATURES {
@@ -122,7 +123,6 @@ struct Patterns {
     code: Regex,
     time: Regex,
     number: Regex,
-    word: Regex,
 }
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
@@ -133,7 +133,6 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     .expect("code pattern compiles"),
     time: Regex::new(r"(?-u:\b)\d{1,2}[:h]\d{2}(?-u:\b)").expect("time pattern compiles"),
     number: Regex::new(r"\d+(?:[.,\u{00A0}\u{202F} ]\d+)*").expect("number pattern compiles"),
-    word: Regex::new(r"[\p{L}\p{M}][\p{L}\p{M}'’\-]*").expect("word pattern compiles"),
 }
 });
 
@@ -211,26 +210,25 @@ fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
 
 /// The features of `text`, with their canonical text.
 pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
-    let p = &*PATTERNS;
     let mut out = Explained::default();
+    features(text, lang, &mut |c, s| out.features.push((c, s.to_string())));
+    out
+}
+
+/// Calls `emit` with every feature of `text` and its canonical text (which may repeat).
+fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str)) {
+    let p = &*PATTERNS;
     let mut masked: Vec<Range<usize>> = Vec::new();
 
     for d in find_dates(text) {
         match (d.year, d.day) {
             (Some(y), Some(day)) => {
-                out.features
-                    .push((Class::DateFull, format!("{y:04}-{:02}-{day:02}", d.month)));
-                out.features
-                    .push((Class::DateDayMonth, format!("{:02}-{day:02}", d.month)));
-                out.features
-                    .push((Class::DateMonthYear, format!("{y:04}-{:02}", d.month)));
+                emit(Class::DateFull, &format!("{y:04}-{:02}-{day:02}", d.month));
+                emit(Class::DateDayMonth, &format!("{:02}-{day:02}", d.month));
+                emit(Class::DateMonthYear, &format!("{y:04}-{:02}", d.month));
             }
-            (None, Some(day)) => out
-                .features
-                .push((Class::DateDayMonth, format!("{:02}-{day:02}", d.month))),
-            (Some(y), None) => out
-                .features
-                .push((Class::DateMonthYear, format!("{y:04}-{:02}", d.month))),
+            (None, Some(day)) => emit(Class::DateDayMonth, &format!("{:02}-{day:02}", d.month)),
+            (Some(y), None) => emit(Class::DateMonthYear, &format!("{y:04}-{:02}", d.month)),
             (None, None) => {}
         }
         masked.push(d.span);
@@ -241,7 +239,7 @@ pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
         }
         let s = m.as_str();
         if s.chars().any(char::is_uppercase) {
-            out.features.push((Class::Code, fold(s).replace('–', "-")));
+            emit(Class::Code, &fold(s).replace('–', "-"));
             masked.push(m.range());
         }
     }
@@ -254,7 +252,7 @@ pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
             continue;
         }
         // A digit glued to a letter on its left ("H5N1", "F0") is part of an identifier.
-        if text[..r.start].chars().next_back().is_some_and(char::is_alphabetic) {
+        if text[..r.start].chars().next_back().is_some_and(is_letter) {
             continue;
         }
         let (values, end) = parse_numbers(m.as_str(), lang);
@@ -263,13 +261,12 @@ pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
         for (i, (v, grouped)) in values.into_iter().enumerate() {
             // A multiplier word belongs to the last number of the run only.
             let v = if i + 1 == n { v * multiplier } else { v };
-            if let Some(f) = number_feature(v, grouped) {
-                out.features.push(f);
+            if let Some((class, canonical)) = number_feature(v, grouped) {
+                emit(class, &canonical);
             }
         }
     }
-    names(text, &mut out);
-    out
+    names(text, emit);
 }
 
 /// Splits a digit run with separators into numbers, reading separators by the text's language:
@@ -332,7 +329,7 @@ fn multiplier_after(rest: &str) -> f64 {
     let word: String = rest
         .trim_start_matches([' ', '\u{00A0}', '\u{202F}'])
         .chars()
-        .take_while(|c| c.is_alphabetic() || is_combining_mark_char(*c))
+        .take_while(|c| is_letter(*c))
         .collect();
     match fold(&word).as_str() {
         "trieu" | "million" | "millions" => 1e6,
@@ -340,10 +337,6 @@ fn multiplier_after(rest: &str) -> f64 {
         "nghin" | "ngan" | "thousand" | "thousands" | "mille" => 1e3,
         _ => 1.0,
     }
-}
-
-fn is_combining_mark_char(c: char) -> bool {
-    unicode_normalization::char::is_combining_mark(c)
 }
 
 fn number_feature(v: f64, grouped: bool) -> Option<(Class, String)> {
@@ -368,33 +361,49 @@ fn number_feature(v: f64, grouped: bool) -> Option<(Class, String)> {
 
 /// Bigrams of consecutive capitalised words ("Le Van Dung" → "van dung" after the run's leading
 /// stopword): names and places, which machine translation copies without diacritics.
-fn names(text: &str, out: &mut Explained) {
-    let p = &*PATTERNS;
+fn names(text: &str, emit: &mut dyn FnMut(Class, &str)) {
     let mut run: Vec<String> = Vec::new();
-    let mut last_end = 0usize;
-    let flush = |run: &mut Vec<String>, out: &mut Explained| {
+    let mut pair = String::new();
+    let mut flush = |run: &mut Vec<String>, emit: &mut dyn FnMut(Class, &str)| {
         let start = run.iter().take_while(|w| RUN_STOPWORDS.contains(&w.as_str())).count();
         let words = &run[start..];
-        for pair in words.windows(2) {
-            out.features.push((Class::Name, format!("{} {}", pair[0], pair[1])));
+        for w in words.windows(2) {
+            pair.clear();
+            pair.push_str(&w[0]);
+            pair.push(' ');
+            pair.push_str(&w[1]);
+            emit(Class::Name, &pair);
         }
         run.clear();
     };
-    for m in p.word.find_iter(text) {
-        let w = m.as_str();
-        let gap = &text[last_end..m.start()];
-        last_end = m.end();
+    // A hand scan over words (letters, marks, inner apostrophes and hyphens), tracking whether
+    // only spaces separate a word from the previous one.
+    let is_word = is_letter;
+    let mut rest = text;
+    let mut joined = false;
+    while !rest.is_empty() {
+        let Some(start) = rest.find(is_word) else { break };
+        let gap = &rest[..start];
+        if !gap.chars().all(|c| c == ' ' || c == '\u{00A0}') {
+            joined = false;
+        }
+        let tail = &rest[start..];
+        let len = tail
+            .find(|c: char| !(is_word(c) || c == '\'' || c == '’' || c == '-'))
+            .unwrap_or(tail.len());
+        let w = &tail[..len];
+        rest = &tail[len..];
         let capitalised = w.chars().next().is_some_and(char::is_uppercase);
-        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && w.chars().all(|c| !c.is_lowercase());
-        let joined = gap.chars().all(|c| c == ' ' || c == '\u{00A0}');
+        let acronym = w.chars().filter(|&c| is_letter(c)).count() >= 2 && w.chars().all(|c| !c.is_lowercase());
         if !joined || !capitalised || acronym {
-            flush(&mut run, out);
+            flush(&mut run, emit);
         }
         if capitalised && !acronym {
             run.push(fold(w));
         }
+        joined = true;
     }
-    flush(&mut run, out);
+    flush(&mut run, emit);
 }
 
 #[cfg(test)]

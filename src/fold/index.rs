@@ -11,7 +11,9 @@
 //! that common says nothing about which story a page belongs to). Lookup maps may hold keys of
 //! evicted documents until the next sweep; lookups check liveness.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::fingerprint::Class;
 use super::minhash::Sketch;
@@ -22,7 +24,7 @@ pub const MAX_POSTINGS: usize = 1024;
 
 /// Features carried by more documents than this generate no candidates (they still weigh in
 /// scores).
-pub const MAX_CANDIDATE_DF: usize = 256;
+pub const MAX_CANDIDATE_DF: usize = 128;
 
 /// How many candidates are scored exactly after the rough pass.
 pub const RESCORE: usize = 8;
@@ -129,11 +131,11 @@ impl StoryIndex {
             limits,
             docs: VecDeque::new(),
             base: 0,
-            by_record: HashMap::new(),
-            by_content: HashMap::new(),
-            by_location: HashMap::new(),
-            by_original_url: HashMap::new(),
-            postings: HashMap::new(),
+            by_record: HashMap::default(),
+            by_content: HashMap::default(),
+            by_location: HashMap::default(),
+            by_original_url: HashMap::default(),
+            postings: HashMap::default(),
             stale: 0,
         }
     }
@@ -208,16 +210,30 @@ impl StoryIndex {
     }
 
     fn weight_df(&self, feature: u32, df: u32) -> f32 {
-        let n = self.docs.len() as f32;
-        Class::of(feature).prior() * (((n + 1.0) / (df as f32 + 0.5)).ln() + 1.0)
+        Class::of(feature).prior() * (ln_1p_n(self.docs.len()) - ln_df(df) + 1.0)
     }
 
-    fn norm(&self, features: &[u32]) -> f32 {
-        features.iter().map(|&f| self.weight(f).powi(2)).sum::<f32>().sqrt()
+    /// Each feature's (weight², df), and the fingerprint's norm.
+    fn weigh(&self, features: &[u32]) -> (Vec<(f32, u32)>, f32) {
+        let w: Vec<(f32, u32)> = features
+            .iter()
+            .map(|f| {
+                let df = self.postings.get(f).map_or(0, |p| p.df);
+                (self.weight_df(*f, df).powi(2), df)
+            })
+            .collect();
+        let norm = w.iter().map(|(w2, _)| w2).sum::<f32>().sqrt();
+        (w, norm)
     }
 
     /// Weighted cosine of two fingerprints (both sorted), and the evidence they share.
     pub fn similarity(&self, a: &[u32], b: &[u32]) -> (f32, f32) {
+        let (wa, na) = self.weigh(a);
+        self.similarity_weighed(a, &wa, na, b)
+    }
+
+    /// `similarity` with `a`'s weights and norm already computed (see `weigh`).
+    fn similarity_weighed(&self, a: &[u32], wa: &[(f32, u32)], na: f32, b: &[u32]) -> (f32, f32) {
         let (mut i, mut j) = (0, 0);
         let mut dot = 0.0f32;
         let mut evidence = 0.0f32;
@@ -226,14 +242,24 @@ impl StoryIndex {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    dot += self.weight(a[i]).powi(2);
-                    evidence += Class::of(a[i]).evidence();
+                    let (w2, df) = wa[i];
+                    dot += w2;
+                    // Only a rare shared feature is evidence: thousands of stories share a
+                    // common name or date.
+                    if df as usize <= MAX_CANDIDATE_DF {
+                        evidence += Class::of(a[i]).evidence();
+                    }
                     i += 1;
                     j += 1;
                 }
             }
         }
-        let denom = self.norm(a) * self.norm(b);
+        let nb = b
+            .iter()
+            .map(|f| self.weight_df(*f, self.postings.get(f).map_or(0, |p| p.df)).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        let denom = na * nb;
         if denom == 0.0 {
             (0.0, evidence)
         } else {
@@ -258,13 +284,13 @@ impl StoryIndex {
     /// Shared rare features are weighed during the walk; the `RESCORE` best are then scored
     /// exactly on their whole fingerprints.
     pub fn candidates(&self, features: &[u32], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
-        let mut acc: HashMap<u32, f32> = HashMap::with_capacity(64);
-        for f in features {
+        let (weights, norm) = self.weigh(features);
+        let mut acc: HashMap<u32, f32> = HashMap::default();
+        for (f, &(w, _)) in features.iter().zip(&weights) {
             let Some(p) = self.postings.get(f) else { continue };
             if p.df as usize > MAX_CANDIDATE_DF {
                 continue;
             }
-            let w = self.weight_df(*f, p.df).powi(2);
             for &d in &p.docs {
                 if self.live(d).is_some() && keep(d) {
                     *acc.entry(d).or_insert(0.0) += w;
@@ -277,7 +303,7 @@ impl StoryIndex {
         let mut out: Vec<Scored> = rough
             .into_iter()
             .map(|(d, _)| {
-                let (score, evidence) = self.similarity(features, &self.doc(d).features);
+                let (score, evidence) = self.similarity_weighed(features, &weights, norm, &self.doc(d).features);
                 Scored {
                     doc: d,
                     score,
@@ -386,4 +412,19 @@ impl StoryIndex {
             + map(self.by_location.capacity(), 8 + 4)
             + map(self.by_original_url.capacity(), 8 + 4)
     }
+}
+
+/// ln(n + 1), for the index size n.
+fn ln_1p_n(n: usize) -> f32 {
+    (n as f32 + 1.0).ln()
+}
+
+/// ln(df + 0.5), from a table for the document frequencies that occur most.
+fn ln_df(df: u32) -> f32 {
+    static TABLE: std::sync::LazyLock<Vec<f32>> =
+        std::sync::LazyLock::new(|| (0..4096).map(|d| (d as f32 + 0.5).ln()).collect());
+    TABLE
+        .get(df as usize)
+        .copied()
+        .unwrap_or_else(|| (df as f32 + 0.5).ln())
 }

@@ -37,7 +37,7 @@ const SEEDS: [u64; K] = {
 pub fn sketch(text: &str) -> Sketch {
     let folded = fold(text);
     let words: Vec<u64> = folded
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !(c.is_ascii_digit() || super::normalize::is_letter(c)))
         .filter(|w| !w.is_empty())
         .map(|w| xxhash_rust::xxh3::xxh3_64(w.as_bytes()))
         .collect();
@@ -45,8 +45,11 @@ pub fn sketch(text: &str) -> Sketch {
     let mut shingles = 0u32;
     let mut add = |h: u64| {
         shingles += 1;
+        // One full mix per shingle, then one xor-multiply per permutation: cheap, and enough
+        // independence between the minima for estimating overlap.
+        let h = mix(h);
         for (m, seed) in mins.iter_mut().zip(SEEDS) {
-            let v = mix(h ^ seed);
+            let v = (h ^ seed).wrapping_mul(0xd6e8_feb8_6659_fd93);
             if v < *m {
                 *m = v;
             }

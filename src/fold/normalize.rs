@@ -7,26 +7,51 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// Lowercase ASCII-ish form: NFD, combining marks dropped, đ→d, lowercased.
+///
+/// Character by character (not through the streaming NFD iterator, which reorders marks across
+/// characters we drop anyway): ASCII is copied lowercased, anything else is decomposed and only its
+/// non-mark parts are kept. Hot: it runs on every page's whole text.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.nfd() {
-        if is_combining_mark(c) {
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
             continue;
         }
         match c {
             'đ' | 'Đ' => out.push('d'),
-            c => out.extend(c.to_lowercase()),
+            c => unicode_normalization::char::decompose_canonical(c, |d| {
+                if !is_combining_mark(d) {
+                    out.extend(d.to_lowercase());
+                }
+            }),
         }
     }
     out
 }
 
+/// Whether `c` belongs to a word: letters and combining marks. ASCII and the Latin blocks that
+/// Vietnamese and French use are answered without the general Unicode tables, which are slow.
+pub fn is_letter(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' => true,
+        '\0'..='\u{7F}' | '\u{D7}' | '\u{F7}' => false,
+        '\u{C0}'..='\u{24F}' | '\u{1E00}'..='\u{1EFF}' | '\u{300}'..='\u{36F}' => true,
+        c => c.is_alphabetic() || is_combining_mark(c),
+    }
+}
+
 /// The body as compared for exact duplicates: NFC, lowercase, typographic quotes and dashes
 /// unified, every run of whitespace one space.
 pub fn normalize_body(body: &str) -> String {
+    // Most pages are already NFC; the quick check spares them the streaming composition.
+    let composed: Box<dyn Iterator<Item = char>> = match unicode_normalization::is_nfc_quick(body.chars()) {
+        unicode_normalization::IsNormalized::Yes => Box::new(body.chars()),
+        _ => Box::new(body.nfc()),
+    };
     let mut out = String::with_capacity(body.len());
     let mut pending_space = false;
-    for c in body.nfc() {
+    for c in composed {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -41,7 +66,11 @@ pub fn normalize_body(body: &str) -> String {
             '\u{2013}' | '\u{2014}' | '\u{2212}' => '-',
             c => c,
         };
-        out.extend(c.to_lowercase());
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
     }
     out
 }
