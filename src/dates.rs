@@ -148,7 +148,10 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             found.push(DateMention { year, month, day, span });
         }
     };
-    for c in p.iso.captures_iter(text) {
+    // Cheap literal checks spare whole scans on the many pages without such forms.
+    let gate = |needed: bool| if needed { text } else { "" };
+    let has_slash = text.contains('/');
+    for c in p.iso.captures_iter(gate(text.contains('-'))) {
         push(
             num(c.get(1)).map(|y| y as i32),
             num(c.get(2)),
@@ -156,7 +159,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.numeric.captures_iter(text) {
+    for c in p.numeric.captures_iter(gate(has_slash)) {
         if c.get(4).is_some() {
             // "3/12/5…": a fraction or a code, not a date.
             continue;
@@ -164,7 +167,8 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
         let whole = c.get(0).map_or(0..0, |m| m.range());
         push(num(c.get(3)).map(|y| y as i32), num(c.get(2)), num(c.get(1)), whole);
     }
-    for c in p.vi_full.captures_iter(text) {
+    let lower_vi = text.contains("ngày") || text.contains("Ngày") || text.contains("NGÀY");
+    for c in p.vi_full.captures_iter(gate(lower_vi)) {
         push(
             num(c.get(3)).map(|y| y as i32),
             num(c.get(2)),
@@ -172,7 +176,8 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }
-    for c in p.vi_month_year.captures_iter(text) {
+    let thang = text.contains("tháng") || text.contains("Tháng") || text.contains("THÁNG");
+    for c in p.vi_month_year.captures_iter(gate(thang)) {
         push(
             num(c.get(2)).map(|y| y as i32),
             num(c.get(1)),
@@ -224,7 +229,7 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
         let scanned = match k {
             1 => fr_text,
             2 => en_text,
-            _ => text,
+            _ => gate(has_slash),
         };
         for c in r.captures_iter(scanned) {
             let Some(m0) = c.get(0) else { continue };

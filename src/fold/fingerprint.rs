@@ -107,8 +107,14 @@ pub struct Explained {
 
 /// The fingerprint of an article body: sorted, unique feature keys, at most `MAX_FEATURES`.
 pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
+    fingerprint_and_event(text, lang, 0).0
+}
+
+/// The fingerprint, and the event day: the first day-and-month mentioned before byte `lead_end`
+/// (the lead). One pass over the dates serves both.
+pub fn fingerprint_and_event(text: &str, lang: Option<Lang>, lead_end: usize) -> (Vec<u32>, Option<(u8, u8)>) {
     let mut keys: Vec<u32> = Vec::with_capacity(64);
-    features(text, lang, &mut |c, s| keys.push(key(c, s)));
+    let event = features(text, lang, &mut |c, s| keys.push(key(c, s)), lead_end);
     keys.sort_unstable();
     keys.dedup();
     if keys.len() > MAX_FEATURES {
@@ -116,7 +122,7 @@ pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
         keys.truncate(MAX_FEATURES);
         keys.sort_unstable();
     }
-    keys
+    (keys, event)
 }
 
 struct Patterns {
@@ -211,16 +217,24 @@ fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
 /// The features of `text`, with their canonical text.
 pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
     let mut out = Explained::default();
-    features(text, lang, &mut |c, s| out.features.push((c, s.to_string())));
+    features(text, lang, &mut |c, s| out.features.push((c, s.to_string())), 0);
     out
 }
 
-/// Calls `emit` with every feature of `text` and its canonical text (which may repeat).
-fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str)) {
+/// Calls `emit` with every feature of `text` and its canonical text (which may repeat); returns
+/// the first day-and-month mentioned before `lead_end`.
+fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), lead_end: usize) -> Option<(u8, u8)> {
     let p = &*PATTERNS;
     let mut masked: Vec<Range<usize>> = Vec::new();
+    let mut event = None;
 
     for d in find_dates(text) {
+        if event.is_none()
+            && d.span.start < lead_end
+            && let Some(day) = d.day
+        {
+            event = Some((d.month as u8, day as u8));
+        }
         match (d.year, d.day) {
             (Some(y), Some(day)) => {
                 emit(Class::DateFull, &format!("{y:04}-{:02}-{day:02}", d.month));
@@ -267,6 +281,7 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str)) {
         }
     }
     names(text, emit);
+    event
 }
 
 /// Splits a digit run with separators into numbers, reading separators by the text's language:

@@ -73,38 +73,27 @@ pub struct FoldInput {
     pub at: i64,
 }
 
-/// The first day-and-month mentioned in the first two paragraphs.
-pub fn event_day(article: &Article) -> Option<(u8, u8)> {
-    let lead: String = article
-        .paragraphs
-        .iter()
-        .take(2)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join("\n");
-    crate::dates::find_dates(&lead)
-        .into_iter()
-        .find_map(|m| m.day.map(|d| (m.month as u8, d as u8)))
-}
-
 impl FoldInput {
     /// The fold's view of a scraped article: the one place fingerprints are computed, for the
     /// pipeline and `fold-eval` alike.
     pub fn from_article(record_id: String, location: String, article: &Article, at: i64) -> FoldInput {
         let body = article.body();
-        let text = match &article.title {
-            Some(t) => format!("{t}\n{body}"),
-            None => body.clone(),
+        let (text, title_len) = match &article.title {
+            Some(t) => (format!("{t}\n{body}"), t.len() + 1),
+            None => (body.clone(), 0),
         };
+        // The lead: the first two paragraphs.
+        let lead_len: usize = article.paragraphs.iter().take(2).map(|p| p.len() + 2).sum();
+        let (features, event_day) = fingerprint::fingerprint_and_event(&text, article.lang, title_len + lead_len);
         FoldInput {
             record_id,
             lang: article.lang,
             content_hash: normalize::content_hash(&body),
             location,
             original_url: article.original_url.clone(),
-            features: fingerprint::fingerprint(&text, article.lang),
+            features,
             sketch: minhash::sketch(&body),
-            event_day: event_day(article),
+            event_day,
             at,
         }
     }
