@@ -7,8 +7,8 @@
 //!
 //! Invariants: a record id is live at most once; `postings[f].df` counts live documents carrying
 //! `f`; a posting list is sorted by sequence number, so evicted documents form a prefix that is
-//! trimmed when the list is next touched; a list holds at most `MAX_POSTINGS` documents (a feature
-//! that common says nothing about which story a page belongs to). Lookup maps may hold keys of
+//! trimmed when the list is next touched; a list holds at most the `MAX_POSTINGS` newest documents
+//! carrying its feature (the pages of one story arrive close together). Lookup maps may hold keys of
 //! evicted documents until the next sweep; lookups check liveness.
 
 use std::collections::VecDeque;
@@ -19,12 +19,18 @@ use super::fingerprint::Class;
 use super::minhash::Sketch;
 use crate::model::{Lang, Relation};
 
-/// Posting lists stop growing here; see the module invariant.
+/// Posting lists keep at most this many (the newest) carriers; see the module invariant.
 pub const MAX_POSTINGS: usize = 1024;
 
-/// Features carried by more documents than this generate no candidates (they still weigh in
-/// scores).
-pub const MAX_CANDIDATE_DF: usize = 128;
+/// Candidates come from the page's this-many rarest features...
+pub const CANDIDATE_FEATURES: usize = 8;
+/// ...each walked over its most recent carriers only: the pages of one story arrive close in time,
+/// and this bounds the work per page whatever the index size.
+pub const RECENT_CARRIERS: usize = 64;
+/// A shared feature counts as evidence (see `fold::MIN_EVIDENCE`) only when at most this many
+/// documents carry it, or one in `EVIDENCE_DF_RATIO` of the index if that is more.
+pub const EVIDENCE_MIN_DF: usize = 128;
+pub const EVIDENCE_DF_RATIO: usize = 500;
 
 /// How many candidates are scored exactly after the rough pass.
 pub const RESCORE: usize = 8;
@@ -67,6 +73,9 @@ pub struct IndexedDoc {
 }
 
 struct Doc {
+    /// The fingerprint's norm when indexed. Weights drift slowly as the index grows; a stored
+    /// norm spares a table lookup per feature of every candidate scored.
+    norm: f32,
     record: Id,
     story: Id,
     /// 0 when none.
@@ -213,6 +222,10 @@ impl StoryIndex {
         Class::of(feature).prior() * (ln_1p_n(self.docs.len()) - ln_df(df) + 1.0)
     }
 
+    fn evidence_max_df(&self) -> usize {
+        EVIDENCE_MIN_DF.max(self.docs.len() / EVIDENCE_DF_RATIO)
+    }
+
     /// Each feature's (weight², df), and the fingerprint's norm.
     fn weigh(&self, features: &[u32]) -> (Vec<(f32, u32)>, f32) {
         let w: Vec<(f32, u32)> = features
@@ -229,11 +242,12 @@ impl StoryIndex {
     /// Weighted cosine of two fingerprints (both sorted), and the evidence they share.
     pub fn similarity(&self, a: &[u32], b: &[u32]) -> (f32, f32) {
         let (wa, na) = self.weigh(a);
-        self.similarity_weighed(a, &wa, na, b)
+        let (_, nb) = self.weigh(b);
+        self.similarity_weighed(a, &wa, na, b, nb)
     }
 
     /// `similarity` with `a`'s weights and norm already computed (see `weigh`).
-    fn similarity_weighed(&self, a: &[u32], wa: &[(f32, u32)], na: f32, b: &[u32]) -> (f32, f32) {
+    fn similarity_weighed(&self, a: &[u32], wa: &[(f32, u32)], na: f32, b: &[u32], nb: f32) -> (f32, f32) {
         let (mut i, mut j) = (0, 0);
         let mut dot = 0.0f32;
         let mut evidence = 0.0f32;
@@ -246,7 +260,7 @@ impl StoryIndex {
                     dot += w2;
                     // Only a rare shared feature is evidence: thousands of stories share a
                     // common name or date.
-                    if df as usize <= MAX_CANDIDATE_DF {
+                    if df as usize <= self.evidence_max_df() {
                         evidence += Class::of(a[i]).evidence();
                     }
                     i += 1;
@@ -254,11 +268,6 @@ impl StoryIndex {
                 }
             }
         }
-        let nb = b
-            .iter()
-            .map(|f| self.weight_df(*f, self.postings.get(f).map_or(0, |p| p.df)).powi(2))
-            .sum::<f32>()
-            .sqrt();
         let denom = na * nb;
         if denom == 0.0 {
             (0.0, evidence)
@@ -277,21 +286,24 @@ impl StoryIndex {
         shared as f32 / small.len() as f32
     }
 
-    /// Live documents sharing a rare feature with `features` and passing `keep`, best first.
+    /// Live documents sharing one of the `CANDIDATE_FEATURES` rarest features of `features` and
+    /// passing `keep`, best first.
     ///
-    /// Only features carried by at most `MAX_CANDIDATE_DF` documents generate candidates (a
-    /// feature that common names no particular story, and walking its list is most of the cost).
-    /// Shared rare features are weighed during the walk; the `RESCORE` best are then scored
-    /// exactly on their whole fingerprints.
+    /// Each of those features is walked over its `RECENT_CARRIERS` newest documents, weighing the
+    /// shared features as it goes; the `RESCORE` best are then scored exactly on their whole
+    /// fingerprints. The work per page is bounded whatever the index size.
     pub fn candidates(&self, features: &[u32], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
         let (weights, norm) = self.weigh(features);
+        let mut rarest: Vec<usize> = (0..features.len()).filter(|&k| weights[k].1 > 0).collect();
+        rarest.sort_by_key(|&k| (weights[k].1, features[k]));
+        rarest.truncate(CANDIDATE_FEATURES);
         let mut acc: HashMap<u32, f32> = HashMap::default();
-        for (f, &(w, _)) in features.iter().zip(&weights) {
-            let Some(p) = self.postings.get(f) else { continue };
-            if p.df as usize > MAX_CANDIDATE_DF {
+        for k in rarest {
+            let Some(p) = self.postings.get(&features[k]) else {
                 continue;
-            }
-            for &d in &p.docs {
+            };
+            let w = weights[k].0;
+            for &d in p.docs.iter().rev().take(RECENT_CARRIERS) {
                 if self.live(d).is_some() && keep(d) {
                     *acc.entry(d).or_insert(0.0) += w;
                 }
@@ -303,7 +315,8 @@ impl StoryIndex {
         let mut out: Vec<Scored> = rough
             .into_iter()
             .map(|(d, _)| {
-                let (score, evidence) = self.similarity_weighed(features, &weights, norm, &self.doc(d).features);
+                let (score, evidence) =
+                    self.similarity_weighed(features, &weights, norm, &self.doc(d).features, self.doc(d).norm);
                 Scored {
                     doc: d,
                     score,
@@ -343,7 +356,9 @@ impl StoryIndex {
         if let Some(u) = &d.original_url {
             self.by_original_url.entry(hash_str(u)).or_insert(seq);
         }
+        let (_, norm) = self.weigh(&d.features);
         self.docs.push_back(Doc {
+            norm,
             record,
             story: parse_id(&d.story_id),
             duplicate_of: d.duplicate_of.as_deref().map_or(0, parse_id),
