@@ -219,13 +219,37 @@ pub struct RawJsonlSink {
     pub duplicates: DuplicatePolicy,
 }
 
+/// `type = "sqlite"`: records in a table of an embedded SQLite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSqliteSink {
+    pub path: String,
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+/// `type = "postgres"`: records in a PostgreSQL table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgresSink {
+    pub url: String,
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
 /// The closed set of sink kinds, by their `type` key.
 #[derive(Debug)]
 pub enum RawSink {
     Jsonl(RawJsonlSink),
+    Sqlite(RawSqliteSink),
+    Postgres(RawPostgresSink),
 }
 
-pub const SINK_TYPES: &[&str] = &["jsonl"];
+pub const SINK_TYPES: &[&str] = &["jsonl", "sqlite", "postgres"];
 
 fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
@@ -288,6 +312,15 @@ pub struct SinkSpec {
 #[derive(Debug, Clone)]
 pub enum SinkKind {
     Jsonl(JsonlSettings),
+    Sqlite {
+        path: PathBuf,
+        table: String,
+    },
+    /// `url` may hold a password: never log it (see `sinks::sql::redact`).
+    Postgres {
+        url: String,
+        table: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +338,7 @@ impl Config {
     pub fn writes_stdout(&self) -> bool {
         self.sinks.iter().any(|s| match &s.kind {
             SinkKind::Jsonl(j) => matches!(j.target, JsonlTarget::Stdout),
+            SinkKind::Sqlite { .. } | SinkKind::Postgres { .. } => false,
         })
     }
 }
@@ -498,6 +532,8 @@ fn parse_source(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>)
 fn parse_sink(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSink> {
     match kind {
         "jsonl" => section(cx, key, v).map(RawSink::Jsonl),
+        "sqlite" => section(cx, key, v).map(RawSink::Sqlite),
+        "postgres" => section(cx, key, v).map(RawSink::Postgres),
         _ => None,
     }
 }
@@ -642,7 +678,8 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         check_id(cx, &key, &id);
         match src {
             RawSource::Files(f) => {
-                let dir = resolve(base, &f.path);
+                let raw_path = expand_env(cx, &format!("{key}.path"), &f.path.to_string_lossy());
+                let dir = resolve(base, Path::new(&raw_path));
                 if !dir.is_dir() {
                     cx.error(&format!("{key}.path"), format!("no such directory: {}", dir.display()));
                 }
@@ -692,7 +729,32 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         let key = format!("sinks.{id}");
         check_id(cx, &key, &id);
         match sink {
-            RawSink::Jsonl(j) => {
+            RawSink::Sqlite(q) => {
+                let path = expand_env(cx, &format!("{key}.path"), &q.path);
+                let table = sink_table(cx, &key, q.table);
+                sinks.push(SinkSpec {
+                    id,
+                    duplicates: q.duplicates,
+                    kind: SinkKind::Sqlite {
+                        path: resolve(base, Path::new(&path)),
+                        table,
+                    },
+                });
+            }
+            RawSink::Postgres(pg) => {
+                let url = expand_env(cx, &format!("{key}.url"), &pg.url);
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    cx.error(&format!("{key}.url"), "must start with postgres:// or postgresql://");
+                }
+                let table = sink_table(cx, &key, pg.table);
+                sinks.push(SinkSpec {
+                    id,
+                    duplicates: pg.duplicates,
+                    kind: SinkKind::Postgres { url, table },
+                });
+            }
+            RawSink::Jsonl(mut j) => {
+                j.path = expand_env(cx, &format!("{key}.path"), &j.path);
                 let target = if j.path == "-" {
                     JsonlTarget::Stdout
                 } else if j.path.trim().is_empty() {
@@ -732,6 +794,43 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         sources,
         sinks,
     }
+}
+
+fn sink_table(cx: &mut Cx<'_>, key: &str, table: Option<String>) -> String {
+    let table = table.unwrap_or_else(|| crate::sinks::sql::DEFAULT_TABLE.to_string());
+    if !crate::sinks::sql::valid_table(&table) {
+        cx.error(
+            &format!("{key}.table"),
+            format!("{table:?} must be a lowercase identifier (a-z, 0-9, _)"),
+        );
+    }
+    table
+}
+
+/// Replaces every `${NAME}` with the environment variable NAME; a missing one is an error at `key`
+/// (which names the variable, never its value).
+fn expand_env(cx: &mut Cx<'_>, key: &str, value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            cx.error(
+                key,
+                "unclosed `${` (write ${NAME} to read the environment variable NAME)",
+            );
+            return value.to_string();
+        };
+        let name = &after[..end];
+        match std::env::var(name) {
+            Ok(v) if !name.is_empty() => out.push_str(&v),
+            _ => cx.error(key, format!("environment variable {name} is not set")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn check_id(cx: &mut Cx<'_>, key: &str, id: &str) {

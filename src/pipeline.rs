@@ -51,7 +51,12 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
     let acks = Arc::new(Acks::new(config.sinks.len(), state.clone()));
     let mut opened = Vec::new();
     for spec in &config.sinks {
-        let sink = Sink::open(spec).with_context(|| format!("sink {}", spec.id))?;
+        // Opening may block (a database connection, a synchronous client with its own runtime).
+        let s = spec.clone();
+        let sink = tokio::task::spawn_blocking(move || Sink::open(&s))
+            .await
+            .context("sink task failed")?
+            .with_context(|| format!("sink {}", spec.id))?;
         opened.push((spec.clone(), sink));
     }
     for (spec, sink) in opened {

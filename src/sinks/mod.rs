@@ -7,6 +7,9 @@
 //! stages before it stop in turn, and the unacknowledged pages are read again on the next start.
 
 pub mod jsonl;
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,12 +29,18 @@ pub enum Item<'a> {
 /// An opened sink of one of the closed set of kinds.
 pub enum Sink {
     Jsonl(jsonl::JsonlSink),
+    Sqlite(sqlite::SqliteSink),
+    Postgres(Box<postgres::PostgresSink>),
 }
 
 impl Sink {
     pub fn open(spec: &SinkSpec) -> anyhow::Result<Sink> {
         match &spec.kind {
             SinkKind::Jsonl(settings) => Ok(Sink::Jsonl(jsonl::JsonlSink::open(settings)?)),
+            SinkKind::Sqlite { path, table } => Ok(Sink::Sqlite(sqlite::SqliteSink::open(path, table)?)),
+            SinkKind::Postgres { url, table } => {
+                Ok(Sink::Postgres(Box::new(postgres::PostgresSink::open(url, table)?)))
+            }
         }
     }
 
@@ -39,6 +48,8 @@ impl Sink {
     pub fn write(&mut self, records: &[Item<'_>]) -> anyhow::Result<()> {
         match self {
             Sink::Jsonl(s) => s.write(records),
+            Sink::Sqlite(s) => s.write(records),
+            Sink::Postgres(s) => s.write(records),
         }
     }
 }

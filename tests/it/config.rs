@@ -5,7 +5,10 @@ use std::path::Path;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
-use newsfold::config::{self, RawFilesSource, RawFold, RawJsonlSink, RawPipeline, RawState, SINK_TYPES, SOURCE_TYPES};
+use newsfold::config::{
+    self, RawFilesSource, RawFold, RawJsonlSink, RawPipeline, RawPostgresSink, RawSqliteSink, RawState, SINK_TYPES,
+    SOURCE_TYPES,
+};
 
 use crate::util::repo;
 
@@ -79,6 +82,8 @@ fn example_config_documents_every_key() {
     for kind in SINK_TYPES {
         let fields = match *kind {
             "jsonl" => fields_of::<RawJsonlSink>(),
+            "sqlite" => fields_of::<RawSqliteSink>(),
+            "postgres" => fields_of::<RawPostgresSink>(),
             other => panic!("sink type {other} has no example check"),
         };
         check(&format!("sinks.<{kind}>"), &typed("sinks", kind), fields);

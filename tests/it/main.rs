@@ -2,11 +2,13 @@
 //! - `cli`: the real `newsfold` binary end to end (once, run, check, bad inputs, restarts).
 //! - `config`: config errors and the completeness of `config/example.toml`.
 //! - `scrape`: data-driven scrape fixtures, including every seed page.
-//! - `fold`: fold decisions on the seeds in every arrival order.
+//! - `fold`: fold decisions on the seeds in every arrival order, the dev set, the index bounds.
+//! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
 //! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
 
 mod cli;
 mod config;
 mod fold;
 mod scrape;
+mod sinks;
 mod util;

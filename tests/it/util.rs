@@ -180,3 +180,27 @@ pub fn by_location<'a>(records: &'a [Value], suffix: &str) -> &'a Value {
         .find(|r| r["location"].as_str().is_some_and(|l| l.ends_with(suffix)))
         .unwrap_or_else(|| panic!("no record for {suffix}"))
 }
+
+/// The PostgreSQL the service tests use (`NEWSFOLD_TEST_POSTGRES`, default the local server).
+/// Unreachable: in CI (`CI` set) the test fails; elsewhere it is skipped with a message.
+pub fn postgres_url() -> Option<String> {
+    let url =
+        std::env::var("NEWSFOLD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL is required in CI but unreachable at {url}: {e}")
+        }
+        Err(e) => {
+            eprintln!(
+                "skipping: PostgreSQL is not reachable at {url} ({e}); set NEWSFOLD_TEST_POSTGRES to run this test"
+            );
+            None
+        }
+    }
+}
+
+/// A table name no other test run uses.
+pub fn unique_table(prefix: &str) -> String {
+    format!("it_{prefix}_{}_{:x}", std::process::id(), fastrand::u64(..))
+}

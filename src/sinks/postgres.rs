@@ -1,0 +1,119 @@
+//! The PostgreSQL sink: records upserted by id into a table it creates (see `sql` for the
+//! contract), one transaction per batch. Uses the synchronous client: the sink owns its thread.
+//!
+//! TLS is not negotiated (`NoTls`): point it at a server on a trusted network or a local socket.
+//! The URL's password never appears in logs or errors.
+
+use anyhow::Context;
+use postgres::{Client, NoTls};
+
+use super::Item;
+use super::sql::{COLUMNS, TABLE_VERSION, redact};
+
+pub struct PostgresSink {
+    client: Client,
+    table: String,
+    target: String,
+}
+
+impl PostgresSink {
+    pub fn open(url: &str, table: &str) -> anyhow::Result<PostgresSink> {
+        let target = redact(url);
+        let mut client = Client::connect(url, NoTls).with_context(|| format!("cannot connect to {target}"))?;
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                 CREATE TABLE IF NOT EXISTS {table} (
+                    id TEXT PRIMARY KEY,
+                    story_id TEXT NOT NULL,
+                    relation TEXT NOT NULL,
+                    duplicate_of TEXT,
+                    source TEXT NOT NULL,
+                    location TEXT NOT NULL,
+                    original_url TEXT,
+                    lang TEXT,
+                    title TEXT,
+                    body TEXT NOT NULL,
+                    published_at TIMESTAMPTZ,
+                    authors TEXT[] NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    ingested_at TIMESTAMPTZ NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
+            ))
+            .with_context(|| format!("cannot create table {table} at {target}"))?;
+        let row = client.query_opt("SELECT version FROM newsfold_schema WHERE table_name = $1", &[&table])?;
+        match row.map(|r| r.get::<_, i32>(0)) {
+            None => {
+                client.execute(
+                    "INSERT INTO newsfold_schema (table_name, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&table, &TABLE_VERSION],
+                )?;
+            }
+            Some(v) if v > TABLE_VERSION => {
+                anyhow::bail!(
+                    "table {table} at {target} has version {v}, newer than this newsfold writes ({TABLE_VERSION})"
+                )
+            }
+            Some(_) => {}
+        }
+        Ok(PostgresSink {
+            client,
+            table: table.to_string(),
+            target,
+        })
+    }
+
+    pub fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        let target = self.target.clone();
+        let placeholders: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
+        let insert_sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+            self.table,
+            COLUMNS.join(", "),
+            placeholders.join(", ")
+        );
+        let update_sql = format!(
+            "UPDATE {} SET relation = $1, duplicate_of = $2 WHERE id = $3",
+            self.table
+        );
+        let mut tx = self
+            .client
+            .transaction()
+            .with_context(|| format!("cannot write to {target}"))?;
+        let insert = tx.prepare(&insert_sql)?;
+        let update = tx.prepare(&update_sql)?;
+        for item in items {
+            match item {
+                Item::Record(r) => {
+                    let lang = r.lang.map(|l| l.code());
+                    tx.execute(
+                        &insert,
+                        &[
+                            &r.id,
+                            &r.story_id,
+                            &r.relation.as_str(),
+                            &r.duplicate_of,
+                            &r.source,
+                            &r.location,
+                            &r.original_url,
+                            &lang,
+                            &r.title,
+                            &r.body,
+                            &r.published_at,
+                            &r.authors,
+                            &r.content_hash,
+                            &r.ingested_at,
+                        ],
+                    )
+                    .with_context(|| format!("cannot insert record {} at {target}", r.id))?;
+                }
+                Item::Update(u) => {
+                    tx.execute(&update, &[&u.relation.as_str(), &u.canonical, &u.record_id])
+                        .with_context(|| format!("cannot apply a story update at {target}"))?;
+                }
+            }
+        }
+        tx.commit().with_context(|| format!("cannot write to {target}"))
+    }
+}

@@ -1,0 +1,121 @@
+//! The SQLite sink: records in a table of an embedded database file, same contract as PostgreSQL
+//! (see `sql`). One batch is one transaction.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::{Connection, params};
+
+use super::Item;
+use super::sql::{COLUMNS, TABLE_VERSION};
+
+pub struct SqliteSink {
+    conn: Connection,
+    table: String,
+    target: String,
+}
+
+impl SqliteSink {
+    pub fn open(path: &Path, table: &str) -> anyhow::Result<SqliteSink> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS {table} (
+                id TEXT PRIMARY KEY,
+                story_id TEXT NOT NULL,
+                relation TEXT NOT NULL,
+                duplicate_of TEXT,
+                source TEXT NOT NULL,
+                location TEXT NOT NULL,
+                original_url TEXT,
+                lang TEXT,
+                title TEXT,
+                body TEXT NOT NULL,
+                published_at TEXT,
+                authors TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                ingested_at TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
+        ))
+        .with_context(|| format!("cannot create table {table} in {}", path.display()))?;
+        let version: Option<i32> = conn
+            .query_row(
+                "SELECT version FROM newsfold_schema WHERE table_name = ?1",
+                params![table],
+                |r| r.get(0),
+            )
+            .ok();
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO newsfold_schema (table_name, version) VALUES (?1, ?2)",
+                    params![table, TABLE_VERSION],
+                )?;
+            }
+            Some(v) if v > TABLE_VERSION => {
+                anyhow::bail!(
+                    "table {table} in {} has version {v}, newer than this newsfold writes ({TABLE_VERSION})",
+                    path.display()
+                )
+            }
+            Some(_) => {}
+        }
+        Ok(SqliteSink {
+            conn,
+            table: table.to_string(),
+            target: path.display().to_string(),
+        })
+    }
+
+    pub fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        let tx = self
+            .conn
+            .transaction()
+            .with_context(|| format!("cannot write to {}", self.target))?;
+        {
+            let placeholders: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+            let mut insert = tx.prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+                self.table,
+                COLUMNS.join(", "),
+                placeholders.join(", ")
+            ))?;
+            let mut update = tx.prepare(&format!(
+                "UPDATE {} SET relation = ?1, duplicate_of = ?2 WHERE id = ?3",
+                self.table
+            ))?;
+            for item in items {
+                match item {
+                    Item::Record(r) => {
+                        insert.execute(params![
+                            r.id,
+                            r.story_id,
+                            r.relation.as_str(),
+                            r.duplicate_of,
+                            r.source,
+                            r.location,
+                            r.original_url,
+                            r.lang.map(|l| l.code()),
+                            r.title,
+                            r.body,
+                            r.published_at.map(|d| d.to_rfc3339()),
+                            serde_json::to_string(&r.authors)?,
+                            r.content_hash,
+                            r.ingested_at.to_rfc3339(),
+                        ])?;
+                    }
+                    Item::Update(u) => {
+                        update.execute(params![u.relation.as_str(), u.canonical, u.record_id])?;
+                    }
+                }
+            }
+        }
+        tx.commit().with_context(|| format!("cannot write to {}", self.target))
+    }
+}

@@ -1,0 +1,313 @@
+//! The sink contract, which every sink kind passes: what is delivered can be read back intact, a
+//! replayed record changes nothing in a table (at-least-once delivery, exactly-once effect; a JSON
+//! Lines file appends it again and readers keep the last line per id), and a story update is
+//! applied. PostgreSQL is the real server on 127.0.0.1 (see `util::postgres_url`).
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+
+use newsfold::config::{DuplicatePolicy, JsonlSettings, JsonlTarget, SinkKind, SinkSpec};
+use newsfold::model::{Lang, Record, Relation, StoryUpdate, StoryUpdateKind};
+use newsfold::sinks::{Item, Sink};
+
+use crate::util::{Workspace, postgres_url, read_records, unique_table};
+
+fn record(n: u8, relation: Relation, duplicate_of: Option<&Record>, lang: Lang) -> Record {
+    let id = format!("{:032x}", 0xabc0 + n as u128);
+    Record {
+        id: id.clone(),
+        story_id: duplicate_of.map_or(id, |d| d.story_id.clone()),
+        relation,
+        duplicate_of: duplicate_of.map(|d| d.id.clone()),
+        source: "seeds".into(),
+        location: format!("/pages/{n}.txt"),
+        original_url: (n == 2).then(|| "https://baoquangnam.vn/a.html".to_string()),
+        lang: Some(lang),
+        title: (n == 1).then(|| "Hội nghị sơ kết Nghị định 03/2019/NĐ-CP".to_string()),
+        body: format!("Đoạn {n}: 611 đợt vận động với hơn 62.000 người tham dự.\n\nL'unité « {n} »."),
+        published_at: Some(
+            chrono::FixedOffset::east_opt(7 * 3600)
+                .unwrap()
+                .with_ymd_and_hms(2024, 1, 19, 14, 30, 0)
+                .unwrap(),
+        ),
+        authors: vec!["Minh Thư".into(), format!("Author {n}")],
+        content_hash: format!("{:032x}", 0xdef0 + n as u128),
+        ingested_at: Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, n as u32).unwrap(),
+    }
+}
+
+/// The effective state a sink holds: id → (relation, duplicate_of, body, authors, published_at).
+type State = BTreeMap<String, (String, Option<String>, String, Vec<String>, Option<String>)>;
+
+fn deliver(spec: &SinkSpec, fr: &Record, vi: &Record, update: &StoryUpdate) {
+    let mut sink = Sink::open(spec).expect("sink opens");
+    sink.write(&[Item::Record(fr)]).expect("first batch");
+    // The Vietnamese original arrives, becomes canonical, and the French record is re-labelled;
+    // then the same batch is replayed, as after a crash before acknowledgement.
+    for _ in 0..2 {
+        sink.write(&[Item::Record(vi), Item::Update(update)])
+            .expect("second batch");
+    }
+    drop(sink);
+    // A sink reopened on existing storage keeps working (migrations are idempotent).
+    let mut again = Sink::open(spec).expect("sink reopens");
+    again.write(&[Item::Record(fr)]).expect("replay after reopen");
+}
+
+fn expected(fr: &Record, vi: &Record) -> State {
+    let mut s = State::new();
+    s.insert(
+        fr.id.clone(),
+        (
+            "translation".into(),
+            Some(vi.id.clone()),
+            fr.body.clone(),
+            fr.authors.clone(),
+            Some("2024-01-19T07:30:00Z".into()),
+        ),
+    );
+    s.insert(
+        vi.id.clone(),
+        (
+            "original".into(),
+            None,
+            vi.body.clone(),
+            vi.authors.clone(),
+            Some("2024-01-19T07:30:00Z".into()),
+        ),
+    );
+    s
+}
+
+fn utc(ts: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(ts)
+        .unwrap()
+        .with_timezone(&Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn jsonl_state(lines: &[Value]) -> State {
+    let mut s = State::new();
+    for l in lines {
+        if l["type"] == "story_update" {
+            let e = s
+                .get_mut(l["record_id"].as_str().unwrap())
+                .expect("update follows its record");
+            e.0 = l["relation"].as_str().unwrap().to_string();
+            e.1 = l["canonical"].as_str().map(str::to_string);
+            continue;
+        }
+        // Readers keep the last line per id; a replayed line is the same record again.
+        let id = l["id"].as_str().unwrap().to_string();
+        if s.contains_key(&id) {
+            continue;
+        }
+        s.insert(
+            id,
+            (
+                l["relation"].as_str().unwrap().to_string(),
+                l["duplicate_of"].as_str().map(str::to_string),
+                l["body"].as_str().unwrap().to_string(),
+                l["authors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
+                l["published_at"].as_str().map(utc),
+            ),
+        );
+    }
+    s
+}
+
+fn fixtures() -> (Record, Record, StoryUpdate) {
+    let fr = record(1, Relation::Original, None, Lang::Fr);
+    let mut vi = record(2, Relation::Original, None, Lang::Vi);
+    vi.story_id = fr.story_id.clone();
+    let update = StoryUpdate {
+        kind: StoryUpdateKind::StoryUpdate,
+        story_id: fr.story_id.clone(),
+        canonical: vi.id.clone(),
+        record_id: fr.id.clone(),
+        relation: Relation::Translation,
+        updated_at: Utc.with_ymd_and_hms(2026, 11, 23, 10, 1, 0).unwrap(),
+    };
+    (fr, vi, update)
+}
+
+#[test]
+fn jsonl_passes_the_sink_contract() {
+    let ws = Workspace::new();
+    let path = ws.path().join("out/records.jsonl");
+    let spec = SinkSpec {
+        id: "out".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Jsonl(JsonlSettings {
+            target: JsonlTarget::File(path.clone()),
+        }),
+    };
+    let (fr, vi, update) = fixtures();
+    deliver(&spec, &fr, &vi, &update);
+    let lines = read_records(&path);
+    for l in &lines {
+        crate::util::assert_schema(l);
+    }
+    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+}
+
+#[test]
+fn sqlite_passes_the_sink_contract() {
+    let ws = Workspace::new();
+    let path = ws.path().join("out/records.sqlite");
+    let spec = SinkSpec {
+        id: "local".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Sqlite {
+            path: path.clone(),
+            table: "news_records".into(),
+        },
+    };
+    let (fr, vi, update) = fixtures();
+    deliver(&spec, &fr, &vi, &update);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, relation, duplicate_of, body, authors, published_at FROM news_records ORDER BY id")
+        .unwrap();
+    let state: State = stmt
+        .query_map([], |r| {
+            let authors: String = r.get(4)?;
+            let published: Option<String> = r.get(5)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    serde_json::from_str(&authors).unwrap(),
+                    published.as_deref().map(utc),
+                ),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(state, expected(&fr, &vi));
+}
+
+#[test]
+fn postgres_passes_the_sink_contract() {
+    let Some(url) = postgres_url() else { return };
+    let table = unique_table("contract");
+    let spec = SinkSpec {
+        id: "archive".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Postgres {
+            url: url.clone(),
+            table: table.clone(),
+        },
+    };
+    let (fr, vi, update) = fixtures();
+    deliver(&spec, &fr, &vi, &update);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let rows = client
+        .query(
+            &format!("SELECT id, relation, duplicate_of, body, authors, published_at FROM {table} ORDER BY id"),
+            &[],
+        )
+        .unwrap();
+    let state: State = rows
+        .iter()
+        .map(|r| {
+            let published: Option<chrono::DateTime<Utc>> = r.get(5);
+            (
+                r.get::<_, String>(0),
+                (
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    published.map(|p| p.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                ),
+            )
+        })
+        .collect();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ))
+        .unwrap();
+    assert_eq!(state, expected(&fr, &vi));
+}
+
+#[test]
+fn once_into_sqlite_and_postgres_holds_each_record_once() {
+    let Some(url) = postgres_url() else { return };
+    let table = unique_table("seeds");
+    let ws = Workspace::new();
+    let extra = format!(
+        "[sinks.local]\ntype = \"sqlite\"\npath = \"out/records.sqlite\"\n\n[sinks.archive]\ntype = \"postgres\"\nurl = \"${{NEWSFOLD_IT_PG}}\"\ntable = \"{table}\"\n"
+    );
+    ws.write_config(&extra);
+    ws.add_all_seeds();
+    let config = ws.config().display().to_string();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_newsfold"))
+            .args(["once", "--config", &config])
+            .env("NEWSFOLD_IT_PG", &url)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", crate::util::text(&out));
+    assert!(
+        !crate::util::text(&out).contains(&url) || !url.contains(':'),
+        "the URL is not logged"
+    );
+    // A second run, and a replay of everything from scratch state, change nothing.
+    assert_eq!(run().status.code(), Some(0));
+    std::fs::remove_dir_all(ws.path().join("state")).unwrap();
+    assert_eq!(run().status.code(), Some(0));
+
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let pg: Vec<(String, String)> = client
+        .query(&format!("SELECT id, story_id FROM {table} ORDER BY id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ))
+        .unwrap();
+    let conn = rusqlite::Connection::open(ws.path().join("out/records.sqlite")).unwrap();
+    let lite: Vec<(String, String)> = conn
+        .prepare("SELECT id, story_id FROM news_records ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(pg.len(), 5, "five records, no duplicate rows");
+    assert_eq!(pg, lite);
+    let stories: std::collections::BTreeSet<&String> = pg.iter().map(|(_, s)| s).collect();
+    assert_eq!(stories.len(), 4);
+}
+
+#[test]
+fn a_missing_environment_variable_is_a_config_error() {
+    let ws = Workspace::new();
+    ws.write_config("[sinks.archive]\ntype = \"postgres\"\nurl = \"${NEWSFOLD_SURELY_UNSET_VAR}\"\n");
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sinks.archive.url: environment variable NEWSFOLD_SURELY_UNSET_VAR is not set"),
+        "{err}"
+    );
+}
