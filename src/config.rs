@@ -100,6 +100,9 @@ pub struct RawPipeline {
     /// Most records a sink writes before it flushes and acknowledges.
     #[serde(default = "default_sink_batch")]
     pub sink_batch: usize,
+    /// After a shutdown request, how long a failing sink keeps retrying before giving up.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub drain_timeout: Option<Duration>,
 }
 
 fn default_channel_capacity() -> usize {
@@ -122,6 +125,7 @@ impl Default for RawPipeline {
             scrape_workers: default_scrape_workers(),
             max_page_bytes: default_max_page_bytes(),
             sink_batch: default_sink_batch(),
+            drain_timeout: None,
         }
     }
 }
@@ -277,7 +281,10 @@ pub struct PipelineSettings {
     pub scrape_workers: NonZeroUsize,
     pub max_page_bytes: u64,
     pub sink_batch: NonZeroUsize,
+    pub drain_timeout: Duration,
 }
+
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
@@ -335,6 +342,15 @@ pub struct JsonlSettings {
 }
 
 impl Config {
+    /// Where sinks write records they reject for good: beside the state store.
+    pub fn dead_letter_dir(&self) -> PathBuf {
+        self.state_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+            .join("dead-letter")
+    }
+
     pub fn writes_stdout(&self) -> bool {
         self.sinks.iter().any(|s| match &s.kind {
             SinkKind::Jsonl(j) => matches!(j.target, JsonlTarget::Stdout),
@@ -614,6 +630,7 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         scrape_workers: nonzero(cx, "pipeline.scrape_workers", raw.pipeline.scrape_workers),
         max_page_bytes: raw.pipeline.max_page_bytes,
         sink_batch: nonzero(cx, "pipeline.sink_batch", raw.pipeline.sink_batch),
+        drain_timeout: raw.pipeline.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT),
     };
     if pipeline.scrape_workers.get() > 256 {
         cx.error("pipeline.scrape_workers", "must be at most 256");

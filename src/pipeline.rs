@@ -65,9 +65,14 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
         let (acks, stats) = (acks.clone(), stats.clone());
         let batch = config.pipeline.sink_batch.get();
         let name = format!("sink {}", spec.id);
+        let retry = sinks::Retry {
+            shutdown: shutdown.clone(),
+            drain_timeout: config.pipeline.drain_timeout,
+            dead_letter: config.dead_letter_dir().join(format!("{}.jsonl", spec.id)),
+        };
         let handle = std::thread::Builder::new()
             .name(format!("sink-{}", spec.id))
-            .spawn(move || sinks::run(&spec, sink, rx, &acks, &stats, batch))
+            .spawn(move || sinks::run(&spec, sink, rx, &acks, &stats, batch, &retry))
             .context("cannot start sink thread")?;
         threads.push((name, handle));
     }

@@ -63,6 +63,15 @@ struct Inner {
     sources: BTreeMap<String, SourceCounts>,
     relations: BTreeMap<&'static str, u64>,
     delivered: BTreeMap<String, u64>,
+    sink_events: BTreeMap<String, SinkEvents>,
+}
+
+/// What went wrong at one sink.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinkEvents {
+    pub outages: u64,
+    pub retries: u64,
+    pub dead_lettered: u64,
 }
 
 /// Live counters, shared by every stage.
@@ -108,6 +117,18 @@ impl Stats {
         });
     }
 
+    pub fn sink_outage(&self, sink: &str) {
+        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().outages += 1);
+    }
+
+    pub fn sink_retry(&self, sink: &str) {
+        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().retries += 1);
+    }
+
+    pub fn dead_lettered(&self, sink: &str) {
+        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().dead_lettered += 1);
+    }
+
     pub fn delivered(&self, sink: &str, n: u64) {
         self.with(|i| *i.delivered.entry(sink.to_string()).or_insert(0) += n);
     }
@@ -118,6 +139,7 @@ impl Stats {
             sources: i.sources.clone(),
             relations: i.relations.clone(),
             delivered: i.delivered.clone(),
+            sink_events: i.sink_events.clone(),
             stages: Vec::new(),
         })
     }
@@ -129,6 +151,7 @@ pub struct RunReport {
     pub sources: BTreeMap<String, SourceCounts>,
     pub relations: BTreeMap<&'static str, u64>,
     pub delivered: BTreeMap<String, u64>,
+    pub sink_events: BTreeMap<String, SinkEvents>,
     /// (stage name, exit) for every stage, in pipeline order.
     pub stages: Vec<(String, StageExit)>,
 }
@@ -184,6 +207,13 @@ impl fmt::Display for RunReport {
                 del.join(", ")
             }
         )?;
+        for (sink, e) in &self.sink_events {
+            writeln!(
+                f,
+                "sink {sink}: outages {}, retries {}, dead-lettered {}",
+                e.outages, e.retries, e.dead_lettered
+            )?;
+        }
         let stages: Vec<String> = self.stages.iter().map(|(n, e)| format!("{n} {e}")).collect();
         write!(f, "stages: {}", stages.join("; "))
     }

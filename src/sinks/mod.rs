@@ -44,6 +44,21 @@ impl Sink {
         }
     }
 
+    /// After a failed write: drop connections so the next write starts clean.
+    pub fn reset(&mut self) {
+        if let Sink::Postgres(s) = self {
+            s.reset();
+        }
+    }
+
+    /// Whether the error rejects the records themselves, so retrying cannot help.
+    pub fn is_rejection(&self, e: &anyhow::Error) -> bool {
+        match self {
+            Sink::Postgres(_) => postgres::PostgresSink::is_rejection(e),
+            Sink::Jsonl(_) | Sink::Sqlite(_) => false,
+        }
+    }
+
     /// Writes a batch; `Ok` means it is flushed.
     pub fn write(&mut self, records: &[Item<'_>]) -> anyhow::Result<()> {
         match self {
@@ -104,7 +119,22 @@ impl Acks {
     }
 }
 
-/// The body of a sink's thread: take what is queued (up to `batch`), write it, acknowledge it.
+/// How a sink thread behaves when writes fail.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// Shutdown was requested: keep retrying for at most `drain_timeout` after it, then give up
+    /// (what was not acknowledged is read again on the next start).
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub drain_timeout: std::time::Duration,
+    /// Where records the sink rejects for good are written, with the reason.
+    pub dead_letter: std::path::PathBuf,
+}
+
+const BACKOFF_START: std::time::Duration = std::time::Duration::from_millis(100);
+const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The body of a sink's thread: take what is queued (up to `batch`), write it (retrying transient
+/// failures with jittered exponential backoff, dead-lettering rejected records), acknowledge it.
 pub fn run(
     spec: &SinkSpec,
     mut sink: Sink,
@@ -112,8 +142,10 @@ pub fn run(
     acks: &Acks,
     stats: &Stats,
     batch: usize,
+    retry: &Retry,
 ) -> StageExit {
     let mut queue: Vec<Arc<Delivery>> = Vec::with_capacity(batch);
+    let mut cancelled_at: Option<std::time::Instant> = None;
     loop {
         queue.clear();
         match rx.recv_blocking() {
@@ -126,24 +158,136 @@ pub fn run(
                 Err(_) => break,
             }
         }
-        let mut records: Vec<Item<'_>> = Vec::with_capacity(queue.len());
+        let mut items: Vec<Item<'_>> = Vec::with_capacity(queue.len());
         for d in &queue {
             if spec.duplicates == DuplicatePolicy::Mark || d.record.relation == Relation::Original {
-                records.push(Item::Record(&d.record));
+                items.push(Item::Record(&d.record));
             }
             if let Some(u) = &d.update {
-                records.push(Item::Update(u));
+                items.push(Item::Update(u));
             }
         }
-        if let Err(e) = sink.write(&records) {
-            tracing::error!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "sink write failed; stopping the pipeline, undelivered pages will be read again");
-            return StageExit::Failed(format!("sink {}: {e:#}", spec.id));
-        }
-        let delivered = records.iter().filter(|i| matches!(i, Item::Record(_))).count();
-        stats.delivered(&spec.id, delivered as u64);
+        let written = match write_with_retry(spec, &mut sink, &items, stats, retry, &mut cancelled_at) {
+            Ok(n) => n,
+            Err(exit) => return exit,
+        };
+        stats.delivered(&spec.id, written as u64);
         if let Err(e) = acks.ack(queue.iter().map(|d| d.record.id.as_str())) {
             tracing::error!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "cannot record delivery in the state store");
             return StageExit::Failed(format!("state store: {e:#}"));
         }
+    }
+}
+
+/// Writes `items` until it succeeds; returns how many records were written (rejected ones are
+/// dead-lettered instead).
+fn write_with_retry(
+    spec: &SinkSpec,
+    sink: &mut Sink,
+    items: &[Item<'_>],
+    stats: &Stats,
+    retry: &Retry,
+    cancelled_at: &mut Option<std::time::Instant>,
+) -> Result<usize, StageExit> {
+    let records = |items: &[Item<'_>]| items.iter().filter(|i| matches!(i, Item::Record(_))).count();
+    let mut backoff = BACKOFF_START;
+    let mut outage: Option<std::time::Instant> = None;
+    loop {
+        let result = sink.write(items);
+        let err = match result {
+            Ok(()) => {
+                if let Some(since) = outage {
+                    tracing::info!(stage = "sink", sink = %spec.id, downtime_ms = since.elapsed().as_millis() as u64, "sink recovered");
+                }
+                return Ok(records(items));
+            }
+            Err(e) => e,
+        };
+        if sink.is_rejection(&err) {
+            // One record (or more) is refused for what it is: write them one by one, and set
+            // aside those refused.
+            return write_one_by_one(spec, sink, items, stats, retry, cancelled_at);
+        }
+        if outage.is_none() {
+            tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink unavailable; retrying with backoff");
+            stats.sink_outage(&spec.id);
+            outage = Some(std::time::Instant::now());
+        } else {
+            tracing::debug!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink still unavailable");
+        }
+        stats.sink_retry(&spec.id);
+        sink.reset();
+        if retry.shutdown.is_cancelled() {
+            let since = *cancelled_at.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= retry.drain_timeout {
+                tracing::error!(stage = "sink", sink = %spec.id, pending = records(items), error = %format!("{err:#}"), "sink still unavailable at the drain deadline; its undelivered pages will be read again on the next start");
+                return Err(StageExit::Failed(format!(
+                    "sink {}: unavailable at shutdown: {err:#}",
+                    spec.id
+                )));
+            }
+        }
+        let jitter = std::time::Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
+        sleep_unless_cancelled(backoff + jitter, &retry.shutdown);
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn write_one_by_one(
+    spec: &SinkSpec,
+    sink: &mut Sink,
+    items: &[Item<'_>],
+    stats: &Stats,
+    retry: &Retry,
+    cancelled_at: &mut Option<std::time::Instant>,
+) -> Result<usize, StageExit> {
+    let mut written = 0;
+    for item in items {
+        match sink.write(std::slice::from_ref(item)) {
+            Ok(()) => written += usize::from(matches!(item, Item::Record(_))),
+            Err(e) if sink.is_rejection(&e) => {
+                dead_letter(spec, item, &e, retry);
+                stats.dead_lettered(&spec.id);
+            }
+            // Transient again: back to the retrying path for this item alone.
+            Err(_) => written += write_with_retry(spec, sink, std::slice::from_ref(item), stats, retry, cancelled_at)?,
+        }
+    }
+    Ok(written)
+}
+
+fn dead_letter(spec: &SinkSpec, item: &Item<'_>, e: &anyhow::Error, retry: &Retry) {
+    let (id, value) = match item {
+        Item::Record(r) => (r.id.as_str(), serde_json::to_value(r)),
+        Item::Update(u) => (u.record_id.as_str(), serde_json::to_value(u)),
+    };
+    tracing::warn!(stage = "sink", sink = %spec.id, record_id = %id, error = %format!("{e:#}"), "record rejected by the sink; dead-lettered");
+    let line = serde_json::json!({
+        "sink": spec.id,
+        "reason": format!("{e:#}"),
+        "at": chrono::Utc::now(),
+        "item": value.unwrap_or(serde_json::Value::Null),
+    });
+    let written = (|| -> std::io::Result<()> {
+        if let Some(dir) = retry.dead_letter.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&retry.dead_letter)?;
+        std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes())?;
+        f.sync_data()
+    })();
+    if let Err(err) = written {
+        tracing::error!(stage = "sink", sink = %spec.id, record_id = %id, location = %retry.dead_letter.display(), error = %err, "cannot write the dead-letter file");
+    }
+}
+
+/// Sleeps `d`, waking early (in steps of 100 ms) once shutdown is requested.
+fn sleep_unless_cancelled(d: std::time::Duration, token: &tokio_util::sync::CancellationToken) {
+    let end = std::time::Instant::now() + d;
+    while std::time::Instant::now() < end && !token.is_cancelled() {
+        std::thread::sleep((end - std::time::Instant::now()).min(std::time::Duration::from_millis(100)));
     }
 }

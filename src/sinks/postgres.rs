@@ -11,7 +11,9 @@ use super::Item;
 use super::sql::{COLUMNS, TABLE_VERSION, redact};
 
 pub struct PostgresSink {
-    client: Client,
+    /// `None` after a failure: the next write connects again.
+    client: Option<Client>,
+    url: String,
     table: String,
     target: String,
 }
@@ -58,9 +60,26 @@ impl PostgresSink {
             Some(_) => {}
         }
         Ok(PostgresSink {
-            client,
+            client: Some(client),
+            url: url.to_string(),
             table: table.to_string(),
             target,
+        })
+    }
+
+    /// Drops the connection; the next write opens a new one.
+    pub fn reset(&mut self) {
+        self.client = None;
+    }
+
+    /// Whether `e` rejects the data itself (a data exception or an integrity violation): retrying
+    /// the same record cannot succeed.
+    pub fn is_rejection(e: &anyhow::Error) -> bool {
+        e.chain().filter_map(|c| c.downcast_ref::<postgres::Error>()).any(|pe| {
+            pe.code().is_some_and(|code| {
+                let class = &code.code()[..2];
+                class == "22" || class == "23"
+            })
         })
     }
 
@@ -77,8 +96,14 @@ impl PostgresSink {
             "UPDATE {} SET relation = $1, duplicate_of = $2 WHERE id = $3",
             self.table
         );
-        let mut tx = self
-            .client
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.client =
+                Some(Client::connect(&self.url, NoTls).with_context(|| format!("cannot connect to {target}"))?);
+        }
+        let Some(client) = self.client.as_mut() else {
+            anyhow::bail!("no connection to {target}");
+        };
+        let mut tx = client
             .transaction()
             .with_context(|| format!("cannot write to {target}"))?;
         let insert = tx.prepare(&insert_sql)?;

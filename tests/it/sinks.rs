@@ -311,3 +311,87 @@ fn a_missing_environment_variable_is_a_config_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
+    use newsfold::model::{Delivery, Receipt};
+    use newsfold::report::{StageExit, Stats};
+    use newsfold::sinks::{Acks, Retry, run};
+    use newsfold::state::StateStore;
+    use std::sync::Arc;
+
+    let Some(url) = postgres_url() else { return };
+    let table = unique_table("reject");
+    let ws = Workspace::new();
+    let spec = SinkSpec {
+        id: "archive".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Postgres {
+            url: url.clone(),
+            table: table.clone(),
+        },
+    };
+    let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
+    let acks = Acks::new(1, state.clone());
+    let stats = Stats::default();
+    let (tx, rx) = async_channel::bounded(8);
+    let mut bad = record(2, Relation::Original, None, Lang::Vi);
+    bad.body = "PostgreSQL refuses a NUL \u{0} in text".into();
+    for r in [
+        record(1, Relation::Original, None, Lang::Fr),
+        bad.clone(),
+        record(3, Relation::Original, None, Lang::En),
+    ] {
+        let receipt = Receipt {
+            source: Arc::from("seeds"),
+            key: r.id.clone(),
+            raw_hash: "h".into(),
+            record_id: r.id.clone(),
+        };
+        acks.expect(receipt.clone());
+        tx.send_blocking(Arc::new(Delivery {
+            record: r,
+            update: None,
+            receipt,
+        }))
+        .unwrap();
+    }
+    drop(tx);
+    let retry = Retry {
+        shutdown: tokio_util::sync::CancellationToken::new(),
+        drain_timeout: std::time::Duration::from_secs(5),
+        dead_letter: ws.path().join("dead-letter/archive.jsonl"),
+    };
+    let sink = Sink::open(&spec).unwrap();
+    assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
+
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let ids: Vec<String> = client
+        .query(&format!("SELECT id FROM {table} ORDER BY id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ))
+        .unwrap();
+    assert_eq!(
+        ids,
+        vec![
+            record(1, Relation::Original, None, Lang::Fr).id,
+            record(3, Relation::Original, None, Lang::En).id
+        ]
+    );
+    let dead = read_records(&ws.path().join("dead-letter/archive.jsonl"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["item"]["id"], bad.id);
+    assert!(
+        dead[0]["reason"].as_str().unwrap().contains("22021") || dead[0]["reason"].as_str().unwrap().contains("0x00"),
+        "{}",
+        dead[0]
+    );
+    assert_eq!(acks.pending(), 0, "a dead-lettered record counts as handled");
+    assert!(state.is_done("seeds", &bad.id, "h").unwrap());
+}

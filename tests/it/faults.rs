@@ -1,0 +1,164 @@
+//! Faults while the daemon runs: a sink's server going away and coming back.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::util::{Workspace, postgres_url, stderr_lines, text, unique_table};
+
+/// A TCP proxy on 127.0.0.1 that the test can cut: while cut, it closes every open connection
+/// and refuses new ones (by closing them at once).
+struct Proxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, o, up) = (cut.clone(), open.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if c.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&up) else { continue };
+                let mut list = o.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, cut, open }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
+        if cut {
+            for s in self.open.lock().unwrap().drain(..) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+fn count(url: &str, table: &str) -> i64 {
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.query_one(&format!("SELECT count(*) FROM {table}"), &[]))
+        .map(|r| r.get(0))
+        .unwrap_or(-1)
+}
+
+/// Distinct pages of this genre, so each is a record of its own.
+fn write_pages(ws: &Workspace, from: usize, to: usize) {
+    let seed = std::fs::read_to_string(crate::util::seed("001_")).unwrap();
+    for i in from..to {
+        let text = format!("{seed}\nMã tin {i}: {} người tham dự.\n", 1000 + i * 7);
+        std::fs::write(ws.pages().join(format!("p{i:04}.txt")), text).unwrap();
+    }
+}
+
+#[test]
+fn a_postgres_outage_loses_nothing_and_recovers_without_restart() {
+    let Some(url) = postgres_url() else { return };
+    let proxy = Proxy::start("127.0.0.1:5432");
+    let proxied = url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    assert_ne!(proxied, url, "the test URL goes through 127.0.0.1:5432");
+    let table = unique_table("outage");
+    let ws = Workspace::new();
+    ws.write_config_with(
+        "interval = \"200ms\"",
+        "",
+        &format!("[sinks.archive]\ntype = \"postgres\"\nurl = \"{proxied}\"\ntable = \"{table}\"\n"),
+    );
+    write_pages(&ws, 0, 20);
+    let config = ws.config().display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsfold"))
+        .args(["run", "--config", &config])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait = |what: &str, secs: u64, f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("the first pages", 60, &|| count(&url, &table) == 20);
+
+    proxy.set_cut(true);
+    write_pages(&ws, 20, 40);
+    std::thread::sleep(Duration::from_secs(20));
+    assert_eq!(count(&url, &table), 20, "nothing got through the cut");
+    proxy.set_cut(false);
+    wait("the pages written during the outage", 90, &|| count(&url, &table) == 40);
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "daemon did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let rows = count(&url, &table);
+    if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
+        let _ = c.batch_execute(&format!(
+            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ));
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(rows, 40, "every record once");
+    assert_eq!(
+        crate::util::read_records(&ws.records_path()).len(),
+        40,
+        "the JSON Lines sink got everything too"
+    );
+    let logs = stderr_lines(&out);
+    let outages = logs
+        .iter()
+        .filter(|l| l["message"] == "sink unavailable; retrying with backoff")
+        .count();
+    assert_eq!(outages, 1, "the outage is logged once");
+    assert!(logs.iter().any(|l| l["message"] == "sink recovered"));
+    let summary = logs.iter().find(|l| l["message"] == "run finished").unwrap();
+    assert!(
+        summary["summary"].as_str().unwrap().contains("sink archive: outages 1"),
+        "{summary}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("password"),
+        "no secret in the logs"
+    );
+}
