@@ -245,15 +245,38 @@ pub struct RawPostgresSink {
     pub duplicates: DuplicatePolicy,
 }
 
+/// `type = "nats"`: records published to NATS JetStream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNatsSink {
+    pub url: String,
+    pub stream: String,
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    #[serde(default = "default_true")]
+    pub create_stream: bool,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+fn default_subject() -> String {
+    "news.{source}.{lang}".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
 /// The closed set of sink kinds, by their `type` key.
 #[derive(Debug)]
 pub enum RawSink {
+    Nats(RawNatsSink),
     Jsonl(RawJsonlSink),
     Sqlite(RawSqliteSink),
     Postgres(RawPostgresSink),
 }
 
-pub const SINK_TYPES: &[&str] = &["jsonl", "sqlite", "postgres"];
+pub const SINK_TYPES: &[&str] = &["jsonl", "sqlite", "postgres", "nats"];
 
 fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
@@ -328,6 +351,12 @@ pub enum SinkKind {
         url: String,
         table: String,
     },
+    Nats {
+        url: String,
+        stream: String,
+        subject: String,
+        create_stream: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -354,7 +383,7 @@ impl Config {
     pub fn writes_stdout(&self) -> bool {
         self.sinks.iter().any(|s| match &s.kind {
             SinkKind::Jsonl(j) => matches!(j.target, JsonlTarget::Stdout),
-            SinkKind::Sqlite { .. } | SinkKind::Postgres { .. } => false,
+            SinkKind::Sqlite { .. } | SinkKind::Postgres { .. } | SinkKind::Nats { .. } => false,
         })
     }
 }
@@ -550,6 +579,7 @@ fn parse_sink(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -
         "jsonl" => section(cx, key, v).map(RawSink::Jsonl),
         "sqlite" => section(cx, key, v).map(RawSink::Sqlite),
         "postgres" => section(cx, key, v).map(RawSink::Postgres),
+        "nats" => section(cx, key, v).map(RawSink::Nats),
         _ => None,
     }
 }
@@ -768,6 +798,35 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                     id,
                     duplicates: pg.duplicates,
                     kind: SinkKind::Postgres { url, table },
+                });
+            }
+            RawSink::Nats(n) => {
+                let url = expand_env(cx, &format!("{key}.url"), &n.url);
+                if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+                    cx.error(&format!("{key}.url"), "must start with nats:// or tls://");
+                }
+                let stream_ok = !n.stream.is_empty()
+                    && n.stream
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !stream_ok {
+                    cx.error(&format!("{key}.stream"), "must be letters, digits, '-' or '_'");
+                }
+                if !crate::sinks::nats::valid_subject(&n.subject) {
+                    cx.error(
+                        &format!("{key}.subject"),
+                        format!("{:?} is not a subject template: dot-separated tokens, with {{source}} and {{lang}} as whole tokens", n.subject),
+                    );
+                }
+                sinks.push(SinkSpec {
+                    id,
+                    duplicates: n.duplicates,
+                    kind: SinkKind::Nats {
+                        url,
+                        stream: n.stream,
+                        subject: n.subject,
+                        create_stream: n.create_stream,
+                    },
                 });
             }
             RawSink::Jsonl(mut j) => {

@@ -7,6 +7,7 @@
 //! stages before it stop in turn, and the unacknowledged pages are read again on the next start.
 
 pub mod jsonl;
+pub mod nats;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -31,6 +32,7 @@ pub enum Sink {
     Jsonl(jsonl::JsonlSink),
     Sqlite(sqlite::SqliteSink),
     Postgres(Box<postgres::PostgresSink>),
+    Nats(Box<nats::NatsSink>),
 }
 
 impl Sink {
@@ -41,6 +43,17 @@ impl Sink {
             SinkKind::Postgres { url, table } => {
                 Ok(Sink::Postgres(Box::new(postgres::PostgresSink::open(url, table)?)))
             }
+            SinkKind::Nats {
+                url,
+                stream,
+                subject,
+                create_stream,
+            } => Ok(Sink::Nats(Box::new(nats::NatsSink::open(
+                url,
+                stream,
+                subject,
+                *create_stream,
+            )?))),
         }
     }
 
@@ -55,7 +68,7 @@ impl Sink {
     pub fn is_rejection(&self, e: &anyhow::Error) -> bool {
         match self {
             Sink::Postgres(_) => postgres::PostgresSink::is_rejection(e),
-            Sink::Jsonl(_) | Sink::Sqlite(_) => false,
+            Sink::Jsonl(_) | Sink::Sqlite(_) | Sink::Nats(_) => false,
         }
     }
 
@@ -65,6 +78,7 @@ impl Sink {
             Sink::Jsonl(s) => s.write(records),
             Sink::Sqlite(s) => s.write(records),
             Sink::Postgres(s) => s.write(records),
+            Sink::Nats(s) => s.write(records),
         }
     }
 }

@@ -6,8 +6,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
 use newsfold::config::{
-    self, RawFilesSource, RawFold, RawJsonlSink, RawPipeline, RawPostgresSink, RawSqliteSink, RawState, SINK_TYPES,
-    SOURCE_TYPES,
+    self, RawFilesSource, RawFold, RawJsonlSink, RawNatsSink, RawPipeline, RawPostgresSink, RawSqliteSink, RawState,
+    SINK_TYPES, SOURCE_TYPES,
 };
 
 use crate::util::repo;
@@ -84,6 +84,7 @@ fn example_config_documents_every_key() {
             "jsonl" => fields_of::<RawJsonlSink>(),
             "sqlite" => fields_of::<RawSqliteSink>(),
             "postgres" => fields_of::<RawPostgresSink>(),
+            "nats" => fields_of::<RawNatsSink>(),
             other => panic!("sink type {other} has no example check"),
         };
         check(&format!("sinks.<{kind}>"), &typed("sinks", kind), fields);

@@ -12,7 +12,7 @@ use newsfold::config::{DuplicatePolicy, JsonlSettings, JsonlTarget, SinkKind, Si
 use newsfold::model::{Lang, Record, Relation, StoryUpdate, StoryUpdateKind};
 use newsfold::sinks::{Item, Sink};
 
-use crate::util::{Workspace, postgres_url, read_records, unique_table};
+use crate::util::{Workspace, drain_stream, nats_url, postgres_url, read_records, unique_table};
 
 fn record(n: u8, relation: Relation, duplicate_of: Option<&Record>, lang: Lang) -> Record {
     let id = format!("{:032x}", 0xabc0 + n as u128);
@@ -394,4 +394,60 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
     );
     assert_eq!(acks.pending(), 0, "a dead-lettered record counts as handled");
     assert!(state.is_done("seeds", &bad.id, "h").unwrap());
+}
+
+#[test]
+fn nats_passes_the_sink_contract() {
+    let Some(url) = nats_url() else { return };
+    let stream = unique_table("contract").to_uppercase();
+    let subject = format!("it.{}.{{source}}.{{lang}}", stream.to_lowercase());
+    let spec = SinkSpec {
+        id: "bus".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Nats {
+            url: url.clone(),
+            stream: stream.clone(),
+            subject,
+            create_stream: true,
+        },
+    };
+    let (fr, vi, update) = fixtures();
+    deliver(&spec, &fr, &vi, &update);
+    let messages = drain_stream(&url, &stream);
+    // Replays inside the duplicate window are stored once: fr, vi, the update.
+    let ids: Vec<&str> = messages.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert_eq!(ids, vec![fr.id.as_str(), vi.id.as_str(), &format!("update-{}", vi.id)]);
+    assert!(messages[0].0.ends_with(".seeds.fr"), "{}", messages[0].0);
+    assert!(messages[1].0.ends_with(".seeds.vi"), "{}", messages[1].0);
+    let lines: Vec<Value> = messages.into_iter().map(|(_, _, v)| v).collect();
+    for l in &lines {
+        crate::util::assert_schema(l);
+    }
+    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+}
+
+#[test]
+fn once_into_nats_publishes_every_record_once() {
+    let Some(url) = nats_url() else { return };
+    let stream = unique_table("seeds").to_uppercase();
+    let subject = format!("it.{}.{{source}}.{{lang}}", stream.to_lowercase());
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        "[sinks.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\n"
+    ));
+    ws.add_all_seeds();
+    assert_eq!(ws.once().status.code(), Some(0));
+    // Forget what was delivered: everything is published again, and JetStream keeps one copy.
+    std::fs::remove_dir_all(ws.path().join("state")).unwrap();
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(0), "{}", crate::util::text(&out));
+    let messages = drain_stream(&url, &stream);
+    let ids: std::collections::BTreeSet<&str> = messages.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert_eq!(messages.len(), 5, "one message per record");
+    let records: std::collections::BTreeSet<String> = ws
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, records.iter().map(String::as_str).collect());
 }

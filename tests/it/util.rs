@@ -204,3 +204,54 @@ pub fn postgres_url() -> Option<String> {
 pub fn unique_table(prefix: &str) -> String {
     format!("it_{prefix}_{}_{:x}", std::process::id(), fastrand::u64(..))
 }
+
+/// The NATS server the service tests use (`NEWSFOLD_TEST_NATS`, default the local one), under the
+/// same rule as `postgres_url`.
+pub fn nats_url() -> Option<String> {
+    let url = std::env::var("NEWSFOLD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let reachable = rt.block_on(async {
+        async_nats::ConnectOptions::new()
+            .connection_timeout(std::time::Duration::from_secs(3))
+            .connect(url.as_str())
+            .await
+    });
+    match reachable {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var_os("CI").is_some() => panic!("NATS is required in CI but unreachable at {url}: {e}"),
+        Err(e) => {
+            eprintln!("skipping: NATS is not reachable at {url} ({e}); set NEWSFOLD_TEST_NATS to run this test");
+            None
+        }
+    }
+}
+
+/// Every message of a JetStream stream, in order, as (subject, Nats-Msg-Id, JSON); the stream is
+/// deleted afterwards.
+pub fn drain_stream(url: &str, stream: &str) -> Vec<(String, String, Value)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let mut s = js.get_stream(stream).await.expect("stream exists");
+        let last = s.info().await.expect("stream info").state.last_sequence;
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            let m = s.get_raw_message(seq).await.expect("message");
+            let id = m.headers.get("Nats-Msg-Id").map(|v| v.to_string()).unwrap_or_default();
+            out.push((
+                m.subject.to_string(),
+                id,
+                serde_json::from_slice(&m.payload).expect("JSON payload"),
+            ));
+        }
+        js.delete_stream(stream).await.expect("delete stream");
+        out
+    })
+}
