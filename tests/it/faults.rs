@@ -162,3 +162,92 @@ fn a_postgres_outage_loses_nothing_and_recovers_without_restart() {
         "no secret in the logs"
     );
 }
+
+/// Distinct stories: each its own facts, so each page is one record.
+fn write_stories(ws: &Workspace, n: usize) {
+    let provinces = ["Quảng Nam", "Quảng Trị", "Hà Giang", "Lào Cai", "Bình Định"];
+    for i in 0..n {
+        let text = format!(
+            "(QNO) - Sáng {d}/{m}/2024, tại {p}, Công an tỉnh tổ chức hội nghị số {i}.\n\
+             Các lực lượng đã phối hợp tổ chức {a} đợt vận động với hơn {b}.{c:03} người tham dự.\n\
+             Lực lượng chức năng thu giữ {k},{j}kg ma túy và {t} triệu đồng trong vụ án mã {i}.\n",
+            d = 1 + i % 28,
+            m = 1 + (i / 28) % 12,
+            p = provinces[i % provinces.len()],
+            a = 100 + i,
+            b = 10 + i % 90,
+            c = i % 1000,
+            k = 1 + i % 9,
+            j = i % 10,
+            t = 200 + i
+        );
+        std::fs::write(ws.pages().join(format!("s{i:05}.txt")), text).unwrap();
+    }
+}
+
+#[test]
+fn kill_9_at_random_points_loses_and_doubles_nothing() {
+    let (Some(pg), Some(nats)) = (postgres_url(), crate::util::nats_url()) else {
+        return;
+    };
+    let table = unique_table("kill");
+    let stream = unique_table("kill").to_uppercase();
+    let ws = Workspace::new();
+    ws.write_config_with(
+        "interval = \"200ms\"",
+        "",
+        &format!(
+            "[pipeline]\nsink_batch = 64\n\n[sinks.archive]\ntype = \"postgres\"\nurl = \"{pg}\"\ntable = \"{table}\"\n\n\
+             [sinks.bus]\ntype = \"nats\"\nurl = \"{nats}\"\nstream = \"{stream}\"\nsubject = \"it.{}.{{source}}.{{lang}}\"\n",
+            stream.to_lowercase()
+        ),
+    );
+    const PAGES: usize = 2000;
+    write_stories(&ws, PAGES);
+    let config = ws.config().display().to_string();
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let mut kills = 0;
+    while kills < 12 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_newsfold"))
+            .args(["run", "--config", &config])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.u64(150..900)));
+        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+        let _ = child.wait();
+        kills += 1;
+    }
+    // Then let it finish.
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let jsonl_ids: std::collections::BTreeSet<String> = ws
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(jsonl_ids.len(), PAGES, "every page became a record");
+    let mut client = postgres::Client::connect(&pg, postgres::NoTls).unwrap();
+    let rows: Vec<String> = client
+        .query(&format!("SELECT id FROM {table}"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ))
+        .unwrap();
+    let pg_ids: std::collections::BTreeSet<String> = rows.iter().cloned().collect();
+    assert_eq!(rows.len(), PAGES, "no duplicate rows");
+    assert_eq!(pg_ids, jsonl_ids, "none missing");
+    let stream_ids: std::collections::BTreeSet<String> = crate::util::drain_stream(&nats, &stream)
+        .into_iter()
+        .map(|(_, id, _)| id)
+        .collect();
+    assert!(jsonl_ids.is_subset(&stream_ids), "the stream holds every record id");
+    assert_eq!(stream_ids.len(), PAGES, "and only those");
+}
