@@ -221,6 +221,22 @@ pub struct RawJsonlSink {
     pub path: String,
     #[serde(default)]
     pub duplicates: DuplicatePolicy,
+    #[serde(default)]
+    pub fsync: Fsync,
+    /// Rotate the file once it reaches this many bytes; 0 never rotates.
+    #[serde(default)]
+    pub rotate_bytes: u64,
+}
+
+/// When a file sink forces its writes to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Leave it to the OS (a flushed batch survives a crash of newsfold, not of the machine).
+    #[default]
+    Never,
+    /// `fsync` every batch before acknowledging it.
+    Batch,
 }
 
 /// `type = "sqlite"`: records in a table of an embedded SQLite file.
@@ -368,6 +384,8 @@ pub enum JsonlTarget {
 #[derive(Debug, Clone)]
 pub struct JsonlSettings {
     pub target: JsonlTarget,
+    pub fsync: Fsync,
+    pub rotate_bytes: u64,
 }
 
 impl Config {
@@ -842,7 +860,11 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                 sinks.push(SinkSpec {
                     id,
                     duplicates: j.duplicates,
-                    kind: SinkKind::Jsonl(JsonlSettings { target }),
+                    kind: SinkKind::Jsonl(JsonlSettings {
+                        target,
+                        fsync: j.fsync,
+                        rotate_bytes: j.rotate_bytes,
+                    }),
                 });
             }
         }
@@ -853,7 +875,8 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
             matches!(
                 &s.kind,
                 SinkKind::Jsonl(JsonlSettings {
-                    target: JsonlTarget::Stdout
+                    target: JsonlTarget::Stdout,
+                    ..
                 })
             )
         })

@@ -1,54 +1,104 @@
 //! The JSON Lines sink: one record a line, appended to a file (created with its folder) or written
-//! to stdout. A batch is flushed before it is acknowledged.
+//! to stdout. A batch is flushed, and with `fsync = "batch"` synced to disk, before it is
+//! acknowledged. With `rotate_bytes`, a file that reached that size after a batch is renamed to
+//! `<path>.<UTC time>` and a new one started, so no line is ever split across files.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::Item;
-use crate::config::{JsonlSettings, JsonlTarget};
+use crate::config::{Fsync, JsonlSettings, JsonlTarget};
+
+enum Out {
+    Stdout(BufWriter<std::io::Stdout>),
+    File {
+        w: BufWriter<File>,
+        path: PathBuf,
+        size: u64,
+    },
+}
 
 pub struct JsonlSink {
-    target: String,
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: Out,
+    fsync: Fsync,
+    rotate_bytes: u64,
+}
+
+fn open_append(path: &Path) -> anyhow::Result<(BufWriter<File>, u64)> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} for appending", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((BufWriter::with_capacity(64 * 1024, file), size))
 }
 
 impl JsonlSink {
     pub fn open(settings: &JsonlSettings) -> anyhow::Result<JsonlSink> {
-        let (target, out): (String, Box<dyn Write + Send>) = match &settings.target {
-            JsonlTarget::Stdout => ("stdout".to_string(), Box::new(std::io::stdout())),
+        let out = match &settings.target {
+            JsonlTarget::Stdout => Out::Stdout(BufWriter::with_capacity(64 * 1024, std::io::stdout())),
             JsonlTarget::File(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+                let (w, size) = open_append(path)?;
+                Out::File {
+                    w,
+                    path: path.clone(),
+                    size,
                 }
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open {} for appending", path.display()))?;
-                (path.display().to_string(), Box::new(file))
             }
         };
         Ok(JsonlSink {
-            target,
-            out: BufWriter::with_capacity(64 * 1024, out),
+            out,
+            fsync: settings.fsync,
+            rotate_bytes: settings.rotate_bytes,
         })
     }
 
     pub fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        let mut buf = Vec::with_capacity(items.len() * 2048);
         for item in items {
             match item {
-                Item::Record(r) => serde_json::to_writer(&mut self.out, r),
-                Item::Update(u) => serde_json::to_writer(&mut self.out, u),
+                Item::Record(r) => serde_json::to_writer(&mut buf, r)?,
+                Item::Update(u) => serde_json::to_writer(&mut buf, u)?,
             }
-            .with_context(|| format!("cannot write to {}", self.target))?;
-            self.out
-                .write_all(b"\n")
-                .with_context(|| format!("cannot write to {}", self.target))?;
+            buf.push(b'\n');
         }
-        self.out
-            .flush()
-            .with_context(|| format!("cannot write to {}", self.target))
+        match &mut self.out {
+            Out::Stdout(w) => {
+                w.write_all(&buf)
+                    .and_then(|()| w.flush())
+                    .context("cannot write to stdout")?;
+            }
+            Out::File { w, path, size } => {
+                let place = path.display().to_string();
+                w.write_all(&buf)
+                    .and_then(|()| w.flush())
+                    .with_context(|| format!("cannot write to {place}"))?;
+                if self.fsync == Fsync::Batch {
+                    w.get_ref()
+                        .sync_data()
+                        .with_context(|| format!("cannot sync {place}"))?;
+                }
+                *size += buf.len() as u64;
+                if self.rotate_bytes > 0 && *size >= self.rotate_bytes {
+                    // Sync before the rename so a crash never leaves a rotated file short.
+                    w.get_ref().sync_all().with_context(|| format!("cannot sync {place}"))?;
+                    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+                    let rotated = PathBuf::from(format!("{}.{stamp}", path.display()));
+                    std::fs::rename(&*path, &rotated)
+                        .with_context(|| format!("cannot rotate {place} to {}", rotated.display()))?;
+                    let (nw, nsize) = open_append(path)?;
+                    *w = nw;
+                    *size = nsize;
+                }
+            }
+        }
+        Ok(())
     }
 }

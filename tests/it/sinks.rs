@@ -149,6 +149,8 @@ fn jsonl_passes_the_sink_contract() {
         duplicates: DuplicatePolicy::Mark,
         kind: SinkKind::Jsonl(JsonlSettings {
             target: JsonlTarget::File(path.clone()),
+            fsync: newsfold::config::Fsync::Batch,
+            rotate_bytes: 0,
         }),
     };
     let (fr, vi, update) = fixtures();
@@ -450,4 +452,53 @@ fn once_into_nats_publishes_every_record_once() {
         .map(|r| r["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(ids, records.iter().map(String::as_str).collect());
+}
+
+#[test]
+fn jsonl_rotates_by_size_without_splitting_lines() {
+    let ws = Workspace::new();
+    let path = ws.path().join("out/records.jsonl");
+    let spec = SinkSpec {
+        id: "out".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Jsonl(JsonlSettings {
+            target: JsonlTarget::File(path.clone()),
+            fsync: newsfold::config::Fsync::Never,
+            rotate_bytes: 2000,
+        }),
+    };
+    let mut sink = Sink::open(&spec).unwrap();
+    let records: Vec<Record> = (0..12u8)
+        .map(|n| record(n, Relation::Original, None, Lang::Vi))
+        .collect();
+    for pair in records.chunks(2) {
+        let items: Vec<Item<'_>> = pair.iter().map(Item::Record).collect();
+        sink.write(&items).unwrap();
+        // Rotated names carry a millisecond time: keep them apart.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(sink);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(ws.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &path)
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "rotated at least twice: {files:?}");
+    files.push(path);
+    let mut ids = Vec::new();
+    for f in &files {
+        let lines = read_records(f);
+        assert!(
+            std::fs::metadata(f).unwrap().len() < 2000 + 2 * 2048,
+            "{} ends near the threshold",
+            f.display()
+        );
+        ids.extend(lines.into_iter().map(|l| l["id"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(
+        ids,
+        records.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        "every line once, in order"
+    );
 }
