@@ -283,16 +283,30 @@ fn default_true() -> bool {
     true
 }
 
+/// `type = "webhook"`: batches POSTed as JSON, signed with `secret`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhookSink {
+    pub url: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
 /// The closed set of sink kinds, by their `type` key.
 #[derive(Debug)]
 pub enum RawSink {
+    Webhook(RawWebhookSink),
     Nats(RawNatsSink),
     Jsonl(RawJsonlSink),
     Sqlite(RawSqliteSink),
     Postgres(RawPostgresSink),
 }
 
-pub const SINK_TYPES: &[&str] = &["jsonl", "sqlite", "postgres", "nats"];
+pub const SINK_TYPES: &[&str] = &["jsonl", "sqlite", "postgres", "nats", "webhook"];
 
 fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
@@ -373,6 +387,12 @@ pub enum SinkKind {
         subject: String,
         create_stream: bool,
     },
+    /// `secret` is never logged.
+    Webhook {
+        url: String,
+        secret: Option<String>,
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -401,7 +421,9 @@ impl Config {
     pub fn writes_stdout(&self) -> bool {
         self.sinks.iter().any(|s| match &s.kind {
             SinkKind::Jsonl(j) => matches!(j.target, JsonlTarget::Stdout),
-            SinkKind::Sqlite { .. } | SinkKind::Postgres { .. } | SinkKind::Nats { .. } => false,
+            SinkKind::Sqlite { .. } | SinkKind::Postgres { .. } | SinkKind::Nats { .. } | SinkKind::Webhook { .. } => {
+                false
+            }
         })
     }
 }
@@ -598,6 +620,7 @@ fn parse_sink(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -
         "sqlite" => section(cx, key, v).map(RawSink::Sqlite),
         "postgres" => section(cx, key, v).map(RawSink::Postgres),
         "nats" => section(cx, key, v).map(RawSink::Nats),
+        "webhook" => section(cx, key, v).map(RawSink::Webhook),
         _ => None,
     }
 }
@@ -816,6 +839,28 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                     id,
                     duplicates: pg.duplicates,
                     kind: SinkKind::Postgres { url, table },
+                });
+            }
+            RawSink::Webhook(w) => {
+                let url = expand_env(cx, &format!("{key}.url"), &w.url);
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    cx.error(&format!("{key}.url"), "must start with http:// or https://");
+                }
+                let secret = w.secret.as_deref().map(|s| expand_env(cx, &format!("{key}.secret"), s));
+                if secret.as_deref() == Some("") {
+                    cx.error(
+                        &format!("{key}.secret"),
+                        "is empty; leave it out to send unsigned batches",
+                    );
+                }
+                let timeout = w.timeout.unwrap_or(Duration::from_secs(10));
+                if timeout.is_zero() {
+                    cx.error(&format!("{key}.timeout"), "must be longer than zero");
+                }
+                sinks.push(SinkSpec {
+                    id,
+                    duplicates: w.duplicates,
+                    kind: SinkKind::Webhook { url, secret, timeout },
                 });
             }
             RawSink::Nats(n) => {

@@ -11,6 +11,7 @@ pub mod nats;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ pub enum Sink {
     Sqlite(sqlite::SqliteSink),
     Postgres(Box<postgres::PostgresSink>),
     Nats(Box<nats::NatsSink>),
+    Webhook(webhook::WebhookSink),
 }
 
 impl Sink {
@@ -54,6 +56,11 @@ impl Sink {
                 subject,
                 *create_stream,
             )?))),
+            SinkKind::Webhook { url, secret, timeout } => Ok(Sink::Webhook(webhook::WebhookSink::open(
+                url,
+                secret.as_deref(),
+                *timeout,
+            )?)),
         }
     }
 
@@ -68,6 +75,7 @@ impl Sink {
     pub fn is_rejection(&self, e: &anyhow::Error) -> bool {
         match self {
             Sink::Postgres(_) => postgres::PostgresSink::is_rejection(e),
+            Sink::Webhook(_) => e.chain().any(|c| c.downcast_ref::<webhook::Rejected>().is_some()),
             Sink::Jsonl(_) | Sink::Sqlite(_) | Sink::Nats(_) => false,
         }
     }
@@ -79,6 +87,7 @@ impl Sink {
             Sink::Sqlite(s) => s.write(records),
             Sink::Postgres(s) => s.write(records),
             Sink::Nats(s) => s.write(records),
+            Sink::Webhook(s) => s.write(records),
         }
     }
 }

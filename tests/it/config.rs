@@ -7,7 +7,7 @@ use serde::forward_to_deserialize_any;
 
 use newsfold::config::{
     self, RawFilesSource, RawFold, RawJsonlSink, RawNatsSink, RawPipeline, RawPostgresSink, RawSqliteSink, RawState,
-    SINK_TYPES, SOURCE_TYPES,
+    RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
 };
 
 use crate::util::repo;
@@ -85,6 +85,7 @@ fn example_config_documents_every_key() {
             "sqlite" => fields_of::<RawSqliteSink>(),
             "postgres" => fields_of::<RawPostgresSink>(),
             "nats" => fields_of::<RawNatsSink>(),
+            "webhook" => fields_of::<RawWebhookSink>(),
             other => panic!("sink type {other} has no example check"),
         };
         check(&format!("sinks.<{kind}>"), &typed("sinks", kind), fields);

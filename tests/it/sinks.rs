@@ -502,3 +502,113 @@ fn jsonl_rotates_by_size_without_splitting_lines() {
         "every line once, in order"
     );
 }
+
+fn webhook_spec(url: &str, secret: Option<&str>) -> SinkSpec {
+    SinkSpec {
+        id: "hook".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Webhook {
+            url: url.into(),
+            secret: secret.map(str::to_string),
+            timeout: std::time::Duration::from_secs(5),
+        },
+    }
+}
+
+#[test]
+fn webhook_passes_the_sink_contract_with_signed_batches() {
+    let server = crate::util::HookServer::start(|_, _| 200);
+    let spec = webhook_spec(&server.url, Some("s3cret"));
+    let (fr, vi, update) = fixtures();
+    deliver(&spec, &fr, &vi, &update);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "one POST per batch");
+    let mut lines = Vec::new();
+    for r in &requests {
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(
+            r.header("X-Newsfold-Signature"),
+            Some(newsfold::sinks::webhook::signature("s3cret", &r.body).as_str())
+        );
+        let batch: Vec<Value> = serde_json::from_slice(&r.body).expect("a JSON array");
+        lines.extend(batch);
+    }
+    for l in &lines {
+        crate::util::assert_schema(l);
+    }
+    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+}
+
+#[test]
+fn webhook_retries_5xx_and_dead_letters_4xx() {
+    use newsfold::model::{Delivery, Receipt};
+    use newsfold::report::{StageExit, Stats};
+    use newsfold::sinks::{Acks, Retry, run};
+    use newsfold::state::StateStore;
+    use std::sync::Arc;
+
+    let bad = record(2, Relation::Original, None, Lang::Vi);
+    let bad_id = bad.id.clone();
+    // Two outages, then the receiver refuses any batch holding the bad record.
+    let server = crate::util::HookServer::start(move |n, req| {
+        if n < 2 {
+            503
+        } else if String::from_utf8_lossy(&req.body).contains(&bad_id) {
+            422
+        } else {
+            200
+        }
+    });
+    let ws = Workspace::new();
+    let spec = webhook_spec(&server.url, None);
+    let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
+    let acks = Acks::new(1, state);
+    let stats = Stats::default();
+    let (tx, rx) = async_channel::bounded(8);
+    for r in [
+        record(1, Relation::Original, None, Lang::Fr),
+        bad.clone(),
+        record(3, Relation::Original, None, Lang::En),
+    ] {
+        let receipt = Receipt {
+            source: Arc::from("seeds"),
+            key: r.id.clone(),
+            raw_hash: "h".into(),
+            record_id: r.id.clone(),
+        };
+        acks.expect(receipt.clone());
+        tx.send_blocking(Arc::new(Delivery {
+            record: r,
+            update: None,
+            receipt,
+        }))
+        .unwrap();
+    }
+    drop(tx);
+    let retry = Retry {
+        shutdown: tokio_util::sync::CancellationToken::new(),
+        drain_timeout: std::time::Duration::from_secs(5),
+        dead_letter: ws.path().join("dead-letter/hook.jsonl"),
+    };
+    let sink = Sink::open(&spec).unwrap();
+    assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
+    let delivered: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| !String::from_utf8_lossy(&r.body).contains(&bad.id))
+        .flat_map(|r| serde_json::from_slice::<Vec<Value>>(&r.body).unwrap())
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(delivered.contains(&record(1, Relation::Original, None, Lang::Fr).id));
+    assert!(delivered.contains(&record(3, Relation::Original, None, Lang::En).id));
+    let dead = read_records(&ws.path().join("dead-letter/hook.jsonl"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["item"]["id"], bad.id);
+    assert!(dead[0]["reason"].as_str().unwrap().contains("422"), "{}", dead[0]);
+    let report = stats.snapshot();
+    let events = &report.sink_events["hook"];
+    assert_eq!(events.outages, 1);
+    assert!(events.retries >= 2);
+    assert_eq!(events.dead_lettered, 1);
+    assert_eq!(acks.pending(), 0);
+}

@@ -255,3 +255,83 @@ pub fn drain_stream(url: &str, stream: &str) -> Vec<(String, String, Value)> {
         out
     })
 }
+
+/// A request a `HookServer` received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 for webhook tests: `answer(n, &request)` gives the
+/// status for the n-th request (from 0); every request is kept.
+pub struct HookServer {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl HookServer {
+    pub fn start(answer: impl Fn(usize, &Received) -> u16 + Send + Sync + 'static) -> HookServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://127.0.0.1:{}/ingest",
+            listener.local_addr().expect("addr").port()
+        );
+        let received: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+        let (r, answer) = (received.clone(), std::sync::Arc::new(answer));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (r, answer) = (r.clone(), answer.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut headers = Vec::new();
+                    let mut line = String::new();
+                    let _ = reader.read_line(&mut line); // request line
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.trim_end().split_once(':') {
+                            headers.push((k.trim().to_string(), v.trim().to_string()));
+                        }
+                    }
+                    let len = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0usize);
+                    let mut body = vec![0; len];
+                    let _ = reader.read_exact(&mut body);
+                    let req = Received { headers, body };
+                    let n = {
+                        let mut list = r.lock().expect("lock");
+                        list.push(req.clone());
+                        list.len() - 1
+                    };
+                    let status = answer(n, &req);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                });
+            }
+        });
+        HookServer { url, received }
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+}
