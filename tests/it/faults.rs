@@ -86,17 +86,27 @@ fn write_pages(ws: &Workspace, from: usize, to: usize) {
 }
 
 #[test]
-fn a_postgres_outage_loses_nothing_and_recovers_without_restart() {
-    let Some(url) = postgres_url() else { return };
+fn a_postgres_and_nats_outage_loses_nothing_and_recovers_without_restart() {
+    let (Some(url), Some(nats)) = (postgres_url(), crate::util::nats_url()) else {
+        return;
+    };
     let proxy = Proxy::start("127.0.0.1:5432");
     let proxied = url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
     assert_ne!(proxied, url, "the test URL goes through 127.0.0.1:5432");
+    let nats_proxy = Proxy::start("127.0.0.1:4222");
+    let nats_proxied = nats.replace("127.0.0.1:4222", &format!("127.0.0.1:{}", nats_proxy.port));
+    assert_ne!(nats_proxied, nats, "the test NATS URL is 127.0.0.1:4222");
     let table = unique_table("outage");
+    let stream = unique_table("outage").to_uppercase();
     let ws = Workspace::new();
     ws.write_config_with(
         "interval = \"200ms\"",
         "",
-        &format!("[sinks.archive]\ntype = \"postgres\"\nurl = \"{proxied}\"\ntable = \"{table}\"\n"),
+        &format!(
+            "[sinks.archive]\ntype = \"postgres\"\nurl = \"{proxied}\"\ntable = \"{table}\"\n\n\
+             [sinks.bus]\ntype = \"nats\"\nurl = \"{nats_proxied}\"\nstream = \"{stream}\"\nsubject = \"it.{}.{{source}}.{{lang}}\"\n",
+            stream.to_lowercase()
+        ),
     );
     write_pages(&ws, 0, 20);
     let config = ws.config().display().to_string();
@@ -119,10 +129,12 @@ fn a_postgres_outage_loses_nothing_and_recovers_without_restart() {
     wait("the first pages", 60, &|| count(&url, &table) == 20);
 
     proxy.set_cut(true);
+    nats_proxy.set_cut(true);
     write_pages(&ws, 20, 40);
     std::thread::sleep(Duration::from_secs(20));
     assert_eq!(count(&url, &table), 20, "nothing got through the cut");
     proxy.set_cut(false);
+    nats_proxy.set_cut(false);
     wait("the pages written during the outage", 90, &|| count(&url, &table) == 40);
 
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
@@ -140,23 +152,41 @@ fn a_postgres_outage_loses_nothing_and_recovers_without_restart() {
     }
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(rows, 40, "every record once");
+    let stream_ids: std::collections::BTreeSet<String> = crate::util::drain_stream(&nats, &stream)
+        .into_iter()
+        .map(|(_, id, _)| id)
+        .collect();
+    let jsonl_ids: std::collections::BTreeSet<String> = crate::util::read_records(&ws.records_path())
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stream_ids, jsonl_ids, "the stream holds every record once");
     assert_eq!(
         crate::util::read_records(&ws.records_path()).len(),
         40,
         "the JSON Lines sink got everything too"
     );
     let logs = stderr_lines(&out);
-    let outages = logs
-        .iter()
-        .filter(|l| l["message"] == "sink unavailable; retrying with backoff")
-        .count();
-    assert_eq!(outages, 1, "the outage is logged once");
-    assert!(logs.iter().any(|l| l["message"] == "sink recovered"));
-    let summary = logs.iter().find(|l| l["message"] == "run finished").unwrap();
-    assert!(
-        summary["summary"].as_str().unwrap().contains("sink archive: outages 1"),
-        "{summary}"
-    );
+    for sink in ["archive", "bus"] {
+        let outages = logs
+            .iter()
+            .filter(|l| l["message"] == "sink unavailable; retrying with backoff" && l["sink"] == sink)
+            .count();
+        assert_eq!(outages, 1, "the {sink} outage is logged once");
+        assert!(
+            logs.iter()
+                .any(|l| l["message"] == "sink recovered" && l["sink"] == sink),
+            "{sink} recovered"
+        );
+        let summary = logs.iter().find(|l| l["message"] == "run finished").unwrap();
+        assert!(
+            summary["summary"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("sink {sink}: outages 1")),
+            "{summary}"
+        );
+    }
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("password"),
         "no secret in the logs"
