@@ -103,6 +103,9 @@ pub struct RawPipeline {
     /// After a shutdown request, how long a failing sink keeps retrying before giving up.
     #[serde(default, deserialize_with = "duration_opt")]
     pub drain_timeout: Option<Duration>,
+    /// How long a sink waits to fill a batch before writing what it has.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub sink_linger: Option<Duration>,
 }
 
 fn default_channel_capacity() -> usize {
@@ -126,6 +129,7 @@ impl Default for RawPipeline {
             max_page_bytes: default_max_page_bytes(),
             sink_batch: default_sink_batch(),
             drain_timeout: None,
+            sink_linger: None,
         }
     }
 }
@@ -335,6 +339,7 @@ pub struct PipelineSettings {
     pub max_page_bytes: u64,
     pub sink_batch: NonZeroUsize,
     pub drain_timeout: Duration,
+    pub sink_linger: Duration,
 }
 
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -702,7 +707,11 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         max_page_bytes: raw.pipeline.max_page_bytes,
         sink_batch: nonzero(cx, "pipeline.sink_batch", raw.pipeline.sink_batch),
         drain_timeout: raw.pipeline.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT),
+        sink_linger: raw.pipeline.sink_linger.unwrap_or(Duration::ZERO),
     };
+    if pipeline.sink_linger > Duration::from_secs(60) {
+        cx.error("pipeline.sink_linger", "must be at most 60s");
+    }
     if pipeline.scrape_workers.get() > 256 {
         cx.error("pipeline.scrape_workers", "must be at most 256");
     }

@@ -69,6 +69,7 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
             shutdown: shutdown.clone(),
             drain_timeout: config.pipeline.drain_timeout,
             dead_letter: config.dead_letter_dir().join(format!("{}.jsonl", spec.id)),
+            linger: config.pipeline.sink_linger,
         };
         let handle = std::thread::Builder::new()
             .name(format!("sink-{}", spec.id))

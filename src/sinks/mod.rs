@@ -151,6 +151,8 @@ pub struct Retry {
     pub drain_timeout: std::time::Duration,
     /// Where records the sink rejects for good are written, with the reason.
     pub dead_letter: std::path::PathBuf,
+    /// How long a batch that is not full may wait for more records before it is written.
+    pub linger: std::time::Duration,
 }
 
 const BACKOFF_START: std::time::Duration = std::time::Duration::from_millis(100);
@@ -175,9 +177,14 @@ pub fn run(
             Ok(d) => queue.push(d),
             Err(_) => return StageExit::InputClosed,
         }
+        // Fill the batch with what is queued; with a linger time, wait that long at most for more.
+        let deadline = std::time::Instant::now() + retry.linger;
         while queue.len() < batch {
             match rx.try_recv() {
                 Ok(d) => queue.push(d),
+                Err(async_channel::TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
                 Err(_) => break,
             }
         }

@@ -363,6 +363,7 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
         shutdown: tokio_util::sync::CancellationToken::new(),
         drain_timeout: std::time::Duration::from_secs(5),
         dead_letter: ws.path().join("dead-letter/archive.jsonl"),
+        linger: std::time::Duration::ZERO,
     };
     let sink = Sink::open(&spec).unwrap();
     assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
@@ -589,6 +590,7 @@ fn webhook_retries_5xx_and_dead_letters_4xx() {
         shutdown: tokio_util::sync::CancellationToken::new(),
         drain_timeout: std::time::Duration::from_secs(5),
         dead_letter: ws.path().join("dead-letter/hook.jsonl"),
+        linger: std::time::Duration::from_millis(20),
     };
     let sink = Sink::open(&spec).unwrap();
     assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
@@ -611,4 +613,55 @@ fn webhook_retries_5xx_and_dead_letters_4xx() {
     assert!(events.retries >= 2);
     assert_eq!(events.dead_lettered, 1);
     assert_eq!(acks.pending(), 0);
+}
+
+#[test]
+fn a_linger_time_gathers_records_into_one_batch() {
+    use newsfold::model::{Delivery, Receipt};
+    use newsfold::report::Stats;
+    use newsfold::sinks::{Acks, Retry, run};
+    use newsfold::state::StateStore;
+    use std::sync::Arc;
+
+    let posts = |linger_ms: u64| {
+        let server = crate::util::HookServer::start(|_, _| 200);
+        let ws = Workspace::new();
+        let spec = webhook_spec(&server.url, None);
+        let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
+        let acks = Arc::new(Acks::new(1, state));
+        let (tx, rx) = async_channel::bounded(8);
+        let retry = Retry {
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            drain_timeout: std::time::Duration::from_secs(5),
+            dead_letter: ws.path().join("dead-letter/hook.jsonl"),
+            linger: std::time::Duration::from_millis(linger_ms),
+        };
+        let a = acks.clone();
+        let worker = std::thread::spawn(move || {
+            let sink = Sink::open(&spec).unwrap();
+            run(&spec, sink, rx, &a, &Stats::default(), 16, &retry)
+        });
+        for n in 1..=3u8 {
+            let r = record(n, Relation::Original, None, Lang::Vi);
+            let receipt = Receipt {
+                source: Arc::from("seeds"),
+                key: r.id.clone(),
+                raw_hash: "h".into(),
+                record_id: r.id.clone(),
+            };
+            acks.expect(receipt.clone());
+            tx.send_blocking(Arc::new(Delivery {
+                record: r,
+                update: None,
+                receipt,
+            }))
+            .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        drop(tx);
+        worker.join().unwrap();
+        server.requests().len()
+    };
+    assert_eq!(posts(500), 1, "one POST for the three records");
+    assert_eq!(posts(0), 3, "without linger, each record goes as soon as it is there");
 }
