@@ -8,7 +8,7 @@ use anyhow::Context;
 use postgres::{Client, NoTls};
 
 use super::Item;
-use super::sql::{COLUMNS, TABLE_VERSION, redact};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, redact};
 
 pub struct PostgresSink {
     /// `None` after a failure: the next write connects again.
@@ -23,26 +23,7 @@ impl PostgresSink {
         let target = redact(url);
         let mut client = Client::connect(url, NoTls).with_context(|| format!("cannot connect to {target}"))?;
         client
-            .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
-                 CREATE TABLE IF NOT EXISTS {table} (
-                    id TEXT PRIMARY KEY,
-                    story_id TEXT NOT NULL,
-                    relation TEXT NOT NULL,
-                    duplicate_of TEXT,
-                    source TEXT NOT NULL,
-                    location TEXT NOT NULL,
-                    original_url TEXT,
-                    lang TEXT,
-                    title TEXT,
-                    body TEXT NOT NULL,
-                    published_at TIMESTAMPTZ,
-                    authors TEXT[] NOT NULL,
-                    content_hash TEXT NOT NULL,
-                    ingested_at TIMESTAMPTZ NOT NULL
-                 );
-                 CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
-            ))
+            .batch_execute(&create_statements(table, Dialect::Postgres))
             .with_context(|| format!("cannot create table {table} at {target}"))?;
         let row = client.query_opt("SELECT version FROM newsfold_schema WHERE table_name = $1", &[&table])?;
         match row.map(|r| r.get::<_, i32>(0)) {

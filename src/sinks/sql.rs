@@ -21,6 +21,42 @@ pub const COLUMNS: &[&str] = &[
     "ingested_at",
 ];
 
+/// Where the two SQL dialects differ in the records table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The statements that create the schema-version table and the records table (idempotent).
+pub fn create_statements(table: &str, dialect: Dialect) -> String {
+    let (time, authors) = match dialect {
+        // SQLite stores times as RFC 3339 text and authors as a JSON array.
+        Dialect::Sqlite => ("TEXT", "TEXT"),
+        Dialect::Postgres => ("TIMESTAMPTZ", "TEXT[]"),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS {table} (
+            id TEXT PRIMARY KEY,
+            story_id TEXT NOT NULL,
+            relation TEXT NOT NULL,
+            duplicate_of TEXT,
+            source TEXT NOT NULL,
+            location TEXT NOT NULL,
+            original_url TEXT,
+            lang TEXT,
+            title TEXT,
+            body TEXT NOT NULL,
+            published_at {time},
+            authors {authors} NOT NULL,
+            content_hash TEXT NOT NULL,
+            ingested_at {time} NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
+    )
+}
+
 /// The table version this newsfold writes, recorded in `newsfold_schema`.
 pub const TABLE_VERSION: i32 = 1;
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rusqlite::{Connection, params};
 
 use super::Item;
-use super::sql::{COLUMNS, TABLE_VERSION};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements};
 
 pub struct SqliteSink {
     conn: Connection,
@@ -23,27 +23,8 @@ impl SqliteSink {
         let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS {table} (
-                id TEXT PRIMARY KEY,
-                story_id TEXT NOT NULL,
-                relation TEXT NOT NULL,
-                duplicate_of TEXT,
-                source TEXT NOT NULL,
-                location TEXT NOT NULL,
-                original_url TEXT,
-                lang TEXT,
-                title TEXT,
-                body TEXT NOT NULL,
-                published_at TEXT,
-                authors TEXT NOT NULL,
-                content_hash TEXT NOT NULL,
-                ingested_at TEXT NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
-        ))
-        .with_context(|| format!("cannot create table {table} in {}", path.display()))?;
+        conn.execute_batch(&create_statements(table, Dialect::Sqlite))
+            .with_context(|| format!("cannot create table {table} in {}", path.display()))?;
         let version: Option<i32> = conn
             .query_row(
                 "SELECT version FROM newsfold_schema WHERE table_name = ?1",

@@ -145,11 +145,7 @@ fn a_postgres_and_nats_outage_loses_nothing_and_recovers_without_restart() {
     }
     let out = child.wait_with_output().unwrap();
     let rows = count(&url, &table);
-    if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
-        let _ = c.batch_execute(&format!(
-            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
-        ));
-    }
+    crate::util::drop_pg_table(&url, &table);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(rows, 40, "every record once");
     let stream_ids: std::collections::BTreeSet<String> = crate::util::drain_stream(&nats, &stream)
@@ -266,11 +262,7 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
-        ))
-        .unwrap();
+    crate::util::drop_pg_table(&pg, &table);
     let pg_ids: std::collections::BTreeSet<String> = rows.iter().cloned().collect();
     assert_eq!(rows.len(), PAGES, "no duplicate rows");
     assert_eq!(pg_ids, jsonl_ids, "none missing");

@@ -238,11 +238,7 @@ fn postgres_passes_the_sink_contract() {
             )
         })
         .collect();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
-        ))
-        .unwrap();
+    crate::util::drop_pg_table(&url, &table);
     assert_eq!(state, expected(&fr, &vi));
 }
 
@@ -282,11 +278,7 @@ fn once_into_sqlite_and_postgres_holds_each_record_once() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
-        ))
-        .unwrap();
+    crate::util::drop_pg_table(&url, &table);
     let conn = rusqlite::Connection::open(ws.path().join("out/records.sqlite")).unwrap();
     let lite: Vec<(String, String)> = conn
         .prepare("SELECT id, story_id FROM news_records ORDER BY id")
@@ -314,36 +306,24 @@ fn a_missing_environment_variable_is_a_config_error() {
     );
 }
 
-#[test]
-fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
+/// Runs a sink thread's loop over `records` (each with a receipt), to the end of its input.
+fn run_sink(
+    spec: &SinkSpec,
+    records: Vec<Record>,
+    ws: &Workspace,
+) -> (
+    newsfold::report::StageExit,
+    newsfold::report::Stats,
+    newsfold::sinks::Acks,
+    std::sync::Arc<newsfold::state::StateStore>,
+) {
     use newsfold::model::{Delivery, Receipt};
-    use newsfold::report::{StageExit, Stats};
-    use newsfold::sinks::{Acks, Retry, run};
-    use newsfold::state::StateStore;
     use std::sync::Arc;
-
-    let Some(url) = postgres_url() else { return };
-    let table = unique_table("reject");
-    let ws = Workspace::new();
-    let spec = SinkSpec {
-        id: "archive".into(),
-        duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Postgres {
-            url: url.clone(),
-            table: table.clone(),
-        },
-    };
-    let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
-    let acks = Acks::new(1, state.clone());
-    let stats = Stats::default();
+    let state = Arc::new(newsfold::state::StateStore::open(&ws.path().join("state.sqlite")).unwrap());
+    let acks = newsfold::sinks::Acks::new(1, state.clone());
+    let stats = newsfold::report::Stats::default();
     let (tx, rx) = async_channel::bounded(8);
-    let mut bad = record(2, Relation::Original, None, Lang::Vi);
-    bad.body = "PostgreSQL refuses a NUL \u{0} in text".into();
-    for r in [
-        record(1, Relation::Original, None, Lang::Fr),
-        bad.clone(),
-        record(3, Relation::Original, None, Lang::En),
-    ] {
+    for r in records {
         let receipt = Receipt {
             source: Arc::from("seeds"),
             key: r.id.clone(),
@@ -359,14 +339,41 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
         .unwrap();
     }
     drop(tx);
-    let retry = Retry {
+    let retry = newsfold::sinks::Retry {
         shutdown: tokio_util::sync::CancellationToken::new(),
         drain_timeout: std::time::Duration::from_secs(5),
-        dead_letter: ws.path().join("dead-letter/archive.jsonl"),
+        dead_letter: ws.path().join(format!("dead-letter/{}.jsonl", spec.id)),
         linger: std::time::Duration::ZERO,
     };
-    let sink = Sink::open(&spec).unwrap();
-    assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
+    let sink = Sink::open(spec).unwrap();
+    let exit = newsfold::sinks::run(spec, sink, rx, &acks, &stats, 16, &retry);
+    (exit, stats, acks, state)
+}
+
+#[test]
+fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
+    use newsfold::report::StageExit;
+
+    let Some(url) = postgres_url() else { return };
+    let table = unique_table("reject");
+    let ws = Workspace::new();
+    let spec = SinkSpec {
+        id: "archive".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Postgres {
+            url: url.clone(),
+            table: table.clone(),
+        },
+    };
+    let mut bad = record(2, Relation::Original, None, Lang::Vi);
+    bad.body = "PostgreSQL refuses a NUL \u{0} in text".into();
+    let records = vec![
+        record(1, Relation::Original, None, Lang::Fr),
+        bad.clone(),
+        record(3, Relation::Original, None, Lang::En),
+    ];
+    let (exit, _, acks, state) = run_sink(&spec, records, &ws);
+    assert_eq!(exit, StageExit::InputClosed);
 
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let ids: Vec<String> = client
@@ -375,11 +382,7 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
-        ))
-        .unwrap();
+    crate::util::drop_pg_table(&url, &table);
     assert_eq!(
         ids,
         vec![
@@ -542,11 +545,7 @@ fn webhook_passes_the_sink_contract_with_signed_batches() {
 
 #[test]
 fn webhook_retries_5xx_and_dead_letters_4xx() {
-    use newsfold::model::{Delivery, Receipt};
-    use newsfold::report::{StageExit, Stats};
-    use newsfold::sinks::{Acks, Retry, run};
-    use newsfold::state::StateStore;
-    use std::sync::Arc;
+    use newsfold::report::StageExit;
 
     let bad = record(2, Relation::Original, None, Lang::Vi);
     let bad_id = bad.id.clone();
@@ -562,38 +561,13 @@ fn webhook_retries_5xx_and_dead_letters_4xx() {
     });
     let ws = Workspace::new();
     let spec = webhook_spec(&server.url, None);
-    let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
-    let acks = Acks::new(1, state);
-    let stats = Stats::default();
-    let (tx, rx) = async_channel::bounded(8);
-    for r in [
+    let records = vec![
         record(1, Relation::Original, None, Lang::Fr),
         bad.clone(),
         record(3, Relation::Original, None, Lang::En),
-    ] {
-        let receipt = Receipt {
-            source: Arc::from("seeds"),
-            key: r.id.clone(),
-            raw_hash: "h".into(),
-            record_id: r.id.clone(),
-        };
-        acks.expect(receipt.clone());
-        tx.send_blocking(Arc::new(Delivery {
-            record: r,
-            update: None,
-            receipt,
-        }))
-        .unwrap();
-    }
-    drop(tx);
-    let retry = Retry {
-        shutdown: tokio_util::sync::CancellationToken::new(),
-        drain_timeout: std::time::Duration::from_secs(5),
-        dead_letter: ws.path().join("dead-letter/hook.jsonl"),
-        linger: std::time::Duration::from_millis(20),
-    };
-    let sink = Sink::open(&spec).unwrap();
-    assert_eq!(run(&spec, sink, rx, &acks, &stats, 16, &retry), StageExit::InputClosed);
+    ];
+    let (exit, stats, acks, _) = run_sink(&spec, records, &ws);
+    assert_eq!(exit, StageExit::InputClosed);
     let delivered: Vec<String> = server
         .requests()
         .iter()

@@ -335,3 +335,12 @@ impl HookServer {
         self.received.lock().expect("lock").clone()
     }
 }
+
+/// Drops a test table and its schema row (best effort: a test that failed may leave neither).
+pub fn drop_pg_table(url: &str, table: &str) {
+    if let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = c.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {table}; DELETE FROM newsfold_schema WHERE table_name = '{table}'"
+        ));
+    }
+}
