@@ -306,6 +306,28 @@ fn a_missing_environment_variable_is_a_config_error() {
     );
 }
 
+/// Hands a record to a sink's queue the way the fold stage does: its receipt registered first.
+fn send(
+    tx: &async_channel::Sender<std::sync::Arc<newsfold::model::Delivery>>,
+    acks: &newsfold::sinks::Acks,
+    record: Record,
+) {
+    use newsfold::model::{Delivery, Receipt};
+    let receipt = Receipt {
+        source: std::sync::Arc::from("seeds"),
+        key: record.id.clone(),
+        raw_hash: "h".into(),
+        record_id: record.id.clone(),
+    };
+    acks.expect(receipt.clone());
+    tx.send_blocking(std::sync::Arc::new(Delivery {
+        record,
+        update: None,
+        receipt,
+    }))
+    .unwrap();
+}
+
 /// Runs a sink thread's loop over `records` (each with a receipt), to the end of its input.
 fn run_sink(
     spec: &SinkSpec,
@@ -317,26 +339,13 @@ fn run_sink(
     newsfold::sinks::Acks,
     std::sync::Arc<newsfold::state::StateStore>,
 ) {
-    use newsfold::model::{Delivery, Receipt};
     use std::sync::Arc;
     let state = Arc::new(newsfold::state::StateStore::open(&ws.path().join("state.sqlite")).unwrap());
     let acks = newsfold::sinks::Acks::new(1, state.clone());
     let stats = newsfold::report::Stats::default();
     let (tx, rx) = async_channel::bounded(8);
     for r in records {
-        let receipt = Receipt {
-            source: Arc::from("seeds"),
-            key: r.id.clone(),
-            raw_hash: "h".into(),
-            record_id: r.id.clone(),
-        };
-        acks.expect(receipt.clone());
-        tx.send_blocking(Arc::new(Delivery {
-            record: r,
-            update: None,
-            receipt,
-        }))
-        .unwrap();
+        send(&tx, &acks, r);
     }
     drop(tx);
     let retry = newsfold::sinks::Retry {
@@ -591,7 +600,6 @@ fn webhook_retries_5xx_and_dead_letters_4xx() {
 
 #[test]
 fn a_linger_time_gathers_records_into_one_batch() {
-    use newsfold::model::{Delivery, Receipt};
     use newsfold::report::Stats;
     use newsfold::sinks::{Acks, Retry, run};
     use newsfold::state::StateStore;
@@ -616,20 +624,7 @@ fn a_linger_time_gathers_records_into_one_batch() {
             run(&spec, sink, rx, &a, &Stats::default(), 16, &retry)
         });
         for n in 1..=3u8 {
-            let r = record(n, Relation::Original, None, Lang::Vi);
-            let receipt = Receipt {
-                source: Arc::from("seeds"),
-                key: r.id.clone(),
-                raw_hash: "h".into(),
-                record_id: r.id.clone(),
-            };
-            acks.expect(receipt.clone());
-            tx.send_blocking(Arc::new(Delivery {
-                record: r,
-                update: None,
-                receipt,
-            }))
-            .unwrap();
+            send(&tx, &acks, record(n, Relation::Original, None, Lang::Vi));
             std::thread::sleep(std::time::Duration::from_millis(30));
         }
         drop(tx);
