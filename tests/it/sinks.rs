@@ -605,7 +605,9 @@ fn a_linger_time_gathers_records_into_one_batch() {
     use newsfold::state::StateStore;
     use std::sync::Arc;
 
-    let posts = |linger_ms: u64| {
+    // Sends three records 30 ms apart, or (with `one_by_one`) each once the previous one was
+    // POSTed; returns the number of POSTs and the slowest send-to-POST time.
+    let posts = |linger_ms: u64, one_by_one: bool| {
         let server = crate::util::HookServer::start(|_, _| 200);
         let ws = Workspace::new();
         let spec = webhook_spec(&server.url, None);
@@ -623,14 +625,32 @@ fn a_linger_time_gathers_records_into_one_batch() {
             let sink = Sink::open(&spec).unwrap();
             run(&spec, sink, rx, &a, &Stats::default(), 16, &retry)
         });
+        let mut slowest = std::time::Duration::ZERO;
         for n in 1..=3u8 {
+            let sent = std::time::Instant::now();
             send(&tx, &acks, record(n, Relation::Original, None, Lang::Vi));
-            std::thread::sleep(std::time::Duration::from_millis(30));
+            if one_by_one {
+                while server.requests().len() < n as usize {
+                    assert!(
+                        sent.elapsed() < std::time::Duration::from_secs(10),
+                        "record {n} was never POSTed"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                slowest = slowest.max(sent.elapsed());
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
         }
         drop(tx);
         worker.join().unwrap();
-        server.requests().len()
+        (server.requests().len(), slowest)
     };
-    assert_eq!(posts(500), 1, "one POST for the three records");
-    assert_eq!(posts(0), 3, "without linger, each record goes as soon as it is there");
+    assert_eq!(posts(2000, false).0, 1, "one POST for the three records");
+    let (n, slowest) = posts(0, true);
+    assert_eq!(n, 3);
+    assert!(
+        slowest < std::time::Duration::from_millis(1000),
+        "without linger a record goes at once ({slowest:?})"
+    );
 }
