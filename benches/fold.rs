@@ -269,7 +269,7 @@ fn main() {
     for (i, (_, a, _)) in articles.iter().enumerate() {
         let id = format!("{i:032x}");
         let f = Instant::now();
-        let input = FoldInput::from_article(id, format!("bench://{i}"), a, 1_700_000_000 + i as i64);
+        let input = FoldInput::from_article(id, format!("bench://{i}"), a, &a.body(), 1_700_000_000 + i as i64);
         fingerprint_secs += f.elapsed().as_secs_f64();
         let (d, _) = folder.fold(input);
         if let Some(dup) = &d.duplicate_of {

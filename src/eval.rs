@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::fold::{FoldInput, FoldOptions, Folder};
-use crate::model::{Article, Lang, Page, PageFormat, Relation, record_id, short_hash};
+use crate::model::{Article, Lang, Page, PageFormat, record_id, short_hash};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,7 +67,13 @@ pub fn load(labels: &Path) -> anyhow::Result<Vec<Doc>> {
             .map_err(|e| anyhow::anyhow!("{}:{}: cannot scrape {}: {e}", labels.display(), n + 1, path.display()))?;
         let id = record_id("eval", &label.id, &raw_hash);
         // Index times are spread one minute apart so windows behave as in a real feed.
-        let input = FoldInput::from_article(id, page.location, &article, 1_700_000_000 + 60 * docs.len() as i64);
+        let input = FoldInput::from_article(
+            id,
+            page.location,
+            &article,
+            &article.body(),
+            1_700_000_000 + 60 * docs.len() as i64,
+        );
         docs.push(Doc {
             lang: article.lang,
             label,
@@ -152,7 +158,7 @@ pub fn run(docs: &[Doc], order: &[usize], options: &FoldOptions) -> Scores {
         story[i] = d.story_id;
         let rel = match d.update {
             Some(_) => "canonical_change",
-            None => relation_name(d.relation),
+            None => d.relation.as_str(),
         };
         *scores.relations.entry(rel).or_insert(0) += 1;
     }
@@ -186,10 +192,6 @@ pub fn run(docs: &[Doc], order: &[usize], options: &FoldOptions) -> Scores {
         }
     }
     scores
-}
-
-fn relation_name(r: Relation) -> &'static str {
-    r.as_str()
 }
 
 /// The arrival orders to evaluate: the labels' own order, or `runs` shuffles from `seed`.

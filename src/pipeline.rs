@@ -244,7 +244,14 @@ fn fold_stage(
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
         let id = record_id(&s.source, &s.key, &s.raw_hash);
-        let input = FoldInput::from_article(id.clone(), s.location.clone(), &s.article, Utc::now().timestamp());
+        let body = s.article.body();
+        let input = FoldInput::from_article(
+            id.clone(),
+            s.location.clone(),
+            &s.article,
+            &body,
+            Utc::now().timestamp(),
+        );
         let content_hash = input.content_hash.clone();
         let (decision, indexed) = folder.fold(input);
         let persisted = match &indexed.doc {
@@ -262,7 +269,6 @@ fn fold_stage(
             tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
             return StageExit::Failed(format!("state store: {e:#}"));
         }
-        let body = s.article.body();
         let record = Record {
             id: id.clone(),
             story_id: decision.story_id,

@@ -214,10 +214,6 @@ impl StoryIndex {
     }
 
     /// Rarity weight of a feature: its class prior times a smoothed inverse document frequency.
-    pub fn weight(&self, feature: u32) -> f32 {
-        self.weight_df(feature, self.postings.get(&feature).map_or(0, |p| p.df))
-    }
-
     fn weight_df(&self, feature: u32, df: u32) -> f32 {
         Class::of(feature).prior() * (ln_1p_n(self.docs.len()) - ln_df(df) + 1.0)
     }
@@ -239,14 +235,8 @@ impl StoryIndex {
         (w, norm)
     }
 
-    /// Weighted cosine of two fingerprints (both sorted), and the evidence they share.
-    pub fn similarity(&self, a: &[u32], b: &[u32]) -> (f32, f32) {
-        let (wa, na) = self.weigh(a);
-        let (_, nb) = self.weigh(b);
-        self.similarity_weighed(a, &wa, na, b, nb)
-    }
-
-    /// `similarity` with `a`'s weights and norm already computed (see `weigh`).
+    /// Weighted cosine of two sorted fingerprints, and the evidence they share, with `a`'s weights
+    /// and both norms already computed (see `weigh`).
     fn similarity_weighed(&self, a: &[u32], wa: &[(f32, u32)], na: f32, b: &[u32], nb: f32) -> (f32, f32) {
         let (mut i, mut j) = (0, 0);
         let mut dot = 0.0f32;

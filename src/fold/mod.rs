@@ -74,13 +74,13 @@ pub struct FoldInput {
 }
 
 impl FoldInput {
-    /// The fold's view of a scraped article: the one place fingerprints are computed, for the
-    /// pipeline and `fold-eval` alike.
-    pub fn from_article(record_id: String, location: String, article: &Article, at: i64) -> FoldInput {
-        let body = article.body();
+    /// The fold's view of a scraped article whose joined `body` (`Article::body`) the caller
+    /// already holds: the one place fingerprints are computed, for the pipeline and `fold-eval`
+    /// alike.
+    pub fn from_article(record_id: String, location: String, article: &Article, body: &str, at: i64) -> FoldInput {
         let (text, title_len) = match &article.title {
             Some(t) => (format!("{t}\n{body}"), t.len() + 1),
-            None => (body.clone(), 0),
+            None => (body.to_string(), 0),
         };
         // The lead: the first two paragraphs.
         let lead_len: usize = article.paragraphs.iter().take(2).map(|p| p.len() + 2).sum();
@@ -88,11 +88,11 @@ impl FoldInput {
         FoldInput {
             record_id,
             lang: article.lang,
-            content_hash: normalize::content_hash(&body),
+            content_hash: normalize::content_hash(body),
             location,
             original_url: article.original_url.clone(),
             features,
-            sketch: minhash::sketch(&body),
+            sketch: minhash::sketch(body),
             event_day,
             at,
         }

@@ -232,8 +232,9 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
     write_stories(&ws, PAGES);
     let config = ws.config().display().to_string();
     let mut rng = fastrand::Rng::with_seed(2026);
-    let mut kills = 0;
-    while kills < 12 {
+    // Rows in the table at each kill: the test only means something if kills land mid-ingest.
+    let mut rows_at_kill = Vec::new();
+    while rows_at_kill.len() < 12 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_newsfold"))
             .args(["run", "--config", &config])
             .stdout(Stdio::null())
@@ -243,8 +244,12 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
         std::thread::sleep(Duration::from_millis(rng.u64(150..900)));
         let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
         let _ = child.wait();
-        kills += 1;
+        rows_at_kill.push(count(&pg, &table));
     }
+    assert!(
+        rows_at_kill.iter().any(|&n| 0 < n && n < PAGES as i64),
+        "no kill landed mid-ingest: rows at each kill {rows_at_kill:?}"
+    );
     // Then let it finish.
     let out = ws.once();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -24,7 +24,13 @@ fn input(path: &Path, key: &str) -> FoldInput {
         lang_hint: None,
     };
     let a = scrape(&page).unwrap();
-    FoldInput::from_article(record_id("seeds", key, &raw_hash), page.location, &a, 1_700_000_000)
+    FoldInput::from_article(
+        record_id("seeds", key, &raw_hash),
+        page.location,
+        &a,
+        &a.body(),
+        1_700_000_000,
+    )
 }
 
 fn permutations(n: usize) -> Vec<Vec<usize>> {

@@ -140,19 +140,23 @@ fn fixtures() -> (Record, Record, StoryUpdate) {
     (fr, vi, update)
 }
 
+fn jsonl_spec(path: &std::path::Path, fsync: newsfold::config::Fsync, rotate_bytes: u64) -> SinkSpec {
+    SinkSpec {
+        id: "out".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Jsonl(JsonlSettings {
+            target: JsonlTarget::File(path.to_path_buf()),
+            fsync,
+            rotate_bytes,
+        }),
+    }
+}
+
 #[test]
 fn jsonl_passes_the_sink_contract() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.jsonl");
-    let spec = SinkSpec {
-        id: "out".into(),
-        duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Jsonl(JsonlSettings {
-            target: JsonlTarget::File(path.clone()),
-            fsync: newsfold::config::Fsync::Batch,
-            rotate_bytes: 0,
-        }),
-    };
+    let spec = jsonl_spec(&path, newsfold::config::Fsync::Batch, 0);
     let (fr, vi, update) = fixtures();
     deliver(&spec, &fr, &vi, &update);
     let lines = read_records(&path);
@@ -471,15 +475,7 @@ fn once_into_nats_publishes_every_record_once() {
 fn jsonl_rotates_by_size_without_splitting_lines() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.jsonl");
-    let spec = SinkSpec {
-        id: "out".into(),
-        duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Jsonl(JsonlSettings {
-            target: JsonlTarget::File(path.clone()),
-            fsync: newsfold::config::Fsync::Never,
-            rotate_bytes: 2000,
-        }),
-    };
+    let spec = jsonl_spec(&path, newsfold::config::Fsync::Never, 2000);
     let mut sink = Sink::open(&spec).unwrap();
     let records: Vec<Record> = (0..12u8)
         .map(|n| record(n, Relation::Original, None, Lang::Vi))
