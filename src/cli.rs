@@ -212,6 +212,7 @@ fn run_pipeline(path: &Path, mode: Mode) -> i32 {
             let skipped: u64 = report.sources.values().map(|s| s.already_done).sum();
             tracing::info!(
                 records, failed, skipped, elapsed_ms = started.elapsed().as_millis() as u64,
+                peak_rss_bytes = crate::telemetry::peak_rss_bytes(),
                 summary = %report.to_string().replace('\n', "; "), "run finished"
             );
             if mode == Mode::Once {

@@ -200,13 +200,129 @@ pub struct RawFilesSource {
     pub interval: Option<Duration>,
 }
 
+/// `type = "feed" | "sitemap" | "listing" | "pages"`: pages fetched over HTTP. One struct holds
+/// every HTTP source's keys; validation refuses the ones a kind does not take.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpSource {
+    /// The feed, sitemap or listing page (`feed`, `sitemap`, `listing`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The article pages (`pages`).
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
+    /// CSS selector of article links on a listing page (`listing`).
+    #[serde(default)]
+    pub links: Option<String>,
+    /// CSS selector of the next listing page's link (`listing`).
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Listing pages followed per poll, the first included (`listing`).
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub interval: Option<Duration>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    #[serde(default)]
+    pub allow_private: bool,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub min_delay: Option<Duration>,
+    /// Re-fetch articles delivered longer ago than this (with ETag/Last-Modified); never if unset.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub refresh: Option<Duration>,
+}
+
 /// The closed set of source kinds, by their `type` key.
 #[derive(Debug)]
 pub enum RawSource {
     Files(RawFilesSource),
+    Http(HttpKindName, RawHttpSource),
 }
 
-pub const SOURCE_TYPES: &[&str] = &["files"];
+/// Which HTTP source a `RawHttpSource` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpKindName {
+    Feed,
+    Sitemap,
+    Listing,
+    Pages,
+}
+
+pub const SOURCE_TYPES: &[&str] = &["files", "feed", "sitemap", "listing", "pages"];
+
+/// `[fetch]`: the HTTP client every HTTP source shares.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFetch {
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Requests open at once, over all hosts.
+    #[serde(default = "default_fetch_concurrency")]
+    pub max_concurrency: usize,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub connect_timeout: Option<Duration>,
+    /// Longest silence while reading a response.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub read_timeout: Option<Duration>,
+    /// Longest time for one request, body included.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub timeout: Option<Duration>,
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    /// Retries of a transient failure, per URL and fetch.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// The first retry's delay; each next one doubles it (with jitter).
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub backoff: Option<Duration>,
+    /// A Retry-After longer than this ends the fetch instead of waiting.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub max_retry_after: Option<Duration>,
+    /// Bodies larger than this (after decompression) are refused.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Obey robots.txt (allow/disallow and Crawl-delay).
+    #[serde(default = "default_true")]
+    pub robots: bool,
+}
+
+fn default_fetch_concurrency() -> usize {
+    16
+}
+fn default_max_redirects() -> usize {
+    5
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_max_body_bytes() -> u64 {
+    8 * 1024 * 1024
+}
+
+impl Default for RawFetch {
+    fn default() -> Self {
+        RawFetch {
+            user_agent: None,
+            max_concurrency: default_fetch_concurrency(),
+            connect_timeout: None,
+            read_timeout: None,
+            timeout: None,
+            max_redirects: default_max_redirects(),
+            retries: default_retries(),
+            backoff: None,
+            max_retry_after: None,
+            max_body_bytes: default_max_body_bytes(),
+            robots: true,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -328,6 +444,7 @@ pub struct Config {
     pub state_path: PathBuf,
     pub pipeline: PipelineSettings,
     pub fold: crate::fold::FoldOptions,
+    pub fetch: FetchSettings,
     pub sources: Vec<SourceSpec>,
     pub sinks: Vec<SinkSpec>,
 }
@@ -353,6 +470,88 @@ pub struct SourceSpec {
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     Files(FilesSettings),
+    Http(HttpSettings),
+}
+
+/// How an HTTP source finds its article URLs.
+#[derive(Debug, Clone)]
+pub enum Discover {
+    Feed(url::Url),
+    Sitemap(url::Url),
+    Listing {
+        url: url::Url,
+        links: String,
+        next: String,
+        max_pages: usize,
+    },
+    Pages(Vec<url::Url>),
+}
+
+impl Discover {
+    /// The URLs the source was configured with; their hosts are the source's own.
+    pub fn configured(&self) -> Vec<&url::Url> {
+        match self {
+            Discover::Feed(u) | Discover::Sitemap(u) | Discover::Listing { url: u, .. } => vec![u],
+            Discover::Pages(v) => v.iter().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub discover: Discover,
+    pub interval: Duration,
+    pub lang: Option<Lang>,
+    pub allow_hosts: Vec<String>,
+    pub allow_private: bool,
+    pub user_agent: String,
+    /// Requests open at once to one host.
+    pub max_concurrency: usize,
+    pub min_delay: Duration,
+    pub refresh: Option<Duration>,
+}
+
+/// `[fetch]`, validated.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    pub user_agent: String,
+    pub max_concurrency: usize,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub timeout: Duration,
+    pub max_redirects: usize,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub max_retry_after: Duration,
+    pub max_body_bytes: u64,
+    pub robots: bool,
+}
+
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "newsfold/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/newsfold/newsfold)"
+);
+pub const DEFAULT_HTTP_INTERVAL: Duration = Duration::from_secs(600);
+pub const DEFAULT_MIN_DELAY: Duration = Duration::from_secs(1);
+pub const DEFAULT_LISTING_NEXT: &str = "a[rel=next], link[rel=next]";
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            max_concurrency: default_fetch_concurrency(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
+            max_redirects: default_max_redirects(),
+            retries: default_retries(),
+            backoff: Duration::from_secs(2),
+            max_retry_after: Duration::from_secs(600),
+            max_body_bytes: default_max_body_bytes(),
+            robots: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -562,6 +761,7 @@ struct RawConfig {
     state: RawState,
     pipeline: RawPipeline,
     fold: RawFold,
+    fetch: RawFetch,
     sources: BTreeMap<String, RawSource>,
     sinks: BTreeMap<String, RawSink>,
 }
@@ -591,6 +791,7 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
         },
         pipeline: RawPipeline::default(),
         fold: RawFold::default(),
+        fetch: RawFetch::default(),
         sources: BTreeMap::new(),
         sinks: BTreeMap::new(),
     };
@@ -600,12 +801,13 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
             "state" => raw.state = section(cx, "state", v).unwrap_or(raw.state),
             "pipeline" => raw.pipeline = section(cx, "pipeline", v).unwrap_or(raw.pipeline),
             "fold" => raw.fold = section(cx, "fold", v).unwrap_or(raw.fold),
+            "fetch" => raw.fetch = section(cx, "fetch", v).unwrap_or(raw.fetch),
             "sources" => typed_sections(cx, "sources", v, SOURCE_TYPES, parse_source, &mut raw.sources),
             "sinks" => typed_sections(cx, "sinks", v, SINK_TYPES, parse_sink, &mut raw.sinks),
             other => cx.error_at(
                 other,
                 k.span(),
-                format!("unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`"),
+                format!("unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`"),
             ),
         }
     }
@@ -615,6 +817,10 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
 fn parse_source(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSource> {
     match kind {
         "files" => section(cx, key, v).map(RawSource::Files),
+        "feed" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Feed, h)),
+        "sitemap" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Sitemap, h)),
+        "listing" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Listing, h)),
+        "pages" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Pages, h)),
         _ => None,
     }
 }
@@ -752,6 +958,8 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         },
     };
 
+    let fetch = validate_fetch(cx, raw.fetch);
+
     // An empty list is an error unless its entries are missing because they failed to parse.
     let failed_under = |cx: &Cx<'_>, prefix: &str| cx.errors.iter().any(|(_, e)| e.key.starts_with(prefix));
     if raw.sources.is_empty() && !failed_under(cx, "sources") {
@@ -794,16 +1002,7 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                         Err(e) => cx.error(&format!("{key}.glob"), format!("invalid pattern {g:?}: {e}")),
                     }
                 }
-                let lang = f.lang.as_deref().and_then(|l| {
-                    let parsed = Lang::from_code(l);
-                    if parsed.is_none() {
-                        cx.error(
-                            &format!("{key}.lang"),
-                            format!("unknown language {l:?}, expected one of \"vi\", \"fr\", \"en\""),
-                        );
-                    }
-                    parsed
-                });
+                let lang = source_lang(cx, &key, f.lang.as_deref());
                 let interval = f.interval.unwrap_or(DEFAULT_POLL_INTERVAL);
                 if interval.is_zero() {
                     cx.error(&format!("{key}.interval"), "must be longer than zero");
@@ -817,6 +1016,14 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                         interval,
                     }),
                 });
+            }
+            RawSource::Http(kind, h) => {
+                if let Some(settings) = validate_http(cx, &key, kind, h, &fetch) {
+                    sources.push(SourceSpec {
+                        id,
+                        kind: SourceKind::Http(settings),
+                    });
+                }
             }
         }
     }
@@ -944,9 +1151,222 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
         state_path: resolve(base, &raw.state.path),
         pipeline,
         fold,
+        fetch,
         sources,
         sinks,
     }
+}
+
+fn source_lang(cx: &mut Cx<'_>, key: &str, lang: Option<&str>) -> Option<Lang> {
+    let l = lang?;
+    let parsed = Lang::from_code(l);
+    if parsed.is_none() {
+        cx.error(
+            &format!("{key}.lang"),
+            format!("unknown language {l:?}, expected one of \"vi\", \"fr\", \"en\""),
+        );
+    }
+    parsed
+}
+
+fn validate_fetch(cx: &mut Cx<'_>, f: RawFetch) -> FetchSettings {
+    let d = FetchSettings::default();
+    let positive = |cx: &mut Cx<'_>, key: &str, v: Option<Duration>, default: Duration| {
+        let v = v.unwrap_or(default);
+        if v.is_zero() {
+            cx.error(key, "must be longer than zero");
+        }
+        v
+    };
+    let settings = FetchSettings {
+        user_agent: f.user_agent.clone().unwrap_or(d.user_agent.clone()),
+        max_concurrency: f.max_concurrency,
+        connect_timeout: positive(cx, "fetch.connect_timeout", f.connect_timeout, d.connect_timeout),
+        read_timeout: positive(cx, "fetch.read_timeout", f.read_timeout, d.read_timeout),
+        timeout: positive(cx, "fetch.timeout", f.timeout, d.timeout),
+        max_redirects: f.max_redirects,
+        retries: f.retries,
+        backoff: positive(cx, "fetch.backoff", f.backoff, d.backoff),
+        max_retry_after: f.max_retry_after.unwrap_or(d.max_retry_after),
+        max_body_bytes: f.max_body_bytes,
+        robots: f.robots,
+    };
+    check_user_agent(cx, "fetch.user_agent", &settings.user_agent);
+    if settings.max_concurrency == 0 || settings.max_concurrency > 1024 {
+        cx.error("fetch.max_concurrency", "must be between 1 and 1024");
+    }
+    if settings.max_redirects > 20 {
+        cx.error("fetch.max_redirects", "must be at most 20");
+    }
+    if settings.retries > 10 {
+        cx.error("fetch.retries", "must be at most 10");
+    }
+    if settings.max_body_bytes == 0 {
+        cx.error("fetch.max_body_bytes", "must be at least 1");
+    }
+    settings
+}
+
+fn check_user_agent(cx: &mut Cx<'_>, key: &str, ua: &str) {
+    if ua.trim().is_empty() || reqwest::header::HeaderValue::from_str(ua).is_err() {
+        cx.error(key, "must be a non-empty header value (printable ASCII)");
+    }
+}
+
+fn http_url(cx: &mut Cx<'_>, key: &str, raw: &str) -> Option<url::Url> {
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => crate::fetch::urls::normalize(u),
+        Ok(_) => {
+            cx.error(key, format!("{raw:?} must be an http:// or https:// URL with a host"));
+            None
+        }
+        Err(e) => {
+            cx.error(key, format!("{raw:?} is not a URL: {e}"));
+            None
+        }
+    }
+}
+
+fn selector(cx: &mut Cx<'_>, key: &str, css: &str) {
+    if let Err(e) = scraper::Selector::parse(css) {
+        cx.error(key, format!("invalid CSS selector {css:?}: {e}"));
+    }
+}
+
+fn validate_http(
+    cx: &mut Cx<'_>,
+    key: &str,
+    kind: HttpKindName,
+    h: RawHttpSource,
+    fetch: &FetchSettings,
+) -> Option<HttpSettings> {
+    let name = match kind {
+        HttpKindName::Feed => "feed",
+        HttpKindName::Sitemap => "sitemap",
+        HttpKindName::Listing => "listing",
+        HttpKindName::Pages => "pages",
+    };
+    let only = |cx: &mut Cx<'_>, field: &str, present: bool, kinds: &str| {
+        if present {
+            cx.error(
+                &format!("{key}.{field}"),
+                format!("is not a key of {name} sources (only of {kinds})"),
+            );
+        }
+    };
+    if kind != HttpKindName::Listing {
+        only(cx, "links", h.links.is_some(), "listing");
+        only(cx, "next", h.next.is_some(), "listing");
+        only(cx, "max_pages", h.max_pages.is_some(), "listing");
+    }
+    if kind == HttpKindName::Pages {
+        only(
+            cx,
+            "url",
+            h.url.is_some(),
+            "feed, sitemap and listing; pages take `urls`",
+        );
+    } else {
+        only(cx, "urls", h.urls.is_some(), "pages; this kind takes `url`");
+    }
+    let url_key = format!("{key}.url");
+    let one_url = |cx: &mut Cx<'_>| match &h.url {
+        Some(u) => {
+            let u = expand_env(cx, &url_key, u);
+            http_url(cx, &url_key, &u)
+        }
+        None => {
+            cx.error(key, format!("missing `url`: the {name} to read"));
+            None
+        }
+    };
+    let discover = match kind {
+        HttpKindName::Feed => one_url(cx).map(Discover::Feed),
+        HttpKindName::Sitemap => one_url(cx).map(Discover::Sitemap),
+        HttpKindName::Listing => {
+            let url = one_url(cx);
+            let links = match &h.links {
+                Some(l) => {
+                    selector(cx, &format!("{key}.links"), l);
+                    l.clone()
+                }
+                None => {
+                    cx.error(key, "missing `links`: the CSS selector of article links");
+                    String::new()
+                }
+            };
+            let next = h.next.clone().unwrap_or_else(|| DEFAULT_LISTING_NEXT.to_string());
+            selector(cx, &format!("{key}.next"), &next);
+            let max_pages = h.max_pages.unwrap_or(1);
+            if !(1..=100).contains(&max_pages) {
+                cx.error(&format!("{key}.max_pages"), "must be between 1 and 100");
+            }
+            url.map(|url| Discover::Listing {
+                url,
+                links,
+                next,
+                max_pages,
+            })
+        }
+        HttpKindName::Pages => match &h.urls {
+            Some(list) if !list.is_empty() => {
+                let k = format!("{key}.urls");
+                let parsed: Vec<url::Url> = list
+                    .iter()
+                    .filter_map(|u| {
+                        let u = expand_env(cx, &k, u);
+                        http_url(cx, &k, &u)
+                    })
+                    .collect();
+                (parsed.len() == list.len()).then_some(Discover::Pages(parsed))
+            }
+            Some(_) => {
+                cx.error(&format!("{key}.urls"), "needs at least one URL");
+                None
+            }
+            None => {
+                cx.error(key, "missing `urls`: the pages to fetch");
+                None
+            }
+        },
+    };
+    let interval = h.interval.unwrap_or(DEFAULT_HTTP_INTERVAL);
+    if interval < Duration::from_secs(1) {
+        cx.error(&format!("{key}.interval"), "must be at least 1s");
+    }
+    let user_agent = h.user_agent.clone().unwrap_or_else(|| fetch.user_agent.clone());
+    check_user_agent(cx, &format!("{key}.user_agent"), &user_agent);
+    let max_concurrency = h.max_concurrency.unwrap_or(1);
+    if !(1..=64).contains(&max_concurrency) {
+        cx.error(&format!("{key}.max_concurrency"), "must be between 1 and 64");
+    }
+    let mut allow_hosts = Vec::new();
+    for host in &h.allow_hosts {
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+        if ok {
+            allow_hosts.push(host.to_ascii_lowercase());
+        } else {
+            cx.error(&format!("{key}.allow_hosts"), format!("{host:?} is not a host name"));
+        }
+    }
+    if h.refresh.is_some_and(|r| r < Duration::from_secs(60)) {
+        cx.error(&format!("{key}.refresh"), "must be at least 1m");
+    }
+    Some(HttpSettings {
+        discover: discover?,
+        interval,
+        lang: source_lang(cx, key, h.lang.as_deref()),
+        allow_hosts,
+        allow_private: h.allow_private,
+        user_agent,
+        max_concurrency,
+        min_delay: h.min_delay.unwrap_or(DEFAULT_MIN_DELAY),
+        refresh: h.refresh,
+    })
 }
 
 fn sink_table(cx: &mut Cx<'_>, key: &str, table: Option<String>) -> String {

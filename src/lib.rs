@@ -5,7 +5,8 @@
 //! - `cli`, `telemetry`, `shutdown`: the process edge.
 //! - `config`: TOML parse → validate, with located errors.
 //! - `pipeline`: wires sources → scrape → fold → sinks with bounded channels and runs them.
-//! - `sources`: where pages come from (`files`).
+//! - `fetch`: the shared HTTP client: politeness, robots.txt, address safety, retries, body caps.
+//! - `sources`: where pages come from (`files`, and over HTTP `feed`, `sitemap`, `listing`, `pages`).
 //! - `scrape`: pure; bytes → `Article` (text and HTML readers, debris, bylines, language).
 //! - `dates`: pure; date mentions and stamps in vi/fr/en.
 //! - `fold`: pure; fingerprints and the story index that decides relations.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod eval;
+pub mod fetch;
 pub mod fold;
 pub mod model;
 pub mod pipeline;

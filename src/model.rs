@@ -67,6 +67,8 @@ pub struct Page {
     pub raw_hash: String,
     /// The source's configured language, used when detection is unsure.
     pub lang_hint: Option<Lang>,
+    /// The charset the server declared (HTTP Content-Type), if any.
+    pub charset: Option<String>,
 }
 
 /// What the scrape stage makes of a page. Pure data, no relation to other pages yet.
@@ -78,6 +80,8 @@ pub struct Article {
     pub authors: Vec<String>,
     /// Where the page says its text comes from ("Source : https://…").
     pub original_url: Option<String>,
+    /// The page's `<link rel=canonical>` href, unresolved.
+    pub canonical: Option<String>,
     pub lang: Option<Lang>,
 }
 
@@ -162,6 +166,8 @@ pub struct Receipt {
     pub key: String,
     pub raw_hash: String,
     pub record_id: String,
+    /// Another key that names the same input (a page's canonical URL), marked done with it.
+    pub alias: Option<String>,
 }
 
 /// A record on its way to the sinks, with the receipt that marks its page done once delivered.

@@ -126,7 +126,19 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
     drop(page_rx);
     drop(scraped_tx);
 
-    // Sources last.
+    // Sources last, sharing one HTTP client when any fetches.
+    let fetcher = if config
+        .sources
+        .iter()
+        .any(|s| matches!(s.kind, crate::config::SourceKind::Http(_)))
+    {
+        Some(Arc::new(
+            crate::fetch::Fetcher::new(config.fetch.clone(), shutdown.clone())
+                .context("cannot build the HTTP client")?,
+        ))
+    } else {
+        None
+    };
     let mut source_tasks = tokio::task::JoinSet::new();
     for spec in &config.sources {
         let ctx = SourceCtx {
@@ -136,6 +148,7 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
             max_page_bytes: config.pipeline.max_page_bytes,
             mode,
             shutdown: shutdown.clone(),
+            fetcher: fetcher.clone(),
         };
         let (spec, id) = (spec.clone(), spec.id.clone());
         source_tasks.spawn(async move { (id, sources::run(spec, ctx).await) });
@@ -243,7 +256,10 @@ fn fold_stage(
 ) -> StageExit {
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
-        let id = record_id(&s.source, &s.key, &s.raw_hash);
+        // A page's canonical URL on its own site is its identity, so URL variants of one page
+        // make one record and are all done once it is delivered.
+        let alias = canonical_alias(&s.key, &s.location, s.article.canonical.as_deref());
+        let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
         let body = s.article.body();
         let input = FoldInput::from_article(
             id.clone(),
@@ -301,6 +317,7 @@ fn fold_stage(
                 key: s.key,
                 raw_hash: s.raw_hash,
                 record_id: id,
+                alias,
             },
             record,
         });
@@ -312,4 +329,37 @@ fn fold_stage(
         }
     }
     StageExit::InputClosed
+}
+
+/// The normalised canonical URL of a fetched page when it differs from the page's key and names a
+/// page on the same site; a canonical pointing elsewhere (an aggregator naming the original) is
+/// not this page's identity.
+fn canonical_alias(key: &str, location: &str, canonical: Option<&str>) -> Option<String> {
+    use crate::fetch::urls;
+    let base = url::Url::parse(location).ok()?;
+    let canonical = urls::resolve(Some(&base), canonical?)?;
+    let same_site = urls::site(canonical.host_str()?) == urls::site(base.host_str()?);
+    (same_site && canonical.as_str() != key).then(|| canonical.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_alias;
+
+    #[test]
+    fn canonical_urls_on_the_same_site_alias_the_page() {
+        let key = "https://baoquangtri.vn/a.htm?page=amp";
+        assert_eq!(
+            canonical_alias(key, key, Some("/a.htm#top")).as_deref(),
+            Some("https://baoquangtri.vn/a.htm")
+        );
+        assert_eq!(
+            canonical_alias(key, key, Some("https://www.baoquangtri.vn/a.htm")).as_deref(),
+            Some("https://www.baoquangtri.vn/a.htm")
+        );
+        assert_eq!(canonical_alias(key, key, Some(key)), None);
+        assert_eq!(canonical_alias(key, key, Some("https://other.vn/a.htm")), None);
+        assert_eq!(canonical_alias("a.html", "/seeds/a.html", Some("https://x.vn/a")), None);
+        assert_eq!(canonical_alias(key, key, None), None);
+    }
 }

@@ -46,6 +46,8 @@ pub struct SourceCounts {
     pub read: u64,
     /// Inputs skipped because they were delivered before.
     pub already_done: u64,
+    /// Feeds, sitemaps, listings and pages the server said had not changed (HTTP 304).
+    pub not_modified: u64,
     /// Records produced.
     pub records: u64,
     /// Failures by kind (`too_large`, `unreadable`, `binary`, …).
@@ -97,6 +99,10 @@ impl Stats {
 
     pub fn already_done(&self, source: &str) {
         self.with(|i| i.sources.entry(source.to_string()).or_default().already_done += 1);
+    }
+
+    pub fn not_modified(&self, source: &str) {
+        self.with(|i| i.sources.entry(source.to_string()).or_default().not_modified += 1);
     }
 
     pub fn failed(&self, source: &str, kind: &str) {
@@ -183,6 +189,9 @@ impl fmt::Display for RunReport {
                 c.records,
                 c.failed_total()
             )?;
+            if c.not_modified > 0 {
+                writeln!(f, "{:<width$}    not modified: {}", "", c.not_modified)?;
+            }
             for (kind, n) in &c.failed {
                 writeln!(f, "{:<width$}    failed {kind}: {n}", "")?;
             }

@@ -62,7 +62,13 @@ impl StateStore {
                 location TEXT NOT NULL,
                 original_url TEXT,
                 features BLOB NOT NULL
-            );",
+            );
+            CREATE TABLE IF NOT EXISTS http_cache (
+                url TEXT PRIMARY KEY,
+                etag TEXT,
+                last_modified TEXT,
+                updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            ) WITHOUT ROWID;",
         )
         .with_context(|| format!("cannot initialise state store {}", path.display()))?;
         if version < 2 {
@@ -105,6 +111,53 @@ impl StateStore {
         Ok(found.is_some())
     }
 
+    /// How many seconds ago any version of this input (source and key, whatever its bytes) was
+    /// delivered; `None` if never.
+    pub fn done_age(&self, source: &str, key: &str) -> anyhow::Result<Option<i64>> {
+        let conn = self.conn();
+        let age: Option<Option<f64>> = conn
+            .query_row(
+                "SELECT (julianday('now') - julianday(max(done_at))) * 86400.0 FROM done WHERE source = ?1 AND key = ?2",
+                params![source, key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(age.flatten().map(|a| a.max(0.0) as i64))
+    }
+
+    /// The ETag and Last-Modified last seen for `url`.
+    pub fn validators(&self, url: &str) -> anyhow::Result<crate::fetch::Validators> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                "SELECT etag, last_modified FROM http_cache WHERE url = ?1",
+                params![url],
+                |r| {
+                    Ok(crate::fetch::Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(found.unwrap_or_default())
+    }
+
+    pub fn save_validators(&self, url: &str, v: &crate::fetch::Validators) -> anyhow::Result<()> {
+        let conn = self.conn();
+        if v.is_empty() {
+            conn.execute("DELETE FROM http_cache WHERE url = ?1", params![url])?;
+        } else {
+            conn.execute(
+                "INSERT INTO http_cache (url, etag, last_modified) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
+                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                params![url, v.etag, v.last_modified],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Marks inputs done, in one transaction.
     pub fn mark_done(&self, receipts: &[Receipt]) -> anyhow::Result<()> {
         let mut conn = self.conn();
@@ -114,6 +167,9 @@ impl StateStore {
                 tx.prepare("INSERT OR IGNORE INTO done (source, key, raw_hash, record_id) VALUES (?1, ?2, ?3, ?4)")?;
             for r in receipts {
                 stmt.execute(params![&*r.source, r.key, r.raw_hash, r.record_id])?;
+                if let Some(alias) = r.alias.as_deref().filter(|a| *a != r.key) {
+                    stmt.execute(params![&*r.source, alias, r.raw_hash, r.record_id])?;
+                }
             }
         }
         tx.commit()?;
@@ -246,6 +302,7 @@ mod tests {
                 key: "a.txt".into(),
                 raw_hash: "h1".into(),
                 record_id: "r1".into(),
+                alias: Some("b.txt".into()),
             }])
             .unwrap();
             s.save_doc(&doc).unwrap();
@@ -254,6 +311,16 @@ mod tests {
         let s = StateStore::open(&path).unwrap();
         assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
         assert!(!s.is_done("seeds", "a.txt", "h2").unwrap());
+        assert!(s.is_done("seeds", "b.txt", "h1").unwrap(), "the alias is done too");
+        assert!(s.done_age("seeds", "a.txt").unwrap().is_some_and(|a| a < 60));
+        assert_eq!(s.done_age("seeds", "c.txt").unwrap(), None);
+        let v = crate::fetch::Validators {
+            etag: Some("\"abc\"".into()),
+            last_modified: None,
+        };
+        s.save_validators("https://a.vn/rss", &v).unwrap();
+        assert_eq!(s.validators("https://a.vn/rss").unwrap(), v);
+        assert!(s.validators("https://b.vn/rss").unwrap().is_empty());
         assert_eq!(s.load_docs().unwrap(), vec![doc.clone()]);
         s.delete_docs(&[doc.record_id]).unwrap();
         assert!(s.load_docs().unwrap().is_empty());

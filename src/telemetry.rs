@@ -40,3 +40,11 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
     };
     result.map_err(|e| anyhow::anyhow!("cannot install logger: {e}"))
 }
+
+/// The process's peak resident memory (VmHWM), where the OS reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

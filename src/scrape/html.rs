@@ -22,6 +22,7 @@ struct Selectors {
     containers: Vec<Selector>,
     blocks: Selector,
     links: Selector,
+    canonical: Selector,
 }
 
 fn sel(s: &str) -> Selector {
@@ -41,6 +42,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
         .collect(),
     blocks: sel("p, h2, h3, blockquote"),
     links: sel("a[href]"),
+    canonical: sel(r#"link[rel~="canonical"][href]"#),
 });
 
 /// Elements whose text is never article body.
@@ -94,8 +96,15 @@ pub fn read(text: &str) -> Extracted {
         .filter_map(|m| m.value().attr("content"))
         .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
         .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)));
+    let canonical = doc
+        .select(&s.canonical)
+        .find_map(|l| l.value().attr("href"))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
     let mut ex = Extracted {
         title,
+        canonical,
         declared_lang,
         published_at: stated,
         ..Extracted::default()

@@ -54,15 +54,17 @@ pub struct Extracted {
     /// A date known only to the month ("date 2024-01"): refined from the text when it agrees.
     pub published_month: Option<(i32, u32)>,
     pub original_url: Option<String>,
+    /// `<link rel=canonical>`, as written (resolved against the page URL later).
+    pub canonical: Option<String>,
     pub declared_lang: Option<Lang>,
 }
 
 /// Scrapes one page.
 pub fn scrape(page: &Page) -> Result<Article, ScrapeError> {
-    let text = decode::decode(&page.bytes)?;
+    let text = decode::decode(&page.bytes, page.charset.as_deref(), page.format == PageFormat::Html)?;
     let extracted = match page.format {
-        PageFormat::Text => text::read(text),
-        PageFormat::Html => html::read(text),
+        PageFormat::Text => text::read(&text),
+        PageFormat::Html => html::read(&text),
     };
     finish(extracted, page.lang_hint)
 }
@@ -95,6 +97,7 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         published_at,
         authors,
         original_url,
+        canonical: ex.canonical,
         lang,
     })
 }

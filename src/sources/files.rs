@@ -130,6 +130,7 @@ async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e:
         bytes,
         raw_hash,
         lang_hint: settings.lang,
+        charset: None,
     })
     .await
 }

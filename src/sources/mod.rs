@@ -1,4 +1,5 @@
-//! Sources: where pages come from. The set of kinds is closed (`SourceKind` in config); each runs
+//! Sources: where pages come from: a folder (`files`) or the web (`http`: feed, sitemap, listing
+//! and pages, whose discovery documents `feed`, `sitemap` and `listing` read). The set of kinds is closed (`SourceKind` in config); each runs
 //! as an async task that sends `Page`s into the bounded scrape queue, so a slow pipeline slows the
 //! source down.
 //!
@@ -6,7 +7,11 @@
 //! store already counts as done and reports refusals it can judge itself (too large, unreadable)
 //! once each, with the source id and location.
 
+pub mod feed;
 pub mod files;
+pub mod http;
+pub mod listing;
+pub mod sitemap;
 
 use std::sync::Arc;
 
@@ -33,6 +38,8 @@ pub struct SourceCtx {
     pub max_page_bytes: u64,
     pub mode: Mode,
     pub shutdown: CancellationToken,
+    /// The shared HTTP client; present when any HTTP source is configured.
+    pub fetcher: Option<Arc<crate::fetch::Fetcher>>,
 }
 
 impl SourceCtx {
@@ -65,5 +72,6 @@ pub async fn run(spec: SourceSpec, ctx: SourceCtx) -> StageExit {
     ctx.stats.register_source(&spec.id);
     match spec.kind {
         SourceKind::Files(settings) => files::run(&spec.id, settings, ctx).await,
+        SourceKind::Http(settings) => http::run(&spec.id, settings, ctx).await,
     }
 }

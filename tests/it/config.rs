@@ -6,8 +6,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
 use newsfold::config::{
-    self, RawFilesSource, RawFold, RawJsonlSink, RawNatsSink, RawPipeline, RawPostgresSink, RawSqliteSink, RawState,
-    RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
+    self, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawNatsSink, RawPipeline, RawPostgresSink,
+    RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
 };
 
 use crate::util::repo;
@@ -64,6 +64,7 @@ fn example_config_documents_every_key() {
     check("state", table("state"), fields_of::<RawState>());
     check("pipeline", table("pipeline"), fields_of::<RawPipeline>());
     check("fold", table("fold"), fields_of::<RawFold>());
+    check("fetch", table("fetch"), fields_of::<RawFetch>());
     let typed = |section: &str, kind: &str| {
         table(section)
             .values()
@@ -74,10 +75,20 @@ fn example_config_documents_every_key() {
     };
     for kind in SOURCE_TYPES {
         let fields = match *kind {
-            "files" => fields_of::<RawFilesSource>(),
+            "files" => fields_of::<RawFilesSource>().to_vec(),
+            // One struct holds every HTTP key: the feed example shows the keys all HTTP kinds
+            // share, each kind shows its own.
+            "feed" => fields_of::<RawHttpSource>()
+                .iter()
+                .copied()
+                .filter(|f| !["urls", "links", "next", "max_pages"].contains(f))
+                .collect(),
+            "sitemap" => vec!["url"],
+            "listing" => vec!["url", "links", "next", "max_pages"],
+            "pages" => vec!["urls"],
             other => panic!("source type {other} has no example check"),
         };
-        check(&format!("sources.<{kind}>"), &typed("sources", kind), fields);
+        check(&format!("sources.<{kind}>"), &typed("sources", kind), &fields);
     }
     for kind in SINK_TYPES {
         let fields = match *kind {
@@ -137,9 +148,9 @@ x = 1
         "c.toml:3:1: state.colour: unknown field `colour`, expected `path`",
         "c.toml:8:1: sources.a.globb: unknown field `globb`, expected one of `path`, `glob`, `lang`, `interval`",
         "c.toml:12:8: sources.b.path: invalid type: integer `42`, expected path string",
-        "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`",
+        "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`, `feed`, `sitemap`, `listing`, `pages`",
         "c.toml:20:14: sinks.out.duplicates: unknown variant `sometimes`, expected `mark` or `drop`",
-        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `pipeline`, `fold`, `sources`, `sinks`",
+        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`",
     ];
     assert_eq!(got, want);
 }
@@ -209,5 +220,55 @@ fn relative_paths_resolve_against_the_config_folder() {
     assert_eq!(c.state_path, repo().join("config/../data/state.sqlite"));
     match &c.sources[0].kind {
         config::SourceKind::Files(f) => assert_eq!(f.dir, repo().join("config/../seeds")),
+        other => panic!("the default source reads files, not {other:?}"),
     }
+}
+
+#[test]
+fn http_source_errors_name_their_keys() {
+    let got = errors(
+        r#"
+[fetch]
+timeout = "0s"
+max_concurrency = 0
+
+[sources.a]
+type = "feed"
+
+[sources.b]
+type = "listing"
+url = "https://baolaocai.vn/thoi-su"
+links = "h3["
+
+[sources.c]
+type = "pages"
+urls = ["ftp://baoquangtri.vn/a"]
+links = "a"
+
+[sources.d]
+type = "sitemap"
+url = "not a url"
+max_concurrency = 0
+allow_hosts = ["ok.vn", "bad host/"]
+
+[sinks.out]
+type = "jsonl"
+path = "-"
+"#,
+    );
+    let expect = [
+        "c.toml:3:11: fetch.timeout: must be longer than zero",
+        "c.toml:4:19: fetch.max_concurrency: must be between 1 and 1024",
+        "sources.a: missing `url`: the feed to read",
+        "c.toml:12:9: sources.b.links: invalid CSS selector \"h3[\"",
+        "sources.c.urls: \"ftp://baoquangtri.vn/a\" must be an http:// or https:// URL with a host",
+        "sources.c.links: is not a key of pages sources (only of listing)",
+        "sources.d.url: \"not a url\" is not a URL",
+        "sources.d.max_concurrency: must be between 1 and 64",
+        "sources.d.allow_hosts: \"bad host/\" is not a host name",
+    ];
+    for e in expect {
+        assert!(got.iter().any(|g| g.contains(e)), "missing {e:?} in {got:#?}");
+    }
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
 }

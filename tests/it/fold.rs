@@ -22,6 +22,7 @@ fn input(path: &Path, key: &str) -> FoldInput {
         bytes,
         raw_hash: raw_hash.clone(),
         lang_hint: None,
+        charset: None,
     };
     let a = scrape(&page).unwrap();
     FoldInput::from_article(

@@ -3,14 +3,18 @@
 //! - `config`: config errors and the completeness of `config/example.toml`.
 //! - `scrape`: data-driven scrape fixtures, including every seed page.
 //! - `fold`: fold decisions on the seeds in every arrival order, the dev set, the index bounds.
+//! - `fetch`: HTTP sources against real loopback servers, hostile ones included.
 //! - `faults`: a sink's server going away under a running daemon (a TCP proxy the test cuts).
 //! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
 //! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
+//! - `web`: a loopback HTTP server with hostile routes, for `fetch` and the fetch benchmark.
 
 mod cli;
 mod config;
 mod faults;
+mod fetch;
 mod fold;
 mod scrape;
 mod sinks;
 mod util;
+mod web;

@@ -25,6 +25,7 @@ fn page(path: &Path, lang_hint: Option<Lang>) -> Page {
         bytes: std::fs::read(path).unwrap(),
         raw_hash: String::new(),
         lang_hint,
+        charset: None,
     }
 }
 

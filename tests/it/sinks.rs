@@ -322,6 +322,7 @@ fn send(
         key: record.id.clone(),
         raw_hash: "h".into(),
         record_id: record.id.clone(),
+        alias: None,
     };
     acks.expect(receipt.clone());
     tx.send_blocking(std::sync::Arc::new(Delivery {

@@ -1,0 +1,500 @@
+//! HTTP sources against real servers on loopback addresses (`web::Site`): each source kind's
+//! happy path, revalidation and resumption, politeness measured by the server, and hostile
+//! servers. Pages are built from the seeds in the shape of a Vietnamese provincial site and a
+//! French aggregator (tests/fixtures/web).
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{Workspace, seed, stderr_lines};
+use crate::web::{Route, Site};
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// An article page from a fixture template and a seed's paragraphs.
+fn article(template: &str, seed_prefix: &str, title: &str, canonical: &str) -> String {
+    let text = std::fs::read_to_string(seed(seed_prefix)).expect("seed");
+    let paragraphs: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("<p>{}</p>\n", escape(l)))
+        .collect();
+    let template = std::fs::read_to_string(crate::util::repo().join("tests/fixtures/web").join(template)).unwrap();
+    template
+        .replace("{{title}}", &escape(title))
+        .replace("{{paragraphs}}", &paragraphs)
+        .replace("{{canonical}}", canonical)
+        .replace("{{slug}}", "hoi-nghi-nghi-dinh-03")
+}
+
+fn rss(items: &[(&str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(title, link)| {
+            format!(
+                "<item><title>{}</title>{link}<pubDate>Fri, 19 Jan 2024 10:05:00 +0000</pubDate></item>\n",
+                escape(title)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Báo Quảng Nam</title><link>https://baoquangnam.vn/</link><description>Tin tức</description>\n{items}</channel></rss>"
+    )
+}
+
+/// windows-1258 has the vowels with circumflex, breve and horn, and the five tones only as
+/// combining marks, as legacy Vietnamese pages write them.
+fn to_windows_1258(text: &str) -> Vec<u8> {
+    use unicode_normalization::UnicodeNormalization;
+    const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+    let mut out = String::new();
+    for c in text.chars() {
+        let d: Vec<char> = std::iter::once(c).nfd().collect();
+        let base: String = d
+            .iter()
+            .filter(|m| !TONES.contains(m))
+            .collect::<String>()
+            .nfc()
+            .collect();
+        out.push_str(&base);
+        out.extend(d.iter().filter(|m| TONES.contains(m)));
+    }
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1258.encode(&out);
+    assert!(!unmappable, "{text}");
+    bytes.into_owned()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A workspace whose config has `sources` (TOML tables) and `fetch` keys, writing JSONL.
+fn workspace(sources: &str, fetch: &str) -> Workspace {
+    let ws = Workspace::new();
+    let text = format!(
+        "[state]\npath = \"state/state.sqlite\"\n\n[fetch]\nbackoff = \"50ms\"\n{fetch}\n\n{sources}\n\n[sinks.out]\ntype = \"jsonl\"\npath = \"out/records.jsonl\"\n"
+    );
+    std::fs::write(ws.config(), text).unwrap();
+    ws
+}
+
+fn location<'a>(records: &'a [Value], url: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["location"] == url)
+        .unwrap_or_else(|| panic!("no record from {url} in {records:#?}"))
+}
+
+/// WARN lines about fetch failures: (source, url, kind).
+fn failures(lines: &[Value]) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = lines
+        .iter()
+        .filter(|l| l["level"] == "WARN" && l["message"] == "fetch failed")
+        .map(|f| {
+            (
+                f["source"].as_str().unwrap_or("").to_string(),
+                f["url"].as_str().unwrap_or("").to_string(),
+                f["kind"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_source_kind_delivers_and_a_second_run_fetches_nothing_again() {
+    let robots = Route::typed("text/plain", "User-agent: *\nDisallow: /admin/\n");
+    // A Vietnamese provincial site with an RSS feed.
+    let vi = Site::start("127.0.0.2");
+    let vi_url = vi.url("/thoi-su/hoi-nghi-nghi-dinh-03.html");
+    vi.route("/robots.txt", robots.clone())
+        .route(
+            "/rss/home.rss",
+            Route::typed(
+                "application/rss+xml; charset=utf-8",
+                rss(&[(
+                    "Hội nghị sơ kết Nghị định 03",
+                    &format!("<link>{vi_url}?utm_source=rss</link>"),
+                )]),
+            )
+            .with("ETag", "\"feed-v1\""),
+        )
+        .route(
+            "/thoi-su/hoi-nghi-nghi-dinh-03.html",
+            Route::html(article(
+                "vi-article.html",
+                "001",
+                "Sơ kết Nghị định 03/2019/NĐ-CP",
+                &vi_url,
+            )),
+        );
+    // A French aggregator with a sitemap index pointing at a gzipped news sitemap.
+    let fr = Site::start("127.0.0.3");
+    let fr_url = fr.url("/provinces/quang-nam-decret-03.html");
+    let urlset = format!(
+        "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><url><loc>{fr_url}</loc><lastmod>2024-01-19</lastmod></url></urlset>"
+    );
+    fr.route("/robots.txt", Route::status(404, &[]))
+        .route(
+            "/sitemap.xml",
+            Route::typed(
+                "application/xml",
+                format!(
+                    "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><sitemap><loc>{}</loc></sitemap></sitemapindex>",
+                    fr.url("/sitemap-news.xml.gz")
+                ),
+            )
+            .with("Last-Modified", "Fri, 19 Jan 2024 10:00:00 GMT"),
+        )
+        .route("/sitemap-news.xml.gz", Route::typed("application/x-gzip", gzip(urlset.as_bytes())))
+        .route(
+            "/provinces/quang-nam-decret-03.html",
+            Route::html(article("fr-article.html", "000", "Quang Nam : bilan du décret 03/2019", &fr_url)),
+        );
+    // A listing section over two pages, and a plain list of pages.
+    let lc = Site::start("127.0.0.4");
+    lc.route("/robots.txt", robots)
+        .route(
+            "/thoi-su",
+            Route::html(
+                "<html><body><div class=list><h3 class=title><a href=\"/a/003.html\">Lao Cai</a></h3></div><a rel=next href=\"/thoi-su?page=2\">Trang sau</a></body></html>",
+            ),
+        )
+        .route(
+            "/thoi-su?page=2",
+            Route::html("<html><body><div class=list><h3 class=title><a href=\"/a/004.html\">Quang Tri</a></h3></div><a rel=next href=\"/thoi-su?page=3\">Trang sau</a></body></html>"),
+        )
+        .route("/thoi-su?page=3", Route::html("<h3 class=title><a href=\"/a/never.html\">x</a></h3>"))
+        .route("/a/003.html", Route::html(article("fr-article.html", "003", "Lao Cai", "/a/003.html")))
+        .route("/a/004.html", Route::html(article("fr-article.html", "004", "Dong Ha", "/a/004.html")))
+        .route("/a/002.html", Route::html(article("fr-article.html", "002", "Ha Giang", "/a/002.html")));
+    let sources = format!(
+        r#"
+[sources.quangnam]
+type = "feed"
+url = "{}"
+min_delay = "0s"
+lang = "vi"
+
+[sources.aggregator]
+type = "sitemap"
+url = "{}"
+min_delay = "0s"
+
+[sources.laocai]
+type = "listing"
+url = "{}"
+links = "h3.title a"
+max_pages = 2
+min_delay = "0s"
+
+[sources.picked]
+type = "pages"
+urls = ["{}"]
+"#,
+        vi.url("/rss/home.rss"),
+        fr.url("/sitemap.xml"),
+        lc.url("/thoi-su"),
+        lc.url("/a/002.html"),
+    );
+    let ws = workspace(&sources, "");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let records = ws.records();
+    assert_eq!(records.len(), 5, "{records:#?}");
+    for r in &records {
+        crate::util::assert_schema(r);
+    }
+    let vi_rec = location(&records, &vi_url);
+    let fr_rec = location(&records, &fr_url);
+    assert_eq!(vi_rec["source"], "quangnam");
+    assert_eq!(vi_rec["lang"], "vi");
+    assert_eq!(fr_rec["lang"], "fr");
+    assert_eq!(
+        vi_rec["story_id"], fr_rec["story_id"],
+        "the translation folds across sites"
+    );
+    for p in ["/a/002.html", "/a/003.html", "/a/004.html"] {
+        location(&records, &lc.url(p));
+    }
+    assert!(lc.hits_of("/thoi-su?page=3").is_empty(), "max_pages = 2 stops the walk");
+    let body = vi_rec["body"].as_str().unwrap();
+    assert!(!body.contains("Ảnh: M.T") && !body.contains("Chia sẻ") && !body.contains("Tin liên quan"));
+    assert_eq!(
+        vi.hits_of("/robots.txt").len(),
+        1,
+        "robots.txt is fetched once per host"
+    );
+    for site in [&vi, &fr, &lc] {
+        for hit in site.hits() {
+            let ua = hit.headers.get("user-agent").cloned().unwrap_or_default();
+            assert!(ua.starts_with("newsfold/") && ua.contains("+http"), "user agent {ua:?}");
+        }
+    }
+
+    // Second run: the feed and the sitemap index are revalidated, no article is fetched again.
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    assert_eq!(ws.records().len(), 5, "nothing is delivered twice");
+    let feed_hits = vi.hits_of("/rss/home.rss");
+    assert_eq!(feed_hits.len(), 2);
+    assert_eq!(
+        feed_hits[1].headers.get("if-none-match").map(String::as_str),
+        Some("\"feed-v1\"")
+    );
+    let index_hits = fr.hits_of("/sitemap.xml");
+    assert_eq!(
+        index_hits[1].headers.get("if-modified-since").map(String::as_str),
+        Some("Fri, 19 Jan 2024 10:00:00 GMT")
+    );
+    assert_eq!(vi.hits_of("/thoi-su/hoi-nghi-nghi-dinh-03.html").len(), 1);
+    assert_eq!(fr.hits_of("/provinces/quang-nam-decret-03.html").len(), 1);
+    assert_eq!(lc.hits_of("/a/003.html").len(), 1);
+    assert_eq!(lc.hits_of("/a/002.html").len(), 1);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("not modified: 1"), "{summary}");
+}
+
+#[test]
+fn robots_txt_disallow_and_crawl_delay_are_obeyed() {
+    let site = Site::start("127.0.0.5");
+    site.route(
+        "/robots.txt",
+        Route::typed("text/plain", "User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n"),
+    );
+    for p in ["/a.html", "/b.html", "/private/c.html"] {
+        site.route(p, Route::html(article("vi-article.html", "001", "Quảng Nam", p)));
+    }
+    let sources = format!(
+        "[sources.site]\ntype = \"pages\"\nurls = [\"{}\", \"{}\", \"{}\"]\nmin_delay = \"0s\"\n",
+        site.url("/a.html"),
+        site.url("/b.html"),
+        site.url("/private/c.html")
+    );
+    let ws = workspace(&sources, "");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    assert_eq!(ws.records().len(), 2);
+    assert!(
+        site.hits_of("/private/c.html").is_empty(),
+        "a disallowed page is never requested"
+    );
+    let gap = site.min_gap().expect("several requests");
+    assert!(
+        gap >= Duration::from_millis(950),
+        "Crawl-delay: 1 held between requests, saw {gap:?}"
+    );
+    assert_eq!(
+        failures(&stderr_lines(&out)),
+        [("site".into(), site.url("/private/c.html"), "robots".into())]
+    );
+}
+
+#[test]
+fn busy_and_failing_servers_are_retried_politely() {
+    let site = Site::start("127.0.0.6");
+    let page = |p: &str| Route::html(article("vi-article.html", "001", "Quảng Nam", p));
+    site.route("/robots.txt", Route::status(404, &[]))
+        .route(
+            "/busy.html",
+            Route::Seq(vec![Route::status(429, &[("Retry-After", "1")]), page("/busy.html")]),
+        )
+        .route(
+            "/flaky.html",
+            Route::Seq(vec![
+                Route::status(500, &[]),
+                Route::status(503, &[]),
+                page("/flaky.html"),
+            ]),
+        )
+        .route("/gone.html", Route::status(404, &[]));
+    let sources = format!(
+        "[sources.site]\ntype = \"pages\"\nurls = [\"{}\", \"{}\", \"{}\"]\nmin_delay = \"0s\"\n",
+        site.url("/busy.html"),
+        site.url("/flaky.html"),
+        site.url("/gone.html")
+    );
+    let ws = workspace(&sources, "retries = 3");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let records = ws.records();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let busy = site.hits_of("/busy.html");
+    assert_eq!(busy.len(), 2);
+    assert!(
+        busy[1].at - busy[0].at >= Duration::from_millis(950),
+        "Retry-After: 1 honoured"
+    );
+    assert_eq!(site.hits_of("/flaky.html").len(), 3, "500 and 503 are retried");
+    assert_eq!(site.hits_of("/gone.html").len(), 1, "a 404 is not retried");
+    assert_eq!(site.max_active(), 1, "one request at a time per host by default");
+    assert_eq!(
+        failures(&stderr_lines(&out)),
+        [("site".into(), site.url("/gone.html"), "http_4xx".into())]
+    );
+}
+
+#[test]
+fn hostile_servers_cost_one_log_line_each_and_the_good_pages_still_arrive() {
+    let site = Site::start("127.0.0.7");
+    let vi_text = std::fs::read_to_string(seed("001")).unwrap();
+    let paragraphs: String = vi_text.lines().map(|l| format!("<p>{}</p>\n", escape(l))).collect();
+    let cp1258 = to_windows_1258(&format!("<html><body><article>{paragraphs}</article></body></html>"));
+    let legacy = |declared: &str| Route::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), format!("text/html; charset={declared}"))],
+        body: cp1258.clone(),
+    };
+    let bomb = gzip(&vec![0u8; 30 << 20]);
+    site.route("/robots.txt", Route::status(404, &[]))
+        .route(
+            "/good.html",
+            Route::html(article("fr-article.html", "002", "Ha Giang", "/good.html")),
+        )
+        .route("/cp1258.html", legacy("windows-1258"))
+        .route("/mislabelled.html", legacy("utf-8"))
+        .route("/loop-a", Route::redirect("/loop-b"))
+        .route("/loop-b", Route::redirect("/loop-a"))
+        .route("/reset", Route::Reset)
+        .route(
+            "/slow",
+            Route::Trickle {
+                body: vec![b'x'; 400],
+                every: Duration::from_millis(50),
+            },
+        )
+        .route("/huge", Route::Endless { bytes: 64 << 20 })
+        .route(
+            "/bomb",
+            Route::typed("text/html", bomb).with("Content-Encoding", "gzip"),
+        );
+    let paths = [
+        "/good.html",
+        "/cp1258.html",
+        "/mislabelled.html",
+        "/loop-a",
+        "/reset",
+        "/slow",
+        "/huge",
+        "/bomb",
+    ];
+    let urls: Vec<String> = paths.iter().map(|p| format!("\"{}\"", site.url(p))).collect();
+    let sources = format!(
+        "[sources.hostile]\ntype = \"pages\"\nurls = [{}]\nmin_delay = \"0s\"\nmax_concurrency = 4\n",
+        urls.join(", ")
+    );
+    let ws = workspace(&sources, "retries = 1\ntimeout = \"1s\"\nmax_body_bytes = 1048576");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let records = ws.records();
+    assert_eq!(records.len(), 3, "{records:#?}\n{}", crate::util::text(&out));
+    location(&records, &site.url("/good.html"));
+    for p in ["/cp1258.html", "/mislabelled.html"] {
+        let r = location(&records, &site.url(p));
+        let body = r["body"].as_str().unwrap();
+        assert!(
+            body.contains("Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam"),
+            "{p}: {body:.200}"
+        );
+        assert_eq!(r["lang"], "vi");
+    }
+    let lines = stderr_lines(&out);
+    let mut expected: Vec<(String, String, String)> = [
+        ("/loop-a", "redirect_loop"),
+        ("/reset", "connect"),
+        ("/slow", "timeout"),
+        ("/huge", "too_large"),
+        ("/bomb", "too_large"),
+    ]
+    .iter()
+    .map(|(p, k)| ("hostile".to_string(), site.url(p), k.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(failures(&lines), expected, "one WARN line per bad URL, with its reason");
+    let finished = lines
+        .iter()
+        .find(|l| l["message"] == "run finished")
+        .expect("a run finished line");
+    let peak = finished["peak_rss_bytes"].as_u64().expect("peak RSS reported");
+    assert!(
+        peak < 120 << 20,
+        "64 MiB and 30 MiB bodies were refused without being held: peak {peak}"
+    );
+}
+
+#[test]
+fn links_to_private_addresses_need_allow_private_and_bad_feed_items_are_skipped() {
+    // `localhost` must reach the site, so it listens on 127.0.0.1.
+    let site = Site::start("127.0.0.1");
+    let port = site.addr.port();
+    // The operator configured `localhost`; the feed links to 127.0.0.1, which only the page says.
+    let own = |p: &str| format!("http://localhost:{port}{p}");
+    let feed = rss(&[
+        ("Good one", &format!("<link>{}</link>", own("/one.html"))),
+        ("No link at all", ""),
+        ("Loopback", &format!("<link>http://127.0.0.1:{port}/evil.html</link>")),
+        ("Good two", &format!("<link>{}</link>", own("/two.html"))),
+    ]);
+    site.route("/robots.txt", Route::status(404, &[]))
+        .route("/feed.rss", Route::typed("application/rss+xml", feed))
+        .route(
+            "/one.html",
+            Route::html(article("fr-article.html", "002", "Ha Giang", "/one.html")),
+        )
+        .route(
+            "/two.html",
+            Route::html(article("fr-article.html", "003", "Lao Cai", "/two.html")),
+        )
+        .route(
+            "/evil.html",
+            Route::html(article("fr-article.html", "004", "Dong Ha", "/evil.html")),
+        );
+    let sources = |allow: bool| {
+        format!(
+            "[sources.feed]\ntype = \"feed\"\nurl = \"{}\"\nmin_delay = \"0s\"\nallow_hosts = [\"127.0.0.1\"]\nallow_private = {allow}\n",
+            own("/feed.rss")
+        )
+    };
+    let ws = workspace(&sources(false), "");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    assert_eq!(ws.records().len(), 2);
+    assert!(
+        site.hits_of("/evil.html").is_empty(),
+        "no request reaches a refused address"
+    );
+    let f = failures(&stderr_lines(&out));
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.contains(&(
+        "feed".into(),
+        format!("http://127.0.0.1:{port}/evil.html"),
+        "refused_address".into()
+    )));
+    assert!(f.contains(&("feed".into(), own("/feed.rss"), "bad_item".into())));
+
+    // The same feed with allow_private: the loopback link is followed.
+    std::fs::write(
+        ws.config(),
+        std::fs::read_to_string(ws.config())
+            .unwrap()
+            .replace("allow_private = false", "allow_private = true"),
+    )
+    .unwrap();
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    assert_eq!(ws.records().len(), 3);
+    assert_eq!(site.hits_of("/evil.html").len(), 1);
+    assert_eq!(
+        site.hits_of("/one.html").len(),
+        1,
+        "delivered pages are not fetched again"
+    );
+}
