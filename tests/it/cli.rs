@@ -348,14 +348,6 @@ fn debug_logs_carry_per_page_fields() {
     );
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn run_picks_up_new_files_and_drains_on_sigterm() {
     let ws = Workspace::new();

@@ -344,3 +344,28 @@ pub fn drop_pg_table(url: &str, table: &str) {
         ));
     }
 }
+
+/// Polls `f` every 50 ms until it holds, failing the test after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Sends SIGTERM to `child` and returns its exit status and output, failing after 20 s.
+pub fn terminate(mut child: std::process::Child) -> (std::process::ExitStatus, Output) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    wait_for(
+        "the daemon to stop after SIGTERM",
+        std::time::Duration::from_secs(20),
+        || child.try_wait().expect("try_wait").is_some(),
+    );
+    let out = child.wait_with_output().expect("output");
+    (out.status, out)
+}

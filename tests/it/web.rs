@@ -69,6 +69,7 @@ impl Route {
 #[derive(Clone, Debug)]
 pub struct Hit {
     pub path: String,
+    /// When the connection was accepted (every request has its own connection).
     pub at: Instant,
     pub headers: HashMap<String, String>,
 }
@@ -107,8 +108,8 @@ impl Site {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                std::thread::spawn(move || serve(conn, &s));
+                let (s, accepted) = (s.clone(), Instant::now());
+                std::thread::spawn(move || serve(conn, accepted, &s));
             }
         });
         Site { addr, shared }
@@ -153,7 +154,7 @@ impl Drop for Site {
     }
 }
 
-fn serve(conn: TcpStream, s: &Shared) {
+fn serve(conn: TcpStream, accepted: Instant, s: &Shared) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(match conn.try_clone() {
         Ok(c) => c,
@@ -184,7 +185,7 @@ fn serve(conn: TcpStream, s: &Shared) {
     };
     s.hits.lock().unwrap().push(Hit {
         path: path.clone(),
-        at: Instant::now(),
+        at: accepted,
         headers: headers.clone(),
     });
     let route = s.routes.lock().unwrap().get(&path).cloned();

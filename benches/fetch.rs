@@ -1,0 +1,218 @@
+//! Fetch benchmark: newsfold and Scrapy crawl the same local sites with the same politeness.
+//!
+//! `cargo bench --bench fetch -- HOSTS PAGES DELAY_MS PYTHON` (bench/fetch.sh installs Scrapy
+//! and passes its Python). HOSTS sites on their own loopback addresses each serve robots.txt, a
+//! sitemap and PAGES/HOSTS article pages; newsfold (`once`, one sitemap source per host, JSONL
+//! out) and then Scrapy (a SitemapSpider, JSON Lines out) each crawl a fresh set of them with one
+//! request at a time per host and DELAY_MS between requests to a host. Each side's wall time,
+//! CPU time and peak RSS come from GNU time; politeness is measured by the servers.
+
+// Shared with the integration tests, which use all of it.
+#[allow(dead_code)]
+#[path = "../tests/it/web.rs"]
+mod web;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use web::{Route, Site};
+
+/// Words drawn for page text: the seeds' vocabulary, so pages look like the genre to the scraper
+/// and the language detector, with numbers and codes that make every page its own story.
+fn vocabulary(repo: &Path) -> Vec<String> {
+    let mut words = Vec::new();
+    for entry in std::fs::read_dir(repo.join("seeds")).expect("seeds/") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+        if text.contains("Quảng Nam") {
+            words.extend(
+                text.split_whitespace()
+                    .filter(|w| w.chars().all(char::is_alphabetic))
+                    .map(str::to_string),
+            );
+        }
+    }
+    words.sort();
+    words.dedup();
+    words
+}
+
+fn page(words: &[String], rng: &mut fastrand::Rng, host: usize, n: usize) -> String {
+    let mut paragraphs = String::new();
+    for p in 0..6 {
+        let mut line: Vec<&str> = (0..40).map(|_| words[rng.usize(..words.len())].as_str()).collect();
+        let facts = format!(
+            "{}.{:03} {}/{}/2024 {}/{}/NĐ-CP",
+            rng.u32(1..999),
+            rng.u32(0..999),
+            host % 28 + 1,
+            p + 1,
+            n,
+            host
+        );
+        line.insert(rng.usize(..line.len()), &facts);
+        paragraphs.push_str(&format!("<p>{}.</p>\n", line.join(" ")));
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Tin {host}-{n}</title></head><body>\
+         <header><nav><a href=\"/\">Trang chủ</a> <a href=\"/thoi-su\">Thời sự</a></nav></header><main><article>\
+         <h1>Bản tin {host}-{n}</h1><div class=\"article-content\" itemprop=\"articleBody\">{paragraphs}</div>\
+         </article><aside class=\"related\"><a href=\"/a/1.html\">Tin liên quan</a></aside></main><footer>© Báo</footer></body></html>"
+    )
+}
+
+/// Starts `hosts` sites on 127.`net`.x.y with `per_host` pages each; returns them and their sitemaps.
+fn sites(net: u8, hosts: usize, per_host: usize, words: &[String]) -> (Vec<Site>, Vec<String>) {
+    let mut rng = fastrand::Rng::with_seed(u64::from(net));
+    let mut out = Vec::new();
+    let mut sitemaps = Vec::new();
+    for h in 0..hosts {
+        let site = Site::start(&format!("127.{net}.{}.{}", h / 250, h % 250 + 1));
+        site.route(
+            "/robots.txt",
+            Route::typed("text/plain", "User-agent: *\nDisallow: /admin/\n"),
+        );
+        let mut urlset =
+            String::from("<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">");
+        for n in 0..per_host {
+            let path = format!("/a/{n}.html");
+            urlset.push_str(&format!("<url><loc>{}</loc></url>", site.url(&path)));
+            site.route(&path, Route::html(page(words, &mut rng, h, n)));
+        }
+        urlset.push_str("</urlset>");
+        site.route("/sitemap.xml", Route::typed("application/xml", urlset));
+        sitemaps.push(site.url("/sitemap.xml"));
+        out.push(site);
+    }
+    (out, sitemaps)
+}
+
+struct Measured {
+    pages: usize,
+    wall: f64,
+    cpu: f64,
+    peak_kb: u64,
+}
+
+/// Runs `cmd` under GNU time; returns (wall s, user+sys s, peak RSS KiB).
+fn timed(cmd: Command, dir: &Path, name: &str) -> (f64, f64, u64) {
+    let times = dir.join(format!("{name}.time"));
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file");
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let status = Command::new("/usr/bin/time")
+        .arg("-o")
+        .arg(&times)
+        .arg("-f")
+        .arg("%e %U %S %M")
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .status()
+        .expect("run under /usr/bin/time");
+    assert!(
+        status.success(),
+        "{name} failed: see {}",
+        dir.join(format!("{name}.log")).display()
+    );
+    let t = std::fs::read_to_string(&times).expect("time output");
+    let last = t.lines().last().unwrap_or_default();
+    let v: Vec<f64> = last.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    assert_eq!(v.len(), 4, "unexpected time output {t:?}");
+    (v[0], v[1] + v[2], v[3] as u64)
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+/// The most requests any site had open at once (must be 1) and the shortest gap any site saw
+/// between two connections (the delay, less the jitter of connection set-up on a loaded machine).
+fn politeness(sites: &[Site]) -> (usize, Duration) {
+    let max_active = sites.iter().map(Site::max_active).max().unwrap_or(0);
+    let min_gap = sites.iter().filter_map(Site::min_gap).min().unwrap_or(Duration::ZERO);
+    assert!(max_active <= 1, "a host saw {max_active} requests at once");
+    (max_active, min_gap)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let hosts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let pages: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let delay_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let python = args.get(3).cloned().unwrap_or_else(|| "python3".into());
+    let delay = Duration::from_millis(delay_ms);
+    let per_host = pages / hosts;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let words = vocabulary(&repo);
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path();
+    println!(
+        "{hosts} hosts x {per_host} pages, 1 request at a time per host, {delay_ms} ms between requests to a host"
+    );
+
+    // newsfold
+    let (nf_sites, sitemaps) = sites(2, hosts, per_host, &words);
+    let mut config = String::from(
+        "[state]\npath = \"state.sqlite\"\n[fetch]\nmax_concurrency = 64\nretries = 1\n[sinks.out]\ntype = \"jsonl\"\npath = \"newsfold.jsonl\"\n",
+    );
+    for (i, s) in sitemaps.iter().enumerate() {
+        config.push_str(&format!(
+            "[sources.h{i}]\ntype = \"sitemap\"\nurl = \"{s}\"\nmin_delay = \"{delay_ms}ms\"\nmax_concurrency = 1\n"
+        ));
+    }
+    std::fs::write(dir.join("newsfold.toml"), config).expect("config");
+    let mut cmd = Command::new(repo.join("target/release/newsfold"));
+    cmd.args(["once", "--config", "newsfold.toml", "--log-level", "warn"]);
+    let (wall, cpu, peak_kb) = timed(cmd, dir, "newsfold");
+    let newsfold = Measured {
+        pages: lines(&dir.join("newsfold.jsonl")),
+        wall,
+        cpu,
+        peak_kb,
+    };
+    let nf_polite = politeness(&nf_sites);
+    drop(nf_sites);
+
+    // Scrapy, on a fresh set of the same sites.
+    let (sc_sites, sitemaps) = sites(3, hosts, per_host, &words);
+    std::fs::write(dir.join("sitemaps.txt"), sitemaps.join("\n")).expect("sitemaps");
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "scrapy", "runspider"])
+        .arg(repo.join("bench/scrapy_spider.py"))
+        .args(["-a", "sitemaps=sitemaps.txt", "-a"])
+        .arg(format!("delay={}", delay.as_secs_f64()))
+        .args(["-O", "scrapy.jsonl"]);
+    let (wall, cpu, peak_kb) = timed(cmd, dir, "scrapy");
+    let scrapy = Measured {
+        pages: lines(&dir.join("scrapy.jsonl")),
+        wall,
+        cpu,
+        peak_kb,
+    };
+    let sc_polite = politeness(&sc_sites);
+
+    println!(
+        "{:<10} {:>7} {:>9} {:>12} {:>16} {:>13} {:>10} {:>12}",
+        "", "pages", "wall s", "pages/s", "CPU s/1000 pages", "pages/CPU s", "peak MiB", "host max/min gap"
+    );
+    for (name, m, p) in [("newsfold", &newsfold, nf_polite), ("scrapy", &scrapy, sc_polite)] {
+        println!(
+            "{name:<10} {:>7} {:>9.1} {:>12.0} {:>16.2} {:>13.0} {:>10.1} {:>7} {:>4}ms",
+            m.pages,
+            m.wall,
+            m.pages as f64 / m.wall,
+            m.cpu * 1000.0 / m.pages.max(1) as f64,
+            m.pages as f64 / m.cpu.max(1e-9),
+            m.peak_kb as f64 / 1024.0,
+            p.0,
+            p.1.as_millis()
+        );
+    }
+    println!(
+        "newsfold / scrapy, pages per CPU second: {:.1}x",
+        (newsfold.pages as f64 / newsfold.cpu.max(1e-9)) / (scrapy.pages as f64 / scrapy.cpu.max(1e-9))
+    );
+}
