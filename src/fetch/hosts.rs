@@ -43,6 +43,17 @@ pub struct Hosts {
 /// Permission to send one request to a host; dropping it frees the host's slot.
 pub struct Visit {
     _slot: OwnedSemaphorePermit,
+    spacing: Option<Arc<DefaultDirectRateLimiter>>,
+}
+
+impl Visit {
+    /// Waits out the host's spacing once more. For a visit that then waited for something else
+    /// (a global slot): its request must still start at least `delay` after the previous one.
+    pub async fn respace(&self) {
+        if let Some(l) = &self.spacing {
+            l.until_ready().await;
+        }
+    }
 }
 
 impl Hosts {
@@ -77,10 +88,10 @@ impl Hosts {
             }
         }
         let spacing = host.spacing.lock().unwrap_or_else(|p| p.into_inner()).1.clone();
-        if let Some(l) = spacing {
+        if let Some(l) = &spacing {
             l.until_ready().await;
         }
-        Visit { _slot: slot }
+        Visit { _slot: slot, spacing }
     }
 
     /// The host asked us to wait (Retry-After): no request to it starts before `until`.

@@ -391,11 +391,22 @@ impl Fetcher {
         truncate_at: Option<u64>,
     ) -> Result<Exchange, FetchError> {
         let host = host_key(url);
-        let _visit = tokio::select! {
+        let visit = tokio::select! {
             _ = self.shutdown.cancelled() => return Err(FetchError::Cancelled),
             v = self.hosts.visit(&host, policy.limits) => v,
         };
-        let _permit = self.global.acquire().await.map_err(|_| FetchError::Cancelled)?;
+        let _permit = match self.global.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                let p = tokio::select! {
+                    _ = self.shutdown.cancelled() => return Err(FetchError::Cancelled),
+                    p = self.global.acquire() => p.map_err(|_| FetchError::Cancelled)?,
+                };
+                // Time passed while waiting: keep the host's spacing measured from the request.
+                visit.respace().await;
+                p
+            }
+        };
         let private_ok = policy.private_ok(url);
         let client = if private_ok { &self.any } else { &self.public };
         let request = client
