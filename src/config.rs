@@ -237,13 +237,32 @@ pub struct RawHttpSource {
     /// Re-fetch articles delivered longer ago than this (with ETag/Last-Modified); never if unset.
     #[serde(default, deserialize_with = "duration_opt")]
     pub refresh: Option<Duration>,
+    /// CSS rules for this source's article pages.
+    #[serde(default)]
+    pub extract: Option<RawExtract>,
+}
+
+/// `[sources.NAME.extract]`: `selector` or `selector@attribute` per field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExtract {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub authors: Option<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 /// The closed set of source kinds, by their `type` key.
 #[derive(Debug)]
 pub enum RawSource {
     Files(RawFilesSource),
-    Http(HttpKindName, RawHttpSource),
+    Http(HttpKindName, Box<RawHttpSource>),
 }
 
 /// Which HTTP source a `RawHttpSource` is.
@@ -509,6 +528,7 @@ pub struct HttpSettings {
     pub max_concurrency: usize,
     pub min_delay: Duration,
     pub refresh: Option<Duration>,
+    pub extract: Option<std::sync::Arc<crate::scrape::rules::Rules>>,
 }
 
 /// `[fetch]`, validated.
@@ -817,10 +837,10 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
 fn parse_source(cx: &mut Cx<'_>, key: &str, kind: &str, v: Spanned<DeValue<'_>>) -> Option<RawSource> {
     match kind {
         "files" => section(cx, key, v).map(RawSource::Files),
-        "feed" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Feed, h)),
-        "sitemap" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Sitemap, h)),
-        "listing" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Listing, h)),
-        "pages" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Pages, h)),
+        "feed" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Feed, Box::new(h))),
+        "sitemap" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Sitemap, Box::new(h))),
+        "listing" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Listing, Box::new(h))),
+        "pages" => section(cx, key, v).map(|h| RawSource::Http(HttpKindName::Pages, Box::new(h))),
         _ => None,
     }
 }
@@ -1018,7 +1038,7 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
                 });
             }
             RawSource::Http(kind, h) => {
-                if let Some(settings) = validate_http(cx, &key, kind, h, &fetch) {
+                if let Some(settings) = validate_http(cx, &key, kind, *h, &fetch) {
                     sources.push(SourceSpec {
                         id,
                         kind: SourceKind::Http(settings),
@@ -1233,6 +1253,24 @@ fn selector(cx: &mut Cx<'_>, key: &str, css: &str) {
     }
 }
 
+fn extract_rules(cx: &mut Cx<'_>, key: &str, e: RawExtract) -> crate::scrape::rules::Rules {
+    use crate::scrape::rules::Pick;
+    let pick = |cx: &mut Cx<'_>, field: &str, spec: &str| match Pick::parse(spec) {
+        Ok(p) => Some(p),
+        Err(msg) => {
+            cx.error(&format!("{key}.extract.{field}"), msg);
+            None
+        }
+    };
+    crate::scrape::rules::Rules {
+        title: e.title.as_deref().and_then(|s| pick(cx, "title", s)),
+        body: e.body.as_deref().and_then(|s| pick(cx, "body", s)),
+        date: e.date.as_deref().and_then(|s| pick(cx, "date", s)),
+        authors: e.authors.as_deref().and_then(|s| pick(cx, "authors", s)),
+        remove: e.remove.iter().filter_map(|s| pick(cx, "remove", s)).collect(),
+    }
+}
+
 fn validate_http(
     cx: &mut Cx<'_>,
     key: &str,
@@ -1366,6 +1404,7 @@ fn validate_http(
         max_concurrency,
         min_delay: h.min_delay.unwrap_or(DEFAULT_MIN_DELAY),
         refresh: h.refresh,
+        extract: h.extract.map(|e| std::sync::Arc::new(extract_rules(cx, key, e))),
     })
 }
 

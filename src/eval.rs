@@ -63,6 +63,7 @@ pub fn load(labels: &Path) -> anyhow::Result<Vec<Doc>> {
             raw_hash: raw_hash.clone(),
             lang_hint: hint,
             charset: None,
+            rules: None,
         };
         let article: Article = crate::scrape::scrape(&page)
             .map_err(|e| anyhow::anyhow!("{}:{}: cannot scrape {}: {e}", labels.display(), n + 1, path.display()))?;

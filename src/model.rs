@@ -69,6 +69,8 @@ pub struct Page {
     pub lang_hint: Option<Lang>,
     /// The charset the server declared (HTTP Content-Type), if any.
     pub charset: Option<String>,
+    /// The source's extraction rules (`[sources.NAME.extract]`), if it has any.
+    pub rules: Option<Arc<crate::scrape::rules::Rules>>,
 }
 
 /// What the scrape stage makes of a page. Pure data, no relation to other pages yet.

@@ -5,11 +5,13 @@
 
 use std::sync::LazyLock;
 
-use chrono::DateTime;
+use chrono::{DateTime, FixedOffset};
+use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
-use super::Extracted;
-use crate::dates::parse_stamp;
+use super::rules::{Pick, Rules};
+use super::{Extracted, ScrapeError};
+use crate::dates::{find_dates, local_midnight, parse_stamp};
 use crate::model::Lang;
 
 struct Selectors {
@@ -68,22 +70,114 @@ fn nonempty(s: String) -> Option<String> {
     if t.is_empty() { None } else { Some(t.to_string()) }
 }
 
+/// Reads a page with the generic rules.
 pub fn read(text: &str) -> Extracted {
+    // Without source rules nothing can miss.
+    read_with(text, None).unwrap_or_default()
+}
+
+/// The value a rule picks from an element: the attribute it names, else the text.
+fn picked(el: ElementRef<'_>, pick: &Pick) -> Option<String> {
+    match &pick.attr {
+        Some(a) => el.value().attr(a).map(str::to_string),
+        None => Some(text_of(el)),
+    }
+    .and_then(nonempty)
+}
+
+fn missed(field: &'static str, pick: &Pick) -> ScrapeError {
+    ScrapeError::RuleMissed {
+        field,
+        selector: format!("{pick:?}"),
+    }
+}
+
+/// What a source's rules pick, and the elements they consumed (removed before the body is read).
+struct Ruled {
+    title: Option<String>,
+    published_at: Option<DateTime<FixedOffset>>,
+    authors: Vec<String>,
+    detach: Vec<NodeId>,
+}
+
+fn apply_rules(doc: &Html, rules: &Rules) -> Result<Ruled, ScrapeError> {
+    let mut out = Ruled {
+        title: None,
+        published_at: None,
+        authors: Vec::new(),
+        detach: Vec::new(),
+    };
+    if let Some(pick) = &rules.title {
+        let el = doc.select(&pick.selector).find(|e| picked(*e, pick).is_some());
+        let el = el.ok_or_else(|| missed("title", pick))?;
+        out.title = picked(el, pick);
+        out.detach.push(el.id());
+    }
+    if let Some(pick) = &rules.date {
+        let found = doc.select(&pick.selector).find_map(|e| {
+            let v = picked(e, pick)?;
+            let date = DateTime::parse_from_rfc3339(v.trim())
+                .ok()
+                .or_else(|| parse_stamp(&v))
+                .or_else(|| {
+                    find_dates(&v)
+                        .into_iter()
+                        .find_map(|m| m.to_date())
+                        .and_then(local_midnight)
+                })?;
+            Some((e.id(), date))
+        });
+        let (id, date) = found.ok_or_else(|| missed("date", pick))?;
+        out.published_at = Some(date);
+        out.detach.push(id);
+    }
+    if let Some(pick) = &rules.authors {
+        for el in doc.select(&pick.selector) {
+            if let Some(a) = picked(el, pick) {
+                out.authors.push(a);
+                out.detach.push(el.id());
+            }
+        }
+        if out.authors.is_empty() {
+            return Err(missed("authors", pick));
+        }
+    }
+    for pick in &rules.remove {
+        out.detach.extend(doc.select(&pick.selector).map(|e| e.id()));
+    }
+    Ok(out)
+}
+
+/// Reads a page, with a source's extraction rules when it has them.
+pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeError> {
     let s = &*SELECTORS;
-    let doc = Html::parse_document(text);
-    let title = doc
-        .select(&s.h1)
-        .next()
-        .map(text_of)
-        .and_then(nonempty)
-        .or_else(|| {
-            doc.select(&s.og_title)
-                .next()
-                .and_then(|m| m.value().attr("content"))
-                .map(str::to_string)
-                .and_then(nonempty)
-        })
-        .or_else(|| doc.select(&s.title).next().map(text_of).and_then(nonempty));
+    let mut doc = Html::parse_document(text);
+    let ruled = match rules {
+        Some(r) => Some(apply_rules(&doc, r)?),
+        None => None,
+    };
+    if let Some(r) = &ruled {
+        for id in &r.detach {
+            if let Some(mut node) = doc.tree.get_mut(*id) {
+                node.detach();
+            }
+        }
+    }
+    let body_rule = rules.and_then(|r| r.body.as_ref());
+    let title = ruled.as_ref().and_then(|r| r.title.clone()).or_else(|| {
+        doc.select(&s.h1)
+            .next()
+            .map(text_of)
+            .and_then(nonempty)
+            .or_else(|| {
+                doc.select(&s.og_title)
+                    .next()
+                    .and_then(|m| m.value().attr("content"))
+                    .map(str::to_string)
+                    .and_then(nonempty)
+            })
+            .or_else(|| doc.select(&s.title).next().map(text_of).and_then(nonempty))
+    });
 
     let declared_lang = doc
         .select(&s.html)
@@ -91,11 +185,12 @@ pub fn read(text: &str) -> Extracted {
         .and_then(|h| h.value().attr("lang"))
         .and_then(|l| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l)));
 
-    let stated = doc
-        .select(&s.published)
-        .filter_map(|m| m.value().attr("content"))
-        .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
-        .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)));
+    let stated = ruled.as_ref().and_then(|r| r.published_at).or_else(|| {
+        doc.select(&s.published)
+            .filter_map(|m| m.value().attr("content"))
+            .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
+            .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)))
+    });
     let canonical = doc
         .select(&s.canonical)
         .find_map(|l| l.value().attr("href"))
@@ -110,7 +205,13 @@ pub fn read(text: &str) -> Extracted {
         ..Extracted::default()
     };
 
-    let container = s.containers.iter().find_map(|c| doc.select(c).next());
+    if let Some(r) = ruled {
+        ex.authors = r.authors;
+    }
+    let container = match body_rule {
+        Some(pick) => Some(doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?),
+        None => s.containers.iter().find_map(|c| doc.select(c).next()),
+    };
     if let Some(container) = container {
         for block in container.select(&s.blocks) {
             let skipped = block
@@ -154,7 +255,7 @@ pub fn read(text: &str) -> Extracted {
             ex.lines.remove(0);
         }
     }
-    ex
+    Ok(ex)
 }
 
 #[cfg(test)]
@@ -187,5 +288,108 @@ mod tests {
                 "Nguồn"
             ]
         );
+    }
+
+    fn rules(title: &str, body: &str, date: &str, authors: &str, remove: &[&str]) -> Rules {
+        let p = |s: &str| Some(Pick::parse(s).unwrap());
+        Rules {
+            title: p(title),
+            body: p(body),
+            date: p(date),
+            authors: p(authors),
+            remove: remove.iter().map(|r| Pick::parse(r).unwrap()).collect(),
+        }
+    }
+
+    const PROVINCIAL: &str = r#"<html lang="vi"><head><title>Báo Quảng Trị</title>
+        <meta property="article:published_time" content="2024-11-29T08:15:00+07:00"></head><body>
+        <h1 class="site">Báo Quảng Trị điện tử</h1>
+        <div class="detail"><h1 class="article-title">Hội nghị cụm thi đua số 7</h1>
+        <div class="article-content"><p class="sapo">Sáng 29/11, tại TP. Đông Hà, Cụm thi đua số 7 tổng kết năm 2024.</p>
+        <div class="share"><p>Chia sẻ</p></div>
+        <p>Cụm gồm 5 tỉnh: Quảng Trị, Thừa Thiên Huế, Quảng Nam, Quảng Ngãi, Bình Định.</p>
+        <p class="photo-caption">Quang cảnh hội nghị - Ảnh: T.L</p>
+        <p class="author">Thanh Lê</p></div>
+        <div class="related"><p>Tin liên quan</p></div></div></body></html>"#;
+
+    #[test]
+    fn source_rules_pick_fields_and_remove_elements() {
+        let r = rules(
+            "h1.article-title",
+            "div.article-content",
+            "meta[property='article:published_time']@content",
+            ".author",
+            &[".photo-caption", ".share"],
+        );
+        let ex = read_with(PROVINCIAL, Some(&r)).unwrap();
+        assert_eq!(ex.title.as_deref(), Some("Hội nghị cụm thi đua số 7"));
+        assert_eq!(
+            ex.published_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-11-29T08:15:00+07:00")
+        );
+        assert_eq!(ex.authors, ["Thanh Lê"]);
+        assert_eq!(
+            ex.lines,
+            [
+                "Sáng 29/11, tại TP. Đông Hà, Cụm thi đua số 7 tổng kết năm 2024.",
+                "Cụm gồm 5 tỉnh: Quảng Trị, Thừa Thiên Huế, Quảng Nam, Quảng Ngãi, Bình Định."
+            ]
+        );
+        // A visible date string works as well as an attribute.
+        let page = PROVINCIAL.replace(
+            "<div class=\"detail\">",
+            "<div class=\"detail\"><span class=\"time\">Thứ Sáu, 29/11/2024 08:15</span>",
+        );
+        let r = rules("h1.article-title", "div.article-content", "span.time", ".author", &[]);
+        let ex = read_with(&page, Some(&r)).unwrap();
+        assert_eq!(
+            ex.published_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-11-29T08:15:00+07:00")
+        );
+    }
+
+    #[test]
+    fn a_rule_that_matches_nothing_fails_the_page() {
+        for (field, r) in [
+            (
+                "title",
+                rules("h1.headline", "div.article-content", "meta@content", ".author", &[]),
+            ),
+            (
+                "body",
+                rules(
+                    "h1.article-title",
+                    "div.content",
+                    "meta[property]@content",
+                    ".author",
+                    &[],
+                ),
+            ),
+            (
+                "date",
+                rules(
+                    "h1.article-title",
+                    "div.article-content",
+                    "time@datetime",
+                    ".author",
+                    &[],
+                ),
+            ),
+            (
+                "authors",
+                rules(
+                    "h1.article-title",
+                    "div.article-content",
+                    "meta[property]@content",
+                    ".byline",
+                    &[],
+                ),
+            ),
+        ] {
+            match read_with(PROVINCIAL, Some(&r)) {
+                Err(ScrapeError::RuleMissed { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod debris;
 pub mod decode;
 pub mod html;
 pub mod lang;
+pub mod rules;
 pub mod text;
 
 use chrono::{DateTime, FixedOffset};
@@ -30,6 +31,8 @@ pub enum ScrapeError {
     InvalidUtf8(usize),
     #[error("no article text left after cleaning")]
     NoText,
+    #[error("extract.{field} selector {selector} matched nothing")]
+    RuleMissed { field: &'static str, selector: String },
 }
 
 impl ScrapeError {
@@ -40,6 +43,7 @@ impl ScrapeError {
             ScrapeError::Binary => "binary",
             ScrapeError::InvalidUtf8(_) => "invalid_utf8",
             ScrapeError::NoText => "no_text",
+            ScrapeError::RuleMissed { .. } => "rule_missed",
         }
     }
 }
@@ -57,6 +61,8 @@ pub struct Extracted {
     /// `<link rel=canonical>`, as written (resolved against the page URL later).
     pub canonical: Option<String>,
     pub declared_lang: Option<Lang>,
+    /// Authors a source's rules picked; bylines found in the text are added after them.
+    pub authors: Vec<String>,
 }
 
 /// Scrapes one page.
@@ -64,7 +70,7 @@ pub fn scrape(page: &Page) -> Result<Article, ScrapeError> {
     let text = decode::decode(&page.bytes, page.charset.as_deref(), page.format == PageFormat::Html)?;
     let extracted = match page.format {
         PageFormat::Text => text::read(&text),
-        PageFormat::Html => html::read(&text),
+        PageFormat::Html => html::read_with(&text, page.rules.as_deref())?,
     };
     finish(extracted, page.lang_hint)
 }
@@ -82,7 +88,12 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
             }
         }
     }
-    let authors = byline::take_trailing(&mut lines);
+    let mut authors = ex.authors;
+    for a in byline::take_trailing(&mut lines) {
+        if !authors.contains(&a) {
+            authors.push(a);
+        }
+    }
     // A caption-like line kept only because it looked like a byline candidate is gone by now; what
     // is left must be article text.
     if lines.is_empty() {

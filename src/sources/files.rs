@@ -131,6 +131,7 @@ async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e:
         raw_hash,
         lang_hint: settings.lang,
         charset: None,
+        rules: None,
     })
     .await
 }

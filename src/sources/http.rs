@@ -354,6 +354,7 @@ impl Crawl {
                 raw_hash,
                 lang_hint: self.settings.lang,
                 charset: fetched.charset,
+                rules: self.settings.extract.clone(),
             })
             .await?;
         Ok(true)

@@ -6,8 +6,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
 use newsfold::config::{
-    self, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawNatsSink, RawPipeline, RawPostgresSink,
-    RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
+    self, RawExtract, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawNatsSink, RawPipeline,
+    RawPostgresSink, RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
 };
 
 use crate::util::repo;
@@ -89,6 +89,13 @@ fn example_config_documents_every_key() {
             other => panic!("source type {other} has no example check"),
         };
         check(&format!("sources.<{kind}>"), &typed("sources", kind), &fields);
+        if *kind == "feed" {
+            let extract = typed("sources", kind)["extract"]
+                .as_table()
+                .expect("an extract table")
+                .clone();
+            check("sources.<feed>.extract", &extract, fields_of::<RawExtract>());
+        }
     }
     for kind in SINK_TYPES {
         let fields = match *kind {

@@ -631,3 +631,64 @@ fn a_crawl_killed_midway_resumes_without_refetching_what_was_delivered() {
         );
     }
 }
+
+#[test]
+fn extraction_rules_apply_to_fetched_pages_and_a_missed_rule_fails_only_its_page() {
+    let site = Site::start("127.0.0.11");
+    site.route("/robots.txt", Route::status(404, &[]))
+        .route(
+            "/a.html",
+            Route::html(article("vi-article.html", "001", "Sơ kết Nghị định 03", "/a.html")),
+        )
+        // The same site after a redesign: no `div.article-content` any more.
+        .route(
+            "/b.html",
+            Route::html(
+                article("vi-article.html", "001", "Tin khác", "/b.html").replace("article-content", "noi-dung"),
+            ),
+        );
+    let sources = format!(
+        r#"[sources.qn]
+type = "pages"
+urls = ["{}", "{}"]
+min_delay = "0s"
+
+[sources.qn.extract]
+title = "h1.article-title"
+body = "div.article-content"
+date = "meta[property='article:published_time']@content"
+authors = "p.author"
+remove = ["figure", ".share"]
+"#,
+        site.url("/a.html"),
+        site.url("/b.html")
+    );
+    let ws = workspace(&sources, "");
+    let out = ws.once();
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let records = ws.records();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = &records[0];
+    assert_eq!(r["title"], "Sơ kết Nghị định 03");
+    assert_eq!(r["published_at"], "2024-01-19T17:05:00+07:00");
+    assert_eq!(r["authors"], serde_json::json!(["VĂN HOA"]));
+    let body = r["body"].as_str().unwrap();
+    assert!(
+        body.contains("Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam"),
+        "{body:.120}"
+    );
+    assert!(!body.contains("Ảnh: M.T") && !body.contains("VĂN HOA"));
+    let refused: Vec<Value> = stderr_lines(&out)
+        .into_iter()
+        .filter(|l| l["level"] == "WARN" && l["message"] == "page refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0]["kind"], "rule_missed");
+    assert_eq!(refused[0]["location"], site.url("/b.html"));
+    assert!(
+        refused[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("extract.body selector div.article-content matched nothing")
+    );
+}

@@ -23,6 +23,7 @@ fn input(path: &Path, key: &str) -> FoldInput {
         raw_hash: raw_hash.clone(),
         lang_hint: None,
         charset: None,
+        rules: None,
     };
     let a = scrape(&page).unwrap();
     FoldInput::from_article(

@@ -26,6 +26,7 @@ fn page(path: &Path, lang_hint: Option<Lang>) -> Page {
         raw_hash: String::new(),
         lang_hint,
         charset: None,
+        rules: None,
     }
 }
 
