@@ -39,6 +39,20 @@ pub enum Command {
     Check(ConfigArg),
     /// Score the fold on a labelled set: pairwise precision, recall and F1 of the same-story relation.
     FoldEval(FoldEvalArgs),
+    /// Scrape one page (a URL or a file) and print the record it would make, as pretty JSON.
+    Scrape(ScrapeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScrapeArgs {
+    /// An http(s) URL to fetch, or a saved page (.html/.htm read as HTML, anything else as text).
+    pub target: String,
+    /// Use this source's extraction rules, language hint, User-Agent and allowed hosts.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The config holding the source and the [fetch] settings.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +100,34 @@ pub fn main(cli: Cli) -> i32 {
         Command::Once(a) => run_pipeline(&a.config, Mode::Once),
         Command::Run(a) => run_pipeline(&a.config, Mode::Daemon),
         Command::FoldEval(a) => fold_eval(&a),
+        Command::Scrape(a) => scrape(&a),
+    }
+}
+
+fn scrape(a: &ScrapeArgs) -> i32 {
+    let config = match &a.config {
+        Some(path) => match load(path) {
+            Ok(c) => Some(c),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    match crate::preview::preview(&a.target, config.as_ref(), a.source.as_deref()) {
+        Ok(json) => {
+            let written = writeln!(std::io::stdout().lock(), "{json}");
+            match written {
+                // `| head` closing stdout early is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write: {e}");
+                    EXIT_FAILED
+                }
+                _ => EXIT_OK,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_FAILED
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `scrape`: pure; bytes → `Article` (text and HTML readers, debris, bylines, language).
 //! - `dates`: pure; date mentions and stamps in vi/fr/en.
 //! - `fold`: pure; fingerprints and the story index that decides relations.
+//! - `preview`: `newsfold scrape`, one page through scrape, printed as its record.
 //! - `eval`: `fold-eval`, the labelled-set scorer running the same scrape and fold code.
 //! - `state`: the embedded SQLite store (done inputs, fold documents).
 //! - `sinks`: where records go (`jsonl`), and the acknowledgement contract.
@@ -23,6 +24,7 @@ pub mod fetch;
 pub mod fold;
 pub mod model;
 pub mod pipeline;
+pub mod preview;
 pub mod report;
 pub mod scrape;
 pub mod shutdown;

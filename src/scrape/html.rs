@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
+use super::main_text;
 use super::rules::{Pick, Rules};
 use super::{Extracted, ScrapeError};
 use crate::dates::{find_dates, local_midnight, parse_stamp};
@@ -21,8 +22,8 @@ struct Selectors {
     html: Selector,
     published: Selector,
     time: Selector,
-    containers: Vec<Selector>,
-    blocks: Selector,
+    article_body: Selector,
+    body: Selector,
     links: Selector,
     canonical: Selector,
 }
@@ -38,28 +39,13 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     html: sel("html"),
     published: sel(r#"meta[property="article:published_time"], meta[itemprop="datePublished"], meta[name="pubdate"]"#),
     time: sel("time[datetime]"),
-    containers: ["[itemprop=articleBody]", "article", "main", "body"]
-        .into_iter()
-        .map(sel)
-        .collect(),
-    blocks: sel("p, h2, h3, blockquote"),
+    article_body: sel("[itemprop=articleBody]"),
+    body: sel("body"),
     links: sel("a[href]"),
     canonical: sel(r#"link[rel~="canonical"][href]"#),
 });
 
 /// Elements whose text is never article body.
-const SKIP_ANCESTORS: &[&str] = &[
-    "figure",
-    "figcaption",
-    "nav",
-    "footer",
-    "aside",
-    "header",
-    "form",
-    "script",
-    "style",
-    "noscript",
-];
 
 fn text_of(el: ElementRef<'_>) -> String {
     el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
@@ -208,34 +194,23 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     if let Some(r) = ruled {
         ex.authors = r.authors;
     }
-    let container = match body_rule {
-        Some(pick) => Some(doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?),
-        None => s.containers.iter().find_map(|c| doc.select(c).next()),
+    let containers: Vec<ElementRef<'_>> = match body_rule {
+        Some(pick) => vec![doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?],
+        // Markup that names the body is trusted; otherwise the scorer finds it.
+        None => match doc.select(&s.article_body).next() {
+            Some(body) => vec![body],
+            None => {
+                let found = main_text::main_nodes(&doc);
+                if found.is_empty() {
+                    doc.select(&s.body).next().into_iter().collect()
+                } else {
+                    found
+                }
+            }
+        },
     };
-    if let Some(container) = container {
-        for block in container.select(&s.blocks) {
-            let skipped = block
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .take_while(|a| a.id() != container.id())
-                .any(|a| SKIP_ANCESTORS.contains(&a.value().name()));
-            if skipped {
-                continue;
-            }
-            // A block nested in another block is read with its parent.
-            let nested = block
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .take_while(|a| a.id() != container.id())
-                .any(|a| matches!(a.value().name(), "p" | "blockquote"));
-            if nested {
-                continue;
-            }
-            let t = text_of(block);
-            if !t.is_empty() {
-                ex.lines.push(t);
-            }
-        }
+    ex.lines = main_text::blocks(&doc, &containers);
+    for container in &containers {
         for a in container.select(&s.links) {
             let label = text_of(a).to_lowercase();
             let label = label.trim().trim_end_matches(':').trim();
@@ -284,8 +259,7 @@ mod tests {
             ex.lines,
             vec![
                 "Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam.",
-                "Các lực lượng đã phối hợp tổ chức 611 đợt.",
-                "Nguồn"
+                "Các lực lượng đã phối hợp tổ chức 611 đợt."
             ]
         );
     }

@@ -11,6 +11,7 @@ pub mod debris;
 pub mod decode;
 pub mod html;
 pub mod lang;
+pub mod main_text;
 pub mod rules;
 pub mod text;
 
@@ -79,7 +80,14 @@ pub fn scrape(page: &Page) -> Result<Article, ScrapeError> {
 pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeError> {
     let mut original_url = ex.original_url;
     let mut lines: Vec<String> = Vec::with_capacity(ex.lines.len());
+    // A line that is only a date stamp ("Thứ Sáu, 19/01/2024 16:05") is page furniture; it dates
+    // the article when nothing better does.
+    let mut stamp = None;
     for line in ex.lines {
+        if let Some(d) = crate::dates::parse_stamp(&line) {
+            stamp.get_or_insert(d);
+            continue;
+        }
         match debris::classify(&line) {
             debris::Line::Keep => lines.push(line),
             debris::Line::Drop => {}
@@ -99,7 +107,10 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
     if lines.is_empty() {
         return Err(ScrapeError::NoText);
     }
-    let published_at = ex.published_at.or_else(|| date_from_text(&lines, ex.published_month));
+    let published_at = ex
+        .published_at
+        .or(stamp)
+        .or_else(|| date_from_text(&lines, ex.published_month));
     let body_sample: String = lines.iter().take(8).map(String::as_str).collect::<Vec<_>>().join("\n");
     let lang = lang::detect(&body_sample, ex.declared_lang.or(lang_hint));
     Ok(Article {

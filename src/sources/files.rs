@@ -35,6 +35,9 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
     let source: Arc<str> = Arc::from(id);
     // What this process has already sent or refused, by key, with the (len, mtime) it had then.
     let mut known: HashMap<String, (u64, Option<SystemTime>)> = HashMap::new();
+    // What this process sent, by key: a file listed mid-write is listed again once written, and
+    // must not be sent twice when its bytes are the same.
+    let mut sent: HashMap<String, String> = HashMap::new();
     let mut scan_failed = false;
     loop {
         let dir = settings.dir.clone();
@@ -48,7 +51,7 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
                         continue;
                     }
                     known.insert(e.key.clone(), (e.len, e.modified));
-                    if let Err(exit) = handle(&source, &settings, &ctx, e).await {
+                    if let Err(exit) = handle(&source, &settings, &ctx, e, &mut sent).await {
                         return exit;
                     }
                 }
@@ -74,7 +77,13 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
     }
 }
 
-async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e: Entry) -> Result<(), StageExit> {
+async fn handle(
+    source: &Arc<str>,
+    settings: &FilesSettings,
+    ctx: &SourceCtx,
+    e: Entry,
+    sent: &mut HashMap<String, String>,
+) -> Result<(), StageExit> {
     let location = e.path.display().to_string();
     if let Some(err) = &e.broken {
         tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
@@ -105,6 +114,10 @@ async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e:
         return Ok(());
     }
     let raw_hash = short_hash(&blake3::hash(&bytes));
+    if sent.get(&e.key) == Some(&raw_hash) {
+        tracing::debug!(stage = "source", source = %source, location = %location, "unchanged since sent");
+        return Ok(());
+    }
     if ctx.is_done(source, &e.key, &raw_hash).await {
         tracing::debug!(stage = "source", source = %source, location = %location, "already delivered");
         ctx.stats.already_done(source);
@@ -122,6 +135,7 @@ async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e:
     };
     ctx.stats.read(source);
     tracing::debug!(stage = "source", source = %source, location = %location, bytes = bytes.len(), "page read");
+    sent.insert(e.key.clone(), raw_hash.clone());
     ctx.send(Page {
         source: source.clone(),
         key: e.key,

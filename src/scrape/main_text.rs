@@ -1,0 +1,464 @@
+//! Generic main-text extraction: which element of a page holds the article, and its blocks.
+//!
+//! A readability-style scorer on scraper's DOM, in two linear passes so the page is parsed once
+//! for text and metadata alike: (1) children before parents, each element's text length, link
+//! text length, commas and whether it holds block elements; (2) every paragraph-like element
+//! scores its parent, grandparent and great-grandparent (more text and more commas score more),
+//! each candidate weighted by its tag and by class/id words typical of article bodies or of
+//! boilerplate, and discounted by its link density. The best candidate and those of its siblings
+//! that score close to it (or are plain paragraphs) are the article. Blocks are then read from it,
+//! skipping boilerplate subtrees (navigation, share bars, captions, related lists, comments) and
+//! link lists.
+//!
+//! Pure, no recursion (deeply nested pages cannot overflow the stack), bounded by the page size.
+
+use ego_tree::NodeId;
+use ego_tree::iter::Edge;
+use rustc_hash::FxHashMap;
+use scraper::{ElementRef, Html, Node};
+
+/// Per-element text statistics.
+#[derive(Clone, Copy, Default)]
+struct Stats {
+    text: u32,
+    link: u32,
+    commas: u32,
+    /// Holds block elements (other than line breaks).
+    blocks: bool,
+    /// Text of its own: in text children and inline elements, not inside child blocks.
+    inline: u32,
+    inline_commas: u32,
+}
+
+/// Elements that make a paragraph break.
+fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "table"
+            | "tr"
+            | "td"
+            | "th"
+            | "blockquote"
+            | "pre"
+            | "figure"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "form"
+            | "br"
+            | "hr"
+    )
+}
+
+/// Subtrees that are never article text.
+fn is_skipped_tag(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "nav"
+            | "footer"
+            | "aside"
+            | "form"
+            | "button"
+            | "select"
+            | "textarea"
+            | "iframe"
+            | "figure"
+            | "figcaption"
+            | "header"
+            | "menu"
+            | "object"
+            | "video"
+            | "audio"
+            | "canvas"
+    )
+}
+
+const POSITIVE: &[&str] = &[
+    "article", "body", "content", "entry", "main", "page", "post", "story", "text", "blog", "detail", "noi-dung",
+    "noidung", "chi-tiet", "chitiet",
+];
+const NEGATIVE: &[&str] = &[
+    "comment",
+    "combx",
+    "contact",
+    "foot",
+    "footer",
+    "footnote",
+    "masthead",
+    "media",
+    "meta",
+    "outbrain",
+    "promo",
+    "related",
+    "scroll",
+    "shoutbox",
+    "sidebar",
+    "sponsor",
+    "shopping",
+    "tags",
+    "tool",
+    "widget",
+    "share",
+    "social",
+    "nav",
+    "menu",
+    "breadcrumb",
+    "banner",
+    "subscribe",
+    "newsletter",
+    "cookie",
+    "popup",
+    "advert",
+    "caption",
+    "byline",
+    "author",
+    "tin-lien-quan",
+    "lienquan",
+    "recommend",
+    "login",
+    "signup",
+];
+
+/// Words in an element's class and id, lowercased.
+fn names(el: ElementRef<'_>) -> String {
+    let v = el.value();
+    let mut s = String::new();
+    if let Some(id) = v.id() {
+        s.push_str(id);
+    }
+    for c in v.classes() {
+        s.push(' ');
+        s.push_str(c);
+    }
+    s.make_ascii_lowercase();
+    s
+}
+
+fn class_weight(names: &str) -> f32 {
+    if names.is_empty() {
+        return 0.0;
+    }
+    let mut w = 0.0;
+    if NEGATIVE.iter().any(|n| names.contains(n)) {
+        w -= 25.0;
+    }
+    if POSITIVE.iter().any(|p| names.contains(p)) {
+        w += 25.0;
+    }
+    w
+}
+
+/// Boilerplate by its class or id, for subtrees inside the article. Narrower than `NEGATIVE`: a
+/// word such as "content-meta" must not drop the body.
+fn is_boilerplate(names: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "share",
+        "social",
+        "related",
+        "comment",
+        "breadcrumb",
+        "newsletter",
+        "subscribe",
+        "advert",
+        "promo",
+        "caption",
+        "sidebar",
+        "tin-lien-quan",
+        "recommend",
+        "cookie",
+        "popup",
+        "tags",
+        "author-box",
+        "print",
+        "font-size",
+        "fontsize",
+        "toolbar",
+    ];
+    !names.is_empty() && WORDS.iter().any(|w| names.contains(w))
+}
+
+fn tag_weight(tag: &str) -> f32 {
+    match tag {
+        "div" | "article" | "section" | "main" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
+}
+
+/// Text statistics for every element, children before parents.
+fn stats(doc: &Html) -> FxHashMap<NodeId, Stats> {
+    let order: Vec<_> = doc.tree.root().descendants().collect();
+    let mut map: FxHashMap<NodeId, Stats> = FxHashMap::default();
+    map.reserve(order.len());
+    for node in order.iter().rev() {
+        let mut st = map.get(&node.id()).copied().unwrap_or_default();
+        match node.value() {
+            Node::Text(t) => {
+                let trimmed = t.trim();
+                st.text = trimmed.chars().count() as u32;
+                st.commas = trimmed.matches([',', '،', '、', '，']).count() as u32;
+            }
+            Node::Element(e) => {
+                let tag = e.name();
+                if is_skipped_tag(tag) {
+                    st = Stats::default();
+                } else if tag == "a" {
+                    st.link = st.text;
+                }
+            }
+            _ => {}
+        }
+        map.insert(node.id(), st);
+        if let Some(parent) = node.parent() {
+            let block_child =
+                matches!(node.value(), Node::Element(e) if is_block(e.name()) && !matches!(e.name(), "br" | "hr"));
+            let p = map.entry(parent.id()).or_default();
+            p.text += st.text;
+            p.link += st.link;
+            p.commas += st.commas;
+            p.blocks |= st.blocks || block_child;
+            if !block_child {
+                p.inline += st.text - st.link;
+                p.inline_commas += st.commas;
+            }
+        }
+    }
+    map
+}
+
+fn link_density(st: &Stats) -> f32 {
+    if st.text == 0 {
+        0.0
+    } else {
+        st.link as f32 / st.text as f32
+    }
+}
+
+/// The elements that hold the article, in document order; empty when nothing scores.
+pub fn main_nodes<'a>(doc: &'a Html) -> Vec<ElementRef<'a>> {
+    let st = stats(doc);
+    let mut scores: FxHashMap<NodeId, f32> = FxHashMap::default();
+    let init = |el: ElementRef<'_>| tag_weight(el.value().name()) + class_weight(&names(el));
+    for node in doc.tree.root().descendants() {
+        let Some(el) = ElementRef::wrap(node) else { continue };
+        let tag = el.value().name();
+        let s = st.get(&node.id()).copied().unwrap_or_default();
+        // A paragraph, or a container's own loose text (text split by <br> in a <div>).
+        let (len, commas) = if matches!(tag, "p" | "pre" | "td" | "blockquote") {
+            (s.text, s.commas)
+        } else if matches!(tag, "div" | "section" | "article" | "main" | "span" | "font" | "center") {
+            (s.inline, s.inline_commas)
+        } else {
+            continue;
+        };
+        if len < 25 {
+            continue;
+        }
+        let content = 1.0 + commas as f32 + (len as f32 / 100.0).min(3.0);
+        let mut level = 0;
+        let mut cur = node.parent();
+        while let Some(anc) = cur {
+            let Some(a) = ElementRef::wrap(anc) else { break };
+            if level > 2 {
+                break;
+            }
+            let divider = match level {
+                0 => 1.0,
+                1 => 2.0,
+                l => l as f32 * 3.0,
+            };
+            *scores.entry(anc.id()).or_insert_with(|| init(a)) += content / divider;
+            level += 1;
+            cur = anc.parent();
+        }
+    }
+    let mut best: Option<(NodeId, f32)> = None;
+    for (id, score) in scores.iter_mut() {
+        let s = st.get(id).copied().unwrap_or_default();
+        *score *= 1.0 - link_density(&s);
+        if best.is_none_or(|(_, b)| *score > b) {
+            best = Some((*id, *score));
+        }
+    }
+    let Some((top_id, top_score)) = best else {
+        return Vec::new();
+    };
+    let Some(top) = doc.tree.get(top_id).and_then(ElementRef::wrap) else {
+        return Vec::new();
+    };
+    let Some(parent) = top.parent() else { return vec![top] };
+    let threshold = (top_score * 0.2).max(10.0);
+    let mut out = Vec::new();
+    for sib in parent.children().filter_map(ElementRef::wrap) {
+        if sib.id() == top_id {
+            out.push(sib);
+            continue;
+        }
+        let s = st.get(&sib.id()).copied().unwrap_or_default();
+        let score = scores.get(&sib.id()).copied().unwrap_or(f32::MIN);
+        let bonus = if names(sib) == names(top) && !names(top).is_empty() {
+            top_score * 0.2
+        } else {
+            0.0
+        };
+        let keep = score + bonus >= threshold
+            || (sib.value().name() == "p"
+                && ((s.text > 80 && link_density(&s) < 0.25)
+                    || (s.text > 0 && link_density(&s) == 0.0 && sib.text().any(|t| t.contains(". ")))));
+        if keep {
+            out.push(sib);
+        }
+    }
+    out
+}
+
+/// The article's text blocks, one string each, from the elements `main_nodes` chose.
+pub fn blocks(doc: &Html, nodes: &[ElementRef<'_>]) -> Vec<String> {
+    let st = stats(doc);
+    let mut out = Vec::new();
+    for root in nodes {
+        let mut skip_depth: Option<usize> = None;
+        let mut depth = 0usize;
+        let mut current = String::new();
+        // An element whose own text makes one block: a leaf block, or a paragraph.
+        let mut block_depth: Option<usize> = None;
+        for edge in root.traverse() {
+            match edge {
+                Edge::Open(node) => {
+                    depth += 1;
+                    if skip_depth.is_some() {
+                        continue;
+                    }
+                    match node.value() {
+                        Node::Element(e) => {
+                            let tag = e.name();
+                            let el = ElementRef::wrap(node).expect("an element");
+                            let s = st.get(&node.id()).copied().unwrap_or_default();
+                            let boiler = node.id() != root.id() && is_boilerplate(&names(el));
+                            let links = s.text > 0
+                                && link_density(&s) > 0.5
+                                && matches!(tag, "ul" | "ol" | "div" | "p" | "table" | "section");
+                            if is_skipped_tag(tag) || boiler || links {
+                                skip_depth = Some(depth);
+                                continue;
+                            }
+                            if matches!(tag, "br" | "hr") {
+                                if block_depth.is_some() {
+                                    current.push(' ');
+                                } else {
+                                    flush(&mut current, &mut out);
+                                }
+                                continue;
+                            }
+                            if block_depth.is_none() && (is_block(tag) && (!s.blocks || tag == "p")) {
+                                flush(&mut current, &mut out);
+                                block_depth = Some(depth);
+                            } else if block_depth.is_none() && is_block(tag) {
+                                // A container: loose text before its blocks is a block of its own.
+                                flush(&mut current, &mut out);
+                            }
+                        }
+                        Node::Text(t) => {
+                            current.push_str(t);
+                        }
+                        _ => {}
+                    }
+                }
+                Edge::Close(node) => {
+                    if skip_depth == Some(depth) {
+                        skip_depth = None;
+                    } else if block_depth == Some(depth) {
+                        flush(&mut current, &mut out);
+                        block_depth = None;
+                    } else if skip_depth.is_none()
+                        && block_depth.is_none()
+                        && matches!(node.value(), Node::Element(e) if is_block(e.name()))
+                    {
+                        flush(&mut current, &mut out);
+                    }
+                    depth -= 1;
+                }
+            }
+        }
+        flush(&mut current, &mut out);
+    }
+    out
+}
+
+fn flush(current: &mut String, out: &mut Vec<String>) {
+    let text = current.split_whitespace().collect::<Vec<_>>().join(" ");
+    current.clear();
+    if !text.is_empty() {
+        out.push(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_article_over_navigation_and_related_links() {
+        let page = r##"<html><body>
+<div id="menu"><ul><li><a href="/">Trang chủ</a></li><li><a href="/a">Thời sự</a></li><li><a href="/b">Kinh tế, xã hội</a></li></ul></div>
+<div class="main-content"><div class="detail-content">
+<h2>Hội nghị sơ kết</h2>
+<p>Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam, UBND tỉnh tổ chức hội nghị sơ kết, với nhiều đại biểu, lực lượng.</p>
+<div class="share-tools"><a href="#">Chia sẻ</a> <a href="#">In</a></div>
+<p>Các lực lượng đã phối hợp tổ chức 611 đợt tuần tra, kiểm soát, bảo đảm an ninh, trật tự trên địa bàn tỉnh.</p>
+<div>Năm 2024, hai lực lượng tiếp tục phối hợp chặt chẽ, hiệu quả.<br>Theo kế hoạch đã ban hành.</div>
+<ul class="tin-lien-quan"><li><a href="/x">Tin khác một, dài, rất dài</a></li><li><a href="/y">Tin khác hai, dài, rất dài</a></li></ul>
+</div></div>
+<div class="footer"><p>Bản quyền thuộc Báo Quảng Nam, giấy phép số 28, cấp năm 2020, mọi quyền được bảo lưu.</p></div>
+</body></html>"##;
+        let doc = Html::parse_document(page);
+        let nodes = main_nodes(&doc);
+        assert_eq!(nodes.len(), 1);
+        assert!(nodes[0].value().classes().any(|c| c == "detail-content"));
+        assert_eq!(
+            blocks(&doc, &nodes),
+            [
+                "Hội nghị sơ kết",
+                "Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam, UBND tỉnh tổ chức hội nghị sơ kết, với nhiều đại biểu, lực lượng.",
+                "Các lực lượng đã phối hợp tổ chức 611 đợt tuần tra, kiểm soát, bảo đảm an ninh, trật tự trên địa bàn tỉnh.",
+                "Năm 2024, hai lực lượng tiếp tục phối hợp chặt chẽ, hiệu quả. Theo kế hoạch đã ban hành.",
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let page = format!(
+            "{}<p>x, y, z, a long enough paragraph of text here.</p>{}",
+            "<div>".repeat(3_000),
+            "</div>".repeat(3_000)
+        );
+        let doc = Html::parse_document(&page);
+        let nodes = main_nodes(&doc);
+        let _ = blocks(&doc, &nodes);
+    }
+}
