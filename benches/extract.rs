@@ -64,6 +64,21 @@ fn main() {
             }
         }
     }
+    // The floor: html5ever parsing alone, as scraper does it, no extraction.
+    let mut floor = f64::MAX;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for p in &pages {
+            let html = scraper::Html::parse_document(&String::from_utf8_lossy(&p.bytes));
+            std::hint::black_box(html.tree.nodes().count());
+        }
+        floor = floor.min(start.elapsed().as_secs_f64());
+    }
+    println!(
+        "scraper parse alone (the floor): {:.0} pages/s, {:.1} MB/s",
+        pages.len() as f64 / floor,
+        bytes as f64 / 1e6 / floor
+    );
     println!(
         "newsfold: {} pages ({:.1} MB) in {:.2}s = {:.0} pages/s, {:.1} MB/s (best of {rounds}, one thread); {failed} without text",
         pages.len(),

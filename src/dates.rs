@@ -282,7 +282,8 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
 /// "2024-01-19T08:00:00+07:00", "le 29 novembre 2024").
 pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
     let line = line.trim();
-    if line.is_empty() || line.len() > 80 {
+    // Every stamp form has a year, so at least four digits: most lines fail here, cheaply.
+    if line.is_empty() || line.len() > 80 || line.bytes().filter(u8::is_ascii_digit).count() < 4 {
         return None;
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(line) {

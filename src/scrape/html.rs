@@ -137,7 +137,7 @@ fn apply_rules(doc: &Html, rules: &Rules) -> Result<Ruled, ScrapeError> {
 /// Reads a page, with a source's extraction rules when it has them.
 pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeError> {
     let s = &*SELECTORS;
-    let mut doc = Html::parse_document(text);
+    let mut doc = Html::parse_document(&super::prune::prune(text));
     let ruled = match rules {
         Some(r) => Some(apply_rules(&doc, r)?),
         None => None,
@@ -194,13 +194,14 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     if let Some(r) = ruled {
         ex.authors = r.authors;
     }
+    let stats = main_text::TextStats::of(&doc);
     let containers: Vec<ElementRef<'_>> = match body_rule {
         Some(pick) => vec![doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?],
         // Markup that names the body is trusted; otherwise the scorer finds it.
         None => match doc.select(&s.article_body).next() {
             Some(body) => vec![body],
             None => {
-                let found = main_text::main_nodes(&doc);
+                let found = main_text::main_nodes(&doc, &stats);
                 if found.is_empty() {
                     doc.select(&s.body).next().into_iter().collect()
                 } else {
@@ -209,7 +210,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             }
         },
     };
-    ex.lines = main_text::blocks(&doc, &containers);
+    ex.lines = main_text::blocks(&containers, &stats);
     for container in &containers {
         for a in container.select(&s.links) {
             let label = text_of(a).to_lowercase();

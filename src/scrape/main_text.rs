@@ -209,45 +209,83 @@ fn tag_weight(tag: &str) -> f32 {
     }
 }
 
-/// Text statistics for every element, children before parents.
-fn stats(doc: &Html) -> FxHashMap<NodeId, Stats> {
-    let order: Vec<_> = doc.tree.root().descendants().collect();
-    let mut map: FxHashMap<NodeId, Stats> = FxHashMap::default();
-    map.reserve(order.len());
-    for node in order.iter().rev() {
-        let mut st = map.get(&node.id()).copied().unwrap_or_default();
-        match node.value() {
-            Node::Text(t) => {
-                let trimmed = t.trim();
-                st.text = trimmed.chars().count() as u32;
-                st.commas = trimmed.matches([',', '،', '、', '，']).count() as u32;
-            }
-            Node::Element(e) => {
-                let tag = e.name();
-                if is_skipped_tag(tag) {
-                    st = Stats::default();
-                } else if tag == "a" {
-                    st.link = st.text;
+/// Text statistics of a page's elements, computed once and shared by `main_nodes` and `blocks`.
+/// Nodes are numbered in document order; `index` maps a node to its number.
+pub struct TextStats {
+    stats: Vec<Stats>,
+    index: FxHashMap<NodeId, u32>,
+}
+
+impl TextStats {
+    /// Two passes, no recursion: document order to number nodes and note parents, then reverse
+    /// order to add each node's figures to its parent's.
+    pub fn of(doc: &Html) -> TextStats {
+        let mut nodes = Vec::new();
+        let mut parents: Vec<u32> = Vec::new();
+        let mut index = FxHashMap::default();
+        let mut stack: Vec<u32> = Vec::new();
+        for edge in doc.tree.root().traverse() {
+            match edge {
+                Edge::Open(node) => {
+                    let i = nodes.len() as u32;
+                    parents.push(stack.last().copied().unwrap_or(u32::MAX));
+                    index.insert(node.id(), i);
+                    nodes.push(node);
+                    stack.push(i);
+                }
+                Edge::Close(_) => {
+                    stack.pop();
                 }
             }
-            _ => {}
         }
-        map.insert(node.id(), st);
-        if let Some(parent) = node.parent() {
-            let block_child =
-                matches!(node.value(), Node::Element(e) if is_block(e.name()) && !matches!(e.name(), "br" | "hr"));
-            let p = map.entry(parent.id()).or_default();
-            p.text += st.text;
-            p.link += st.link;
-            p.commas += st.commas;
-            p.blocks |= st.blocks || block_child;
-            if !block_child {
-                p.inline += st.text - st.link;
-                p.inline_commas += st.commas;
+        let mut stats = vec![Stats::default(); nodes.len()];
+        for i in (0..nodes.len()).rev() {
+            let node = nodes[i];
+            let mut st = stats[i];
+            let mut block = false;
+            match node.value() {
+                Node::Text(t) => {
+                    let (mut n, mut commas) = (0u32, 0u32);
+                    for c in t.trim().chars() {
+                        n += 1;
+                        if matches!(c, ',' | '،' | '、' | '，') {
+                            commas += 1;
+                        }
+                    }
+                    st.text = n;
+                    st.commas = commas;
+                }
+                Node::Element(e) => {
+                    let tag = e.name();
+                    block = is_block(tag) && !matches!(tag, "br" | "hr");
+                    if is_skipped_tag(tag) {
+                        st = Stats::default();
+                    } else if tag == "a" {
+                        st.link = st.text;
+                    }
+                }
+                _ => {}
+            }
+            stats[i] = st;
+            let parent = parents[i];
+            if parent != u32::MAX {
+                let p = &mut stats[parent as usize];
+                p.text += st.text;
+                p.link += st.link;
+                p.commas += st.commas;
+                p.blocks |= st.blocks || block;
+                if !block {
+                    p.inline += st.text - st.link;
+                    p.inline_commas += st.commas;
+                }
             }
         }
+        TextStats { stats, index }
     }
-    map
+
+    fn get(&self, id: &NodeId) -> Option<&Stats> {
+        self.index.get(id).map(|&i| &self.stats[i as usize])
+    }
 }
 
 fn link_density(st: &Stats) -> f32 {
@@ -259,8 +297,7 @@ fn link_density(st: &Stats) -> f32 {
 }
 
 /// The elements that hold the article, in document order; empty when nothing scores.
-pub fn main_nodes<'a>(doc: &'a Html) -> Vec<ElementRef<'a>> {
-    let st = stats(doc);
+pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
     let mut scores: FxHashMap<NodeId, f32> = FxHashMap::default();
     let init = |el: ElementRef<'_>| tag_weight(el.value().name()) + class_weight(&names(el));
     for node in doc.tree.root().descendants() {
@@ -337,8 +374,7 @@ pub fn main_nodes<'a>(doc: &'a Html) -> Vec<ElementRef<'a>> {
 }
 
 /// The article's text blocks, one string each, from the elements `main_nodes` chose.
-pub fn blocks(doc: &Html, nodes: &[ElementRef<'_>]) -> Vec<String> {
-    let st = stats(doc);
+pub fn blocks(nodes: &[ElementRef<'_>], st: &TextStats) -> Vec<String> {
     let mut out = Vec::new();
     for root in nodes {
         let mut skip_depth: Option<usize> = None;
@@ -436,11 +472,12 @@ mod tests {
 <div class="footer"><p>Bản quyền thuộc Báo Quảng Nam, giấy phép số 28, cấp năm 2020, mọi quyền được bảo lưu.</p></div>
 </body></html>"##;
         let doc = Html::parse_document(page);
-        let nodes = main_nodes(&doc);
+        let st = TextStats::of(&doc);
+        let nodes = main_nodes(&doc, &st);
         assert_eq!(nodes.len(), 1);
         assert!(nodes[0].value().classes().any(|c| c == "detail-content"));
         assert_eq!(
-            blocks(&doc, &nodes),
+            blocks(&nodes, &st),
             [
                 "Hội nghị sơ kết",
                 "Chiều nay 19/1/2024, tại trụ sở Công an tỉnh Quảng Nam, UBND tỉnh tổ chức hội nghị sơ kết, với nhiều đại biểu, lực lượng.",
@@ -458,7 +495,8 @@ mod tests {
             "</div>".repeat(3_000)
         );
         let doc = Html::parse_document(&page);
-        let nodes = main_nodes(&doc);
-        let _ = blocks(&doc, &nodes);
+        let st = TextStats::of(&doc);
+        let nodes = main_nodes(&doc, &st);
+        assert!(blocks(&nodes, &st).iter().any(|b| b.starts_with("x, y, z")));
     }
 }

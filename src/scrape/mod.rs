@@ -12,6 +12,7 @@ pub mod decode;
 pub mod html;
 pub mod lang;
 pub mod main_text;
+pub mod prune;
 pub mod rules;
 pub mod text;
 
@@ -111,7 +112,15 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         .published_at
         .or(stamp)
         .or_else(|| date_from_text(&lines, ex.published_month));
-    let body_sample: String = lines.iter().take(8).map(String::as_str).collect::<Vec<_>>().join("\n");
+    // The first paragraphs, up to about 1,000 bytes: plenty for a trigram detector.
+    let mut body_sample = String::with_capacity(1100);
+    for l in lines.iter().take(8) {
+        if body_sample.len() >= 1000 {
+            break;
+        }
+        body_sample.push_str(l);
+        body_sample.push('\n');
+    }
     let lang = lang::detect(&body_sample, ex.declared_lang.or(lang_hint));
     Ok(Article {
         title: ex.title,
