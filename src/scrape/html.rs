@@ -45,7 +45,6 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     canonical: sel(r#"link[rel~="canonical"][href]"#),
 });
 
-/// Elements whose text is never article body.
 
 fn text_of(el: ElementRef<'_>) -> String {
     el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
