@@ -85,6 +85,11 @@ pub struct Article {
     /// The page's `<link rel=canonical>` href, unresolved.
     pub canonical: Option<String>,
     pub lang: Option<Lang>,
+    /// How sure the language detection is, 0 to 1.
+    pub lang_confidence: f64,
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// Other-language versions the page links to (`hreflang`): (language tag, href as written).
+    pub alternates: Vec<(String, String)>,
 }
 
 impl Article {
@@ -138,6 +143,25 @@ pub struct Record {
     /// BLAKE3 of the normalised body: equal for exact duplicates, whatever their location.
     pub content_hash: String,
     pub ingested_at: DateTime<Utc>,
+    /// The page's `<link rel=canonical>`, resolved against its location.
+    #[serde(default)]
+    pub canonical_url: Option<String>,
+    /// When the page says it was last changed.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// Other-language versions the page names (`hreflang`), resolved: direct evidence of a story.
+    #[serde(default)]
+    pub alternates: Vec<Alternate>,
+    /// How sure the language detection was, 0 to 1.
+    #[serde(default)]
+    pub lang_confidence: Option<f64>,
+}
+
+/// One `<link rel=alternate hreflang=… href=…>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alternate {
+    pub lang: String,
+    pub url: String,
 }
 
 /// A change of a story's canonical member (`[fold] prefer_lang`): `canonical` is now the story's

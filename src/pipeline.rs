@@ -285,7 +285,12 @@ fn fold_stage(
             tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
             return StageExit::Failed(format!("state store: {e:#}"));
         }
+        let (canonical_url, alternates) = crate::scrape::resolved_links(&s.location, &s.article);
         let record = Record {
+            canonical_url,
+            alternates,
+            updated_at: s.article.updated_at,
+            lang_confidence: s.article.lang.map(|_| s.article.lang_confidence),
             id: id.clone(),
             story_id: decision.story_id,
             relation: decision.relation,

@@ -71,7 +71,12 @@ pub fn preview(target: &str, config: Option<&Config>, source: Option<&str>) -> a
     let article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{}: {e}", page.location))?;
     let body = article.body();
     let id = record_id(&view.id, &page.key, &page.raw_hash);
+    let (canonical_url, alternates) = crate::scrape::resolved_links(&page.location, &article);
     let record = Record {
+        canonical_url,
+        alternates,
+        updated_at: article.updated_at,
+        lang_confidence: article.lang.map(|_| article.lang_confidence),
         id: id.clone(),
         story_id: id,
         relation: Relation::Original,

@@ -9,9 +9,9 @@ use chrono::{DateTime, FixedOffset};
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
-use super::main_text;
 use super::rules::{Pick, Rules};
 use super::{Extracted, ScrapeError};
+use super::{jsonld, main_text};
 use crate::dates::{find_dates, local_midnight, parse_stamp};
 use crate::model::Lang;
 
@@ -26,6 +26,10 @@ struct Selectors {
     body: Selector,
     links: Selector,
     canonical: Selector,
+    ld_json: Selector,
+    modified: Selector,
+    hreflang: Selector,
+    visible_date: Selector,
 }
 
 fn sel(s: &str) -> Selector {
@@ -43,8 +47,15 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     body: sel("body"),
     links: sel("a[href]"),
     canonical: sel(r#"link[rel~="canonical"][href]"#),
+    ld_json: sel(r#"script[type="application/ld+json"]"#),
+    modified: sel(
+        r#"meta[property="article:modified_time"], meta[itemprop="dateModified"], meta[property="og:updated_time"]"#,
+    ),
+    hreflang: sel(r#"link[rel~="alternate"][hreflang][href]"#),
+    visible_date: sel(
+        r#"time, [class*="date"], [class*="time"], [class*="meta"], [class*="byline"], [itemprop="datePublished"]"#,
+    ),
 });
-
 
 fn text_of(el: ElementRef<'_>) -> String {
     el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
@@ -164,18 +175,63 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             .or_else(|| doc.select(&s.title).next().map(text_of).and_then(nonempty))
     });
 
+    let lang_code = |l: &str| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l));
+    let ld = jsonld::article(
+        doc.select(&s.ld_json)
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
     let declared_lang = doc
         .select(&s.html)
         .next()
         .and_then(|h| h.value().attr("lang"))
-        .and_then(|l| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l)));
-
-    let stated = ruled.as_ref().and_then(|r| r.published_at).or_else(|| {
-        doc.select(&s.published)
+        .and_then(lang_code)
+        .or_else(|| ld.as_ref().and_then(|a| a.language.as_deref()).and_then(lang_code));
+    let meta_date = |sel: &Selector| {
+        doc.select(sel)
             .filter_map(|m| m.value().attr("content"))
-            .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
             .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)))
-    });
+    };
+    let updated_at = ld.as_ref().and_then(|a| a.modified).or_else(|| meta_date(&s.modified));
+    let mut alternates: Vec<(String, String)> = Vec::new();
+    for l in doc.select(&s.hreflang) {
+        let (Some(lang), Some(href)) = (l.value().attr("hreflang"), l.value().attr("href")) else {
+            continue;
+        };
+        let pair = (lang.trim().to_ascii_lowercase(), href.trim().to_string());
+        if !pair.0.is_empty() && !pair.1.is_empty() && !alternates.contains(&pair) {
+            alternates.push(pair);
+        }
+    }
+
+    let stated = ruled
+        .as_ref()
+        .and_then(|r| r.published_at)
+        .or_else(|| ld.as_ref().and_then(|a| a.published))
+        .or_else(|| {
+            doc.select(&s.published)
+                .filter_map(|m| m.value().attr("content"))
+                .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
+                .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)))
+        })
+        .or_else(|| {
+            // A date the page shows ("Thứ Sáu, 29/11/2024 09:12", "le 29 novembre 2024", "By Staff |
+            // November 29, 2024") in a date, time or meta element.
+            doc.select(&s.visible_date).take(20).find_map(|e| {
+                let t = text_of(e);
+                if t.len() > 120 {
+                    return None;
+                }
+                parse_stamp(&t).or_else(|| {
+                    find_dates(&t)
+                        .into_iter()
+                        .find_map(|m| m.to_date())
+                        .and_then(local_midnight)
+                })
+            })
+        });
     let canonical = doc
         .select(&s.canonical)
         .find_map(|l| l.value().attr("href"))
@@ -183,15 +239,18 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         .filter(|h| !h.is_empty())
         .map(str::to_string);
     let mut ex = Extracted {
-        title,
+        title: title.or_else(|| ld.as_ref().and_then(|a| a.headline.clone())),
         canonical,
         declared_lang,
         published_at: stated,
+        updated_at,
+        alternates,
         ..Extracted::default()
     };
 
-    if let Some(r) = ruled {
-        ex.authors = r.authors;
+    match ruled {
+        Some(r) if rules.is_some_and(|r| r.authors.is_some()) => ex.authors = r.authors,
+        _ => ex.authors = ld.as_ref().map(|a| a.authors.clone()).unwrap_or_default(),
     }
     let stats = main_text::TextStats::of(&doc);
     let containers: Vec<ElementRef<'_>> = match body_rule {
@@ -210,6 +269,21 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         },
     };
     ex.lines = main_text::blocks(&containers, &stats);
+    // A page whose JSON-LD states a much longer article body than the markup yielded (text loaded
+    // by script, a body split over many containers) is read from the JSON-LD instead.
+    if body_rule.is_none()
+        && let Some(body) = ld.as_ref().and_then(|a| a.body.as_deref())
+    {
+        let found: usize = ex.lines.iter().map(String::len).sum();
+        if body.len() >= 200 && body.len() * 2 >= found * 3 {
+            ex.lines = body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+    }
     for container in &containers {
         for a in container.select(&s.links) {
             let label = text_of(a).to_lowercase();

@@ -9,6 +9,12 @@ use crate::model::Lang;
 const MIN_CHARS: usize = 50;
 
 pub fn detect(text: &str, declared: Option<Lang>) -> Option<Lang> {
+    detect_scored(text, declared).0
+}
+
+/// The language and a confidence in [0, 1]: the detector's own when it decides; when a declared
+/// language decides, at least 0.5, and the detector's if it agrees.
+pub fn detect_scored(text: &str, declared: Option<Lang>) -> (Option<Lang>, f64) {
     let detector = Detector::with_allowlist(vec![WLang::Vie, WLang::Fra, WLang::Eng]);
     let info = detector.detect(text);
     let detected = info.as_ref().map(|i| match i.lang() {
@@ -16,8 +22,13 @@ pub fn detect(text: &str, declared: Option<Lang>) -> Option<Lang> {
         WLang::Fra => Lang::Fr,
         _ => Lang::En,
     });
+    let confidence = info.as_ref().map_or(0.0, |i| i.confidence());
     let reliable = info.as_ref().is_some_and(|i| i.is_reliable()) && text.chars().count() >= MIN_CHARS;
-    if reliable { detected } else { declared.or(detected) }
+    match (reliable, declared) {
+        (true, _) | (false, None) => (detected, if detected.is_some() { confidence } else { 0.0 }),
+        (false, Some(d)) if detected == Some(d) => (Some(d), confidence.max(0.5)),
+        (false, Some(d)) => (Some(d), 0.5),
+    }
 }
 
 #[cfg(test)]

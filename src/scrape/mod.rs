@@ -10,6 +10,7 @@ pub mod byline;
 pub mod debris;
 pub mod decode;
 pub mod html;
+pub mod jsonld;
 pub mod lang;
 pub mod main_text;
 pub mod prune;
@@ -63,8 +64,11 @@ pub struct Extracted {
     /// `<link rel=canonical>`, as written (resolved against the page URL later).
     pub canonical: Option<String>,
     pub declared_lang: Option<Lang>,
-    /// Authors a source's rules picked; bylines found in the text are added after them.
+    /// Authors a source's rules or the page's JSON-LD name; bylines found in the text follow.
     pub authors: Vec<String>,
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// `<link rel=alternate hreflang>`: (language tag, href as written).
+    pub alternates: Vec<(String, String)>,
 }
 
 /// Scrapes one page.
@@ -121,7 +125,7 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         body_sample.push_str(l);
         body_sample.push('\n');
     }
-    let lang = lang::detect(&body_sample, ex.declared_lang.or(lang_hint));
+    let (lang, lang_confidence) = lang::detect_scored(&body_sample, ex.declared_lang.or(lang_hint));
     Ok(Article {
         title: ex.title,
         paragraphs: lines,
@@ -130,6 +134,9 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         original_url,
         canonical: ex.canonical,
         lang,
+        lang_confidence,
+        updated_at: ex.updated_at,
+        alternates: ex.alternates,
     })
 }
 
@@ -146,4 +153,26 @@ fn date_from_text(lines: &[String], month: Option<(i32, u32)>) -> Option<DateTim
         (_, Some((y, m))) => chrono::NaiveDate::from_ymd_opt(y, m, 1).and_then(local_midnight),
         (None, None) => None,
     }
+}
+
+/// An article's canonical URL and hreflang alternates, resolved against the page's location
+/// (relative ones are dropped for pages read from files) and normalised.
+pub fn resolved_links(location: &str, article: &Article) -> (Option<String>, Vec<crate::model::Alternate>) {
+    use crate::fetch::urls;
+    let base = url::Url::parse(location).ok();
+    let resolve = |href: &str| urls::resolve(base.as_ref(), href).map(|u| u.to_string());
+    let canonical = article.canonical.as_deref().and_then(resolve);
+    let mut alternates: Vec<crate::model::Alternate> = Vec::new();
+    for (lang, href) in &article.alternates {
+        if let Some(url) = resolve(href)
+            && Some(&url) != canonical.as_ref()
+            && !alternates.iter().any(|a| a.url == url)
+        {
+            alternates.push(crate::model::Alternate {
+                lang: lang.clone(),
+                url,
+            });
+        }
+    }
+    (canonical, alternates)
 }

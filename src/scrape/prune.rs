@@ -17,14 +17,16 @@ fn starts_with_ignore_case(hay: &[u8], needle: &str) -> bool {
 }
 
 /// Finds `</name` (any case) from `from`.
-fn find_close(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
+fn find_close(html: &str, from: usize, name: &str) -> Option<usize> {
+    let bytes = html.as_bytes();
     let mut i = from;
-    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+    // `str::find` on an ASCII char is a memchr.
+    while let Some(off) = html[i..].find("</") {
         let at = i + off;
-        if bytes.get(at + 1) == Some(&b'/') && starts_with_ignore_case(&bytes[at + 2..], name) {
+        if starts_with_ignore_case(&bytes[at + 2..], name) {
             return Some(at);
         }
-        i = at + 1;
+        i = at + 2;
     }
     None
 }
@@ -34,7 +36,7 @@ pub fn prune(html: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let mut copied = 0; // bytes of `html` already handled
     let mut i = 0;
-    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+    while let Some(off) = html[i..].find('<') {
         let at = i + off;
         let rest = &bytes[at + 1..];
         if rest.starts_with(b"!--") {
@@ -54,7 +56,7 @@ pub fn prune(html: &str) -> Cow<'_, str> {
             i = at + 1;
             continue;
         };
-        let Some(tag_end) = bytes[at..].iter().position(|&b| b == b'>').map(|e| at + e + 1) else {
+        let Some(tag_end) = html[at..].find('>').map(|e| at + e + 1) else {
             break;
         };
         let tag = &html[at..tag_end];
@@ -62,7 +64,7 @@ pub fn prune(html: &str) -> Cow<'_, str> {
             i = tag_end;
             continue;
         }
-        let Some(close) = find_close(bytes, tag_end, name) else {
+        let Some(close) = find_close(html, tag_end, name) else {
             break;
         };
         let o = out.get_or_insert_with(|| String::with_capacity(html.len() / 2));

@@ -8,7 +8,7 @@ use anyhow::Context;
 use postgres::{Client, NoTls};
 
 use super::Item;
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, redact};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, redact};
 
 pub struct PostgresSink {
     /// `None` after a failure: the next write connects again.
@@ -38,7 +38,13 @@ impl PostgresSink {
                     "table {table} at {target} has version {v}, newer than this newsfold writes ({TABLE_VERSION})"
                 )
             }
-            Some(_) => {}
+            Some(v) => {
+                if let Some(sql) = migrate_statements(table, v, Dialect::Postgres) {
+                    client
+                        .batch_execute(&format!("BEGIN; {sql} COMMIT;"))
+                        .with_context(|| format!("cannot migrate table {table} at {target}"))?;
+                }
+            }
         }
         Ok(PostgresSink {
             client: Some(client),
@@ -93,6 +99,7 @@ impl PostgresSink {
             match item {
                 Item::Record(r) => {
                     let lang = r.lang.map(|l| l.code());
+                    let alternates = serde_json::to_string(&r.alternates)?;
                     tx.execute(
                         &insert,
                         &[
@@ -110,6 +117,10 @@ impl PostgresSink {
                             &r.authors,
                             &r.content_hash,
                             &r.ingested_at,
+                            &r.canonical_url,
+                            &r.updated_at,
+                            &alternates,
+                            &r.lang_confidence,
                         ],
                     )
                     .with_context(|| format!("cannot insert record {} at {target}", r.id))?;

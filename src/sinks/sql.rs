@@ -19,6 +19,10 @@ pub const COLUMNS: &[&str] = &[
     "authors",
     "content_hash",
     "ingested_at",
+    "canonical_url",
+    "updated_at",
+    "alternates",
+    "lang_confidence",
 ];
 
 /// Where the two SQL dialects differ in the records table.
@@ -30,11 +34,7 @@ pub enum Dialect {
 
 /// The statements that create the schema-version table and the records table (idempotent).
 pub fn create_statements(table: &str, dialect: Dialect) -> String {
-    let (time, authors) = match dialect {
-        // SQLite stores times as RFC 3339 text and authors as a JSON array.
-        Dialect::Sqlite => ("TEXT", "TEXT"),
-        Dialect::Postgres => ("TIMESTAMPTZ", "TEXT[]"),
-    };
+    let (time, authors, real) = types(dialect);
     format!(
         "CREATE TABLE IF NOT EXISTS newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
          CREATE TABLE IF NOT EXISTS {table} (
@@ -51,14 +51,43 @@ pub fn create_statements(table: &str, dialect: Dialect) -> String {
             published_at {time},
             authors {authors} NOT NULL,
             content_hash TEXT NOT NULL,
-            ingested_at {time} NOT NULL
+            ingested_at {time} NOT NULL,
+            canonical_url TEXT,
+            updated_at {time},
+            alternates TEXT NOT NULL DEFAULT '[]',
+            lang_confidence {real}
          );
          CREATE INDEX IF NOT EXISTS {table}_story ON {table} (story_id);"
     )
 }
 
+/// Column types for times, authors and reals. SQLite stores times as RFC 3339 text and authors as
+/// a JSON array; `alternates` is JSON text in both (`[{"lang","url"}]`).
+fn types(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
+    match dialect {
+        Dialect::Sqlite => ("TEXT", "TEXT", "REAL"),
+        Dialect::Postgres => ("TIMESTAMPTZ", "TEXT[]", "DOUBLE PRECISION"),
+    }
+}
+
 /// The table version this newsfold writes, recorded in `newsfold_schema`.
-pub const TABLE_VERSION: i32 = 1;
+/// v2 added `canonical_url`, `updated_at`, `alternates` and `lang_confidence`.
+pub const TABLE_VERSION: i32 = 2;
+
+/// The statements that bring a table written by an older newsfold to `TABLE_VERSION`, or `None`
+/// when there is nothing to do.
+pub fn migrate_statements(table: &str, from: i32, dialect: Dialect) -> Option<String> {
+    let (time, _, real) = types(dialect);
+    (from < 2).then(|| {
+        format!(
+            "ALTER TABLE {table} ADD COLUMN canonical_url TEXT;
+             ALTER TABLE {table} ADD COLUMN updated_at {time};
+             ALTER TABLE {table} ADD COLUMN alternates TEXT NOT NULL DEFAULT '[]';
+             ALTER TABLE {table} ADD COLUMN lang_confidence {real};
+             UPDATE newsfold_schema SET version = {TABLE_VERSION} WHERE table_name = '{table}';"
+        )
+    })
+}
 
 pub const DEFAULT_TABLE: &str = "news_records";
 

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rusqlite::{Connection, params};
 
 use super::Item;
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements};
 
 pub struct SqliteSink {
     conn: Connection,
@@ -45,7 +45,12 @@ impl SqliteSink {
                     path.display()
                 )
             }
-            Some(_) => {}
+            Some(v) => {
+                if let Some(sql) = migrate_statements(table, v, Dialect::Sqlite) {
+                    conn.execute_batch(&format!("BEGIN; {sql} COMMIT;"))
+                        .with_context(|| format!("cannot migrate table {table} in {}", path.display()))?;
+                }
+            }
         }
         Ok(SqliteSink {
             conn,
@@ -89,6 +94,10 @@ impl SqliteSink {
                             serde_json::to_string(&r.authors)?,
                             r.content_hash,
                             r.ingested_at.to_rfc3339(),
+                            r.canonical_url,
+                            r.updated_at.map(|d| d.to_rfc3339()),
+                            serde_json::to_string(&r.alternates)?,
+                            r.lang_confidence,
                         ])?;
                     }
                     Item::Update(u) => {

@@ -692,3 +692,61 @@ remove = ["figure", ".share"]
             .contains("extract.body selector div.article-content matched nothing")
     );
 }
+
+#[test]
+fn newsfold_scrape_prints_the_record_for_a_file_and_a_local_page() {
+    // A file.
+    let fixture = crate::util::repo().join("tests/fixtures/scrape/vi_jsonld_article.html");
+    let out = crate::util::newsfold(&["scrape", fixture.to_str().unwrap()], &crate::util::repo());
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("pretty JSON on stdout");
+    crate::util::assert_schema(&r);
+    assert_eq!(r["title"], "Cụm thi đua số 7 tổng kết phong trào năm 2024");
+    assert_eq!(r["updated_at"], "2024-11-29T15:40:00+07:00");
+    assert_eq!(
+        r["canonical_url"],
+        "https://baoquangtri.vn/thoi-su/cum-thi-dua-so-7-tong-ket-190123.htm"
+    );
+
+    // A live page, with a source's rules from a config.
+    let site = Site::start("127.0.0.12");
+    site.route("/robots.txt", Route::status(404, &[])).route(
+        "/a.html",
+        Route::html(article("vi-article.html", "001", "Sơ kết Nghị định 03", "/a.html")),
+    );
+    let sources = format!(
+        "[sources.qn]\ntype = \"pages\"\nurls = [\"{}\"]\n\n[sources.qn.extract]\nauthors = \"p.author\"\nremove = [\"figure\"]\n",
+        site.url("/a.html")
+    );
+    let ws = workspace(&sources, "");
+    let config = ws.config().display().to_string();
+    let url = site.url("/a.html");
+    let out = ws.newsfold(&["scrape", &url, "--source", "qn", "--config", &config]);
+    assert!(out.status.success(), "{}", crate::util::text(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"], "qn");
+    assert_eq!(r["location"], url);
+    assert_eq!(r["authors"], serde_json::json!(["VĂN HOA"]));
+    assert_eq!(r["alternates"][0]["lang"], "fr");
+    assert!(r["body"].as_str().unwrap().contains("Chiều nay 19/1/2024"));
+
+    // A reader that stops early (`| head`) is not an error.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsfold"))
+        .args(["scrape", fixture.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Errors name what failed.
+    let out = crate::util::newsfold(&["scrape", &site.url("/missing.html")], &crate::util::repo());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("HTTP 404"),
+        "{}",
+        crate::util::text(&out)
+    );
+}

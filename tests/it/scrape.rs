@@ -38,6 +38,10 @@ fn article_json(path: &Path) -> Value {
         "published_at": a.published_at.map(|d| d.to_rfc3339()),
         "authors": a.authors,
         "original_url": a.original_url,
+        "updated_at": a.updated_at.map(|d| d.to_rfc3339()),
+        "canonical": a.canonical,
+        "alternates": a.alternates,
+        "lang_confident": a.lang_confidence >= 0.5,
         "paragraphs": a.paragraphs,
     })
 }

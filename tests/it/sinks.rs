@@ -36,6 +36,13 @@ fn record(n: u8, relation: Relation, duplicate_of: Option<&Record>, lang: Lang) 
         authors: vec!["Minh Thư".into(), format!("Author {n}")],
         content_hash: format!("{:032x}", 0xdef0 + n as u128),
         ingested_at: Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, n as u32).unwrap(),
+        canonical_url: Some(format!("https://baoquangnam.vn/{n}.html")),
+        updated_at: None,
+        alternates: vec![newsfold::model::Alternate {
+            lang: "fr".into(),
+            url: format!("https://fr.example/{n}.html"),
+        }],
+        lang_confidence: Some(0.9),
     }
 }
 
@@ -650,4 +657,59 @@ fn a_linger_time_gathers_records_into_one_batch() {
         slowest < std::time::Duration::from_millis(1000),
         "without linger a record goes at once ({slowest:?})"
     );
+}
+
+#[test]
+fn a_version_1_sqlite_table_is_migrated_and_keeps_its_rows() {
+    let ws = Workspace::new();
+    let path = ws.path().join("old.sqlite");
+    {
+        // The table as newsfold 0.1 (table version 1) created it, with one row.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE newsfold_schema (table_name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+             INSERT INTO newsfold_schema VALUES ('news_records', 1);
+             CREATE TABLE news_records (id TEXT PRIMARY KEY, story_id TEXT NOT NULL, relation TEXT NOT NULL,
+                duplicate_of TEXT, source TEXT NOT NULL, location TEXT NOT NULL, original_url TEXT, lang TEXT,
+                title TEXT, body TEXT NOT NULL, published_at TEXT, authors TEXT NOT NULL,
+                content_hash TEXT NOT NULL, ingested_at TEXT NOT NULL);
+             INSERT INTO news_records VALUES ('old', 'old', 'original', NULL, 'seeds', '/a.txt', NULL, 'vi', NULL,
+                'Thân bài', NULL, '[]', 'h', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+    }
+    let spec = SinkSpec {
+        id: "local".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Sqlite {
+            path: path.clone(),
+            table: "news_records".into(),
+        },
+    };
+    let (fr, _, _) = fixtures();
+    let mut sink = Sink::open(&spec).expect("the old table is migrated");
+    sink.write(&[Item::Record(&fr)]).unwrap();
+    drop(sink);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = conn
+        .query_row(
+            "SELECT version FROM newsfold_schema WHERE table_name = 'news_records'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, newsfold::sinks::sql::TABLE_VERSION);
+    let rows: Vec<(String, Option<String>, String, Option<f64>)> = conn
+        .prepare("SELECT id, canonical_url, alternates, lang_confidence FROM news_records ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.contains(&("old".into(), None, "[]".into(), None)));
+    let new = rows.iter().find(|r| r.0 == fr.id).unwrap();
+    assert_eq!(new.1, fr.canonical_url);
+    assert_eq!(new.2, serde_json::to_string(&fr.alternates).unwrap());
+    assert_eq!(new.3, Some(0.9));
 }
