@@ -206,8 +206,9 @@ fn serve(conn: TcpStream, accepted: Instant, s: &Shared) {
     finish();
 }
 
-/// Writes the reply; `finish` runs just before its last byte goes out, since a client may start
-/// its next request as soon as it has that byte.
+/// Writes the reply; `finish` runs just before the last byte the client needs goes out (of the
+/// body for a success, of the head otherwise), since it may start its next request as soon as it
+/// has that byte.
 fn respond(
     mut conn: TcpStream,
     route: Route,
@@ -241,8 +242,14 @@ fn respond(
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            conn.write_all(head.as_bytes())?;
-            last_write(&mut conn, &body)
+            if (200..300).contains(&status) {
+                conn.write_all(head.as_bytes())?;
+                last_write(&mut conn, &body)
+            } else {
+                // A client may drop an error response once it has the head.
+                last_write(&mut conn, head.as_bytes())?;
+                conn.write_all(&body)
+            }
         }
         Route::Trickle { body, every } => {
             conn.write_all(
