@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check trafilatura
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check trafilatura lxml_html_clean
 
 echo "== newsfold"
 cargo build --quiet --release
