@@ -49,10 +49,7 @@ pub fn load(labels: &Path) -> anyhow::Result<Vec<Doc>> {
         let bytes = std::fs::read(&path)
             .with_context(|| format!("{}:{}: cannot read {}", labels.display(), n + 1, path.display()))?;
         let hint = label.lang.as_deref().and_then(Lang::from_code);
-        let format = match path.extension().and_then(|e| e.to_str()) {
-            Some("html" | "htm") => PageFormat::Html,
-            _ => PageFormat::Text,
-        };
+        let format = PageFormat::of_path(&path);
         let raw_hash = short_hash(&blake3::hash(&bytes));
         let page = Page {
             source: Arc::from("eval"),

@@ -52,6 +52,22 @@ pub enum PageFormat {
     Html,
 }
 
+impl PageFormat {
+    /// A saved page's format by its extension: `.html`, `.htm` and `.xhtml` are HTML, anything
+    /// else is article text.
+    pub fn of_path(path: &std::path::Path) -> PageFormat {
+        match path
+            .extension()
+            .and_then(|x| x.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("html" | "htm" | "xhtml") => PageFormat::Html,
+            _ => PageFormat::Text,
+        }
+    }
+}
+
 /// One input as a source read it: raw bytes plus where they came from.
 #[derive(Clone, Debug)]
 pub struct Page {

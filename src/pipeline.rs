@@ -258,7 +258,8 @@ fn fold_stage(
         let started = std::time::Instant::now();
         // A page's canonical URL on its own site is its identity, so URL variants of one page
         // make one record and are all done once it is delivered.
-        let alias = canonical_alias(&s.key, &s.location, s.article.canonical.as_deref());
+        let (canonical_url, alternates) = crate::scrape::resolved_links(&s.location, &s.article);
+        let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
         let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
         let body = s.article.body();
         let input = FoldInput::from_article(
@@ -285,7 +286,6 @@ fn fold_stage(
             tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
             return StageExit::Failed(format!("state store: {e:#}"));
         }
-        let (canonical_url, alternates) = crate::scrape::resolved_links(&s.location, &s.article);
         let record = Record {
             canonical_url,
             alternates,
@@ -336,15 +336,16 @@ fn fold_stage(
     StageExit::InputClosed
 }
 
-/// The normalised canonical URL of a fetched page when it differs from the page's key and names a
-/// page on the same site; a canonical pointing elsewhere (an aggregator naming the original) is
-/// not this page's identity.
-fn canonical_alias(key: &str, location: &str, canonical: Option<&str>) -> Option<String> {
+/// A fetched page's canonical URL (resolved and normalised) when it differs from the page's key
+/// and names a page on the same site; a canonical pointing elsewhere (an aggregator naming the
+/// original) is not this page's identity.
+fn canonical_alias(key: &str, location: &str, canonical_url: Option<&str>) -> Option<String> {
     use crate::fetch::urls;
     let base = url::Url::parse(location).ok()?;
-    let canonical = urls::resolve(Some(&base), canonical?)?;
+    let canonical_url = canonical_url?;
+    let canonical = url::Url::parse(canonical_url).ok()?;
     let same_site = urls::site(canonical.host_str()?) == urls::site(base.host_str()?);
-    (same_site && canonical.as_str() != key).then(|| canonical.to_string())
+    (same_site && canonical_url != key).then(|| canonical_url.to_string())
 }
 
 #[cfg(test)]
@@ -354,8 +355,13 @@ mod tests {
     #[test]
     fn canonical_urls_on_the_same_site_alias_the_page() {
         let key = "https://baoquangtri.vn/a.htm?page=amp";
+        let article = crate::model::Article {
+            canonical: Some("/a.htm#top".into()),
+            ..Default::default()
+        };
+        let (resolved, _) = crate::scrape::resolved_links(key, &article);
         assert_eq!(
-            canonical_alias(key, key, Some("/a.htm#top")).as_deref(),
+            canonical_alias(key, key, resolved.as_deref()).as_deref(),
             Some("https://baoquangtri.vn/a.htm")
         );
         assert_eq!(

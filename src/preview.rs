@@ -97,15 +97,7 @@ pub fn preview(target: &str, config: Option<&Config>, source: Option<&str>) -> a
 
 fn read_page(path: &Path, view: &SourceView) -> anyhow::Result<Page> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let format = match path
-        .extension()
-        .and_then(|x| x.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("html" | "htm" | "xhtml") => PageFormat::Html,
-        _ => PageFormat::Text,
-    };
+    let format = PageFormat::of_path(path);
     Ok(Page {
         source: Arc::from(view.id.as_str()),
         key: path.display().to_string(),
@@ -148,15 +140,11 @@ fn fetch_page(target: &str, settings: FetchSettings, view: &SourceView) -> anyho
         Ok(Outcome::NotModified) => bail!("{url}: the server answered 304 to an unconditional request"),
         Err(e) => bail!("{url}: {e} ({})", e.kind()),
     };
-    let is_text = fetched
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/plain"));
     Ok(Page {
         source: Arc::from(view.id.as_str()),
         key: url.to_string(),
         location: fetched.url.to_string(),
-        format: if is_text { PageFormat::Text } else { PageFormat::Html },
+        format: fetched.format(),
         raw_hash: short_hash(&blake3::hash(&fetched.body)),
         bytes: fetched.body,
         lang_hint: view.lang,

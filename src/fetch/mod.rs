@@ -161,6 +161,21 @@ pub struct Fetched {
     pub validators: Validators,
 }
 
+impl Fetched {
+    /// How the scrape stage should read the body: plain text when the server says so, else HTML.
+    pub fn format(&self) -> crate::model::PageFormat {
+        let text = self
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/plain"));
+        if text {
+            crate::model::PageFormat::Text
+        } else {
+            crate::model::PageFormat::Html
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Outcome {
     Fetched(Box<Fetched>),

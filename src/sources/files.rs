@@ -123,16 +123,7 @@ async fn handle(
         ctx.stats.already_done(source);
         return Ok(());
     }
-    let format = match e
-        .path
-        .extension()
-        .and_then(|x| x.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("html" | "htm" | "xhtml") => PageFormat::Html,
-        _ => PageFormat::Text,
-    };
+    let format = PageFormat::of_path(&e.path);
     ctx.stats.read(source);
     tracing::debug!(stage = "source", source = %source, location = %location, bytes = bytes.len(), "page read");
     sent.insert(e.key.clone(), raw_hash.clone());

@@ -22,7 +22,7 @@ use crate::config::{Discover, HttpSettings};
 use crate::fetch::hosts::Limits;
 use crate::fetch::urls::Scope;
 use crate::fetch::{Expect, FetchError, Fetched, Fetcher, Outcome, Policy, Validators};
-use crate::model::{Page, PageFormat, short_hash};
+use crate::model::{Page, short_hash};
 use crate::report::StageExit;
 
 /// Sitemaps read per poll, index files included, and how deep indexes may nest.
@@ -334,10 +334,6 @@ impl Crawl {
                 return Ok(true);
             }
         }
-        let is_text = fetched
-            .content_type
-            .as_deref()
-            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/plain"));
         tracing::debug!(stage = "source", source = %self.source, url = %fetched.url, bytes = fetched.body.len(), "page fetched");
         self.ctx.stats.read(&self.source);
         if self.sent.len() >= MEMORY_CAP {
@@ -349,7 +345,7 @@ impl Crawl {
                 source: self.source.clone(),
                 key,
                 location: fetched.url.to_string(),
-                format: if is_text { PageFormat::Text } else { PageFormat::Html },
+                format: fetched.format(),
                 bytes: fetched.body,
                 raw_hash,
                 lang_hint: self.settings.lang,
