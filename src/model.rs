@@ -223,10 +223,12 @@ pub struct Delivery {
 
 /// Hex of the first 16 bytes of a BLAKE3 hash: 128 bits are plenty for identity and keep ids short.
 pub fn short_hash(hash: &blake3::Hash) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = hash.as_bytes();
     let mut out = String::with_capacity(32);
     for b in &bytes[..16] {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
     }
     out
 }

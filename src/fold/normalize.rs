@@ -18,17 +18,59 @@ pub fn fold(s: &str) -> String {
             out.push(c.to_ascii_lowercase());
             continue;
         }
-        match c {
-            'đ' | 'Đ' => out.push('d'),
-            c => unicode_normalization::char::decompose_canonical(c, |d| {
-                if !is_combining_mark(d) {
-                    out.extend(d.to_lowercase());
-                }
-            }),
+        // Latin-1, Latin Extended A/B and Latin Extended Additional (every Vietnamese letter)
+        // come from a table built once by the general path below.
+        let cp = c as u32;
+        let cached = match cp {
+            0xC0..=0x24F => FOLDED.latin[(cp - 0xC0) as usize],
+            0x1E00..=0x1EFF => FOLDED.additional[(cp - 0x1E00) as usize],
+            _ => None,
+        };
+        match cached {
+            Some('\0') => {}
+            Some(f) => out.push(f),
+            None => fold_char(c, &mut out),
         }
     }
     out
 }
+
+/// The general path: NFD, drop combining marks, map đ to d, lowercase.
+fn fold_char(c: char, out: &mut String) {
+    match c {
+        'đ' | 'Đ' => out.push('d'),
+        c => unicode_normalization::char::decompose_canonical(c, |d| {
+            if !is_combining_mark(d) {
+                out.extend(d.to_lowercase());
+            }
+        }),
+    }
+}
+
+/// `fold` of single characters that fold to at most one character ('\0' for none); `None` where
+/// the general path must run.
+struct FoldTable {
+    latin: Vec<Option<char>>,
+    additional: Vec<Option<char>>,
+}
+
+static FOLDED: std::sync::LazyLock<FoldTable> = std::sync::LazyLock::new(|| {
+    let one = |cp: u32| {
+        let c = char::from_u32(cp)?;
+        let mut s = String::new();
+        fold_char(c, &mut s);
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => Some('\0'),
+            (Some(f), None) => Some(f),
+            _ => None,
+        }
+    };
+    FoldTable {
+        latin: (0xC0..=0x24F).map(one).collect(),
+        additional: (0x1E00..=0x1EFF).map(one).collect(),
+    }
+});
 
 /// Whether `c` belongs to a word: letters and combining marks. ASCII and the Latin blocks that
 /// Vietnamese and French use are answered without the general Unicode tables, which are slow.
@@ -50,12 +92,17 @@ pub fn normalize_body(body: &str) -> String {
     let plain = |c: char| (c as u32) < 0x300 || ('\u{1E00}'..='\u{1EFF}').contains(&c);
     let nfc = body.chars().all(plain)
         || unicode_normalization::is_nfc_quick(body.chars()) == unicode_normalization::IsNormalized::Yes;
-    let composed: Box<dyn Iterator<Item = char>> = if nfc {
-        Box::new(body.chars())
-    } else {
-        Box::new(body.nfc())
-    };
     let mut out = String::with_capacity(body.len());
+    if nfc {
+        push_normal(&mut out, body.chars());
+    } else {
+        push_normal(&mut out, body.nfc());
+    }
+    out
+}
+
+/// Appends composed characters in the body normal form (see `normalize_body`).
+fn push_normal(out: &mut String, composed: impl Iterator<Item = char>) {
     let mut pending_space = false;
     for c in composed {
         if c.is_whitespace() {
@@ -78,7 +125,6 @@ pub fn normalize_body(body: &str) -> String {
             out.extend(c.to_lowercase());
         }
     }
-    out
 }
 
 /// BLAKE3 of the normalised body, as the record's `content_hash`.
@@ -88,6 +134,19 @@ pub fn content_hash(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fold_table_agrees_with_the_general_path() {
+        for cp in (0xC0..=0x24F).chain(0x1E00..=0x1EFF) {
+            let Some(c) = char::from_u32(cp) else { continue };
+            let mut general = String::new();
+            fold_char(c, &mut general);
+            assert_eq!(fold(&c.to_string()), general, "U+{cp:04X}");
+        }
+        assert_eq!(fold("Lê Văn Dũng, Đà Nẵng, ĐỨC"), "le van dung, da nang, duc");
+    }
+
     use super::*;
 
     #[test]
