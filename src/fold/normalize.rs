@@ -147,8 +147,6 @@ mod tests {
         assert_eq!(fold("Lê Văn Dũng, Đà Nẵng, ĐỨC"), "le van dung, da nang, duc");
     }
 
-    use super::*;
-
     #[test]
     fn folds_vietnamese_names_to_their_translated_spelling() {
         assert_eq!(fold("Lê Văn Dũng"), "le van dung");
