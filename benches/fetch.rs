@@ -94,8 +94,8 @@ struct Measured {
     peak_kb: u64,
 }
 
-/// Runs `cmd` under GNU time; returns (wall s, user+sys s, peak RSS KiB).
-fn timed(cmd: Command, dir: &Path, name: &str) -> (f64, f64, u64) {
+/// Runs `cmd` under GNU time; its output is `<name>.jsonl`, one page a line.
+fn timed(cmd: Command, dir: &Path, name: &str) -> Measured {
     let times = dir.join(format!("{name}.time"));
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log file");
     let program = cmd.get_program().to_owned();
@@ -121,7 +121,12 @@ fn timed(cmd: Command, dir: &Path, name: &str) -> (f64, f64, u64) {
     let last = t.lines().last().unwrap_or_default();
     let v: Vec<f64> = last.split_whitespace().filter_map(|x| x.parse().ok()).collect();
     assert_eq!(v.len(), 4, "unexpected time output {t:?}");
-    (v[0], v[1] + v[2], v[3] as u64)
+    Measured {
+        pages: lines(&dir.join(format!("{name}.jsonl"))),
+        wall: v[0],
+        cpu: v[1] + v[2],
+        peak_kb: v[3] as u64,
+    }
 }
 
 fn lines(path: &Path) -> usize {
@@ -175,13 +180,7 @@ fn main() {
     std::fs::write(dir.join("newsfold.toml"), config).expect("config");
     let mut cmd = Command::new(repo.join("target/release/newsfold"));
     cmd.args(["once", "--config", "newsfold.toml", "--log-level", "warn"]);
-    let (wall, cpu, peak_kb) = timed(cmd, dir, "newsfold");
-    let newsfold = Measured {
-        pages: lines(&dir.join("newsfold.jsonl")),
-        wall,
-        cpu,
-        peak_kb,
-    };
+    let newsfold = timed(cmd, dir, "newsfold");
     let nf_polite = politeness(&nf_sites);
     drop(nf_sites);
 
@@ -194,13 +193,7 @@ fn main() {
         .args(["-a", "sitemaps=sitemaps.txt", "-a"])
         .arg(format!("delay={}", delay.as_secs_f64()))
         .args(["-O", "scrapy.jsonl"]);
-    let (wall, cpu, peak_kb) = timed(cmd, dir, "scrapy");
-    let scrapy = Measured {
-        pages: lines(&dir.join("scrapy.jsonl")),
-        wall,
-        cpu,
-        peak_kb,
-    };
+    let scrapy = timed(cmd, dir, "scrapy");
     let sc_polite = politeness(&sc_sites);
 
     println!(

@@ -173,18 +173,22 @@ fn jsonl_passes_the_sink_contract() {
     assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
 }
 
+fn sqlite_spec(path: &std::path::Path) -> SinkSpec {
+    SinkSpec {
+        id: "local".into(),
+        duplicates: DuplicatePolicy::Mark,
+        kind: SinkKind::Sqlite {
+            path: path.to_path_buf(),
+            table: "news_records".into(),
+        },
+    }
+}
+
 #[test]
 fn sqlite_passes_the_sink_contract() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.sqlite");
-    let spec = SinkSpec {
-        id: "local".into(),
-        duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Sqlite {
-            path: path.clone(),
-            table: "news_records".into(),
-        },
-    };
+    let spec = sqlite_spec(&path);
     let (fr, vi, update) = fixtures();
     deliver(&spec, &fr, &vi, &update);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -678,14 +682,7 @@ fn a_version_1_sqlite_table_is_migrated_and_keeps_its_rows() {
         )
         .unwrap();
     }
-    let spec = SinkSpec {
-        id: "local".into(),
-        duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Sqlite {
-            path: path.clone(),
-            table: "news_records".into(),
-        },
-    };
+    let spec = sqlite_spec(&path);
     let (fr, _, _) = fixtures();
     let mut sink = Sink::open(&spec).expect("the old table is migrated");
     sink.write(&[Item::Record(&fr)]).unwrap();
