@@ -293,7 +293,7 @@ impl Fetcher {
                     }
                 }),
             );
-            let response = self.exchange(policy, &url, headers, expect).await?;
+            let response = self.exchange(policy, &url, headers, expect, None).await?;
             match response {
                 Exchange::Redirect(location) => {
                     let next = location
@@ -365,10 +365,7 @@ impl Fetcher {
             let mut headers = HeaderMap::new();
             headers.insert(header::ACCEPT, HeaderValue::from_static("text/plain,*/*;q=0.5"));
             let cap = robots::MAX_ROBOTS_BYTES;
-            match self
-                .exchange_capped(policy, &url, headers, Expect::Document, Some(cap))
-                .await
-            {
+            match self.exchange(policy, &url, headers, Expect::Document, Some(cap)).await {
                 Ok(Exchange::Body(f)) => return Rules::parse(agent, &f.body),
                 Ok(Exchange::NotModified) => return Rules::AllowAll,
                 Ok(Exchange::Redirect(loc)) => match loc.as_deref().and_then(|l| urls::resolve(Some(&url), l)) {
@@ -378,26 +375,16 @@ impl Fetcher {
                 Err(FetchError::Status { status, .. }) if (400..500).contains(&status) && status != 429 => {
                     return Rules::AllowAll;
                 }
-                // An oversized robots.txt is cut to its first 500 KiB, which `exchange_capped` read.
+                // An oversized robots.txt is cut to its first 500 KiB, which `exchange` read.
                 Err(e) => return Rules::Unavailable(e),
             }
         }
         Rules::AllowAll
     }
 
-    async fn exchange(
-        &self,
-        policy: &Policy,
-        url: &Url,
-        headers: HeaderMap,
-        expect: Expect,
-    ) -> Result<Exchange, FetchError> {
-        self.exchange_capped(policy, url, headers, expect, None).await
-    }
-
     /// One request and its response, under the host's and the global limits. `truncate_at` reads
     /// a body up to that size and keeps the prefix instead of failing.
-    async fn exchange_capped(
+    async fn exchange(
         &self,
         policy: &Policy,
         url: &Url,

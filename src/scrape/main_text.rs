@@ -283,6 +283,11 @@ impl TextStats {
         TextStats { stats, index }
     }
 
+    /// The statistics of the `i`-th node in document order.
+    fn at(&self, i: usize) -> Stats {
+        self.stats.get(i).copied().unwrap_or_default()
+    }
+
     fn get(&self, id: &NodeId) -> Option<&Stats> {
         self.index.get(id).map(|&i| &self.stats[i as usize])
     }
@@ -300,10 +305,11 @@ fn link_density(st: &Stats) -> f32 {
 pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
     let mut scores: FxHashMap<NodeId, f32> = FxHashMap::default();
     let init = |el: ElementRef<'_>| tag_weight(el.value().name()) + class_weight(&names(el));
-    for node in doc.tree.root().descendants() {
+    // `descendants` walks in document order, the order `TextStats` numbered the nodes in.
+    for (i, node) in doc.tree.root().descendants().enumerate() {
         let Some(el) = ElementRef::wrap(node) else { continue };
         let tag = el.value().name();
-        let s = st.get(&node.id()).copied().unwrap_or_default();
+        let s = st.at(i);
         // A paragraph, or a container's own loose text (text split by <br> in a <div>).
         let (len, commas) = if matches!(tag, "p" | "pre" | "td" | "blockquote") {
             (s.text, s.commas)
