@@ -242,10 +242,28 @@ fn run_pipeline(path: &Path, mode: Mode) -> i32 {
             return EXIT_FAILED;
         }
     };
+    if let Some(level) = &config.log.level
+        && let Err(e) = crate::telemetry::apply_level(level, false)
+    {
+        tracing::warn!(error = %format!("{e:#}"), "cannot apply [log] level");
+    }
     let started = std::time::Instant::now();
+    let stats = std::sync::Arc::new(crate::report::Stats::default());
+    let show_progress = mode == Mode::Once && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = runtime.block_on(async {
         let token = shutdown::watch_signals();
-        pipeline::run(&config, mode, token).await
+        let reload = (mode == Mode::Daemon).then(shutdown::watch_reload);
+        let background = tokio_util::sync::CancellationToken::new();
+        if mode == Mode::Daemon {
+            crate::service::spawn_watchdog(background.clone());
+        }
+        let progress = show_progress.then(|| crate::progress::spawn(stats.clone(), background.clone()));
+        let result = pipeline::run(&config, mode, token, reload, stats.clone()).await;
+        background.cancel();
+        if let Some(p) = progress {
+            let _ = p.await;
+        }
+        result
     });
     match result {
         Ok(report) => {

@@ -85,6 +85,22 @@ fn default_state_path() -> PathBuf {
     PathBuf::from("data/state.sqlite")
 }
 
+/// `[api]`: the HTTP endpoint of `run` (metrics, health, status page). Off unless `listen` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<String>,
+}
+
+/// `[log]`: the log filter (unless `--log-level` or `RUST_LOG` is given) and the repeat window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub repeat_window: Option<Duration>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPipeline {
@@ -461,11 +477,22 @@ fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duratio
 pub struct Config {
     pub file: PathBuf,
     pub state_path: PathBuf,
+    /// `[api] listen`: where `run` serves /metrics, /healthz, /readyz and the status page.
+    pub api_listen: Option<std::net::SocketAddr>,
+    pub log: LogSettings,
     pub pipeline: PipelineSettings,
     pub fold: crate::fold::FoldOptions,
     pub fetch: FetchSettings,
     pub sources: Vec<SourceSpec>,
     pub sinks: Vec<SinkSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSettings {
+    /// An `EnvFilter` directive, checked.
+    pub level: Option<String>,
+    /// A failure that repeats is logged again at most this often (with the count left out).
+    pub repeat_window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -480,20 +507,21 @@ pub struct PipelineSettings {
 
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone)]
+/// Compared on reload: a source whose spec changed is restarted.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceSpec {
     pub id: String,
     pub kind: SourceKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     Files(FilesSettings),
     Http(HttpSettings),
 }
 
 /// How an HTTP source finds its article URLs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Discover {
     Feed(url::Url),
     Sitemap(url::Url),
@@ -516,7 +544,7 @@ impl Discover {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpSettings {
     pub discover: Discover,
     pub interval: Duration,
@@ -574,7 +602,7 @@ impl Default for FetchSettings {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FilesSettings {
     pub dir: PathBuf,
     pub patterns: Vec<glob::Pattern>,
@@ -779,6 +807,8 @@ fn index_spans(spans: &mut HashMap<String, Range<usize>>, prefix: &str, table: &
 
 struct RawConfig {
     state: RawState,
+    api: RawApi,
+    log: RawLog,
     pipeline: RawPipeline,
     fold: RawFold,
     fetch: RawFetch,
@@ -809,6 +839,8 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
         state: RawState {
             path: default_state_path(),
         },
+        api: RawApi::default(),
+        log: RawLog::default(),
         pipeline: RawPipeline::default(),
         fold: RawFold::default(),
         fetch: RawFetch::default(),
@@ -819,6 +851,8 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
     for (k, v) in doc.into_inner() {
         match k.get_ref().as_ref() {
             "state" => raw.state = section(cx, "state", v).unwrap_or(raw.state),
+            "api" => raw.api = section(cx, "api", v).unwrap_or(raw.api),
+            "log" => raw.log = section(cx, "log", v).unwrap_or(raw.log),
             "pipeline" => raw.pipeline = section(cx, "pipeline", v).unwrap_or(raw.pipeline),
             "fold" => raw.fold = section(cx, "fold", v).unwrap_or(raw.fold),
             "fetch" => raw.fetch = section(cx, "fetch", v).unwrap_or(raw.fetch),
@@ -827,7 +861,7 @@ fn parse_document(cx: &mut Cx<'_>, doc: Spanned<DeTable<'_>>) -> RawConfig {
             other => cx.error_at(
                 other,
                 k.span(),
-                format!("unknown section `{other}`, expected one of `state`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`"),
+                format!("unknown section `{other}`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`"),
             ),
         }
     }
@@ -979,6 +1013,32 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
     };
 
     let fetch = validate_fetch(cx, raw.fetch);
+    let api_listen = raw
+        .api
+        .listen
+        .as_deref()
+        .and_then(|l| match l.parse::<std::net::SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                cx.error(
+                    "api.listen",
+                    format!("{l:?} is not an address and port, e.g. \"127.0.0.1:9464\""),
+                );
+                None
+            }
+        });
+    let log = LogSettings {
+        level: raw.log.level.clone(),
+        repeat_window: raw.log.repeat_window.unwrap_or(crate::repeats::DEFAULT_WINDOW),
+    };
+    if let Some(level) = &log.level
+        && let Err(e) = tracing_subscriber::EnvFilter::try_new(level)
+    {
+        cx.error("log.level", format!("invalid filter {level:?}: {e}"));
+    }
+    if log.repeat_window.is_zero() {
+        cx.error("log.repeat_window", "must be longer than zero");
+    }
 
     // An empty list is an error unless its entries are missing because they failed to parse.
     let failed_under = |cx: &Cx<'_>, prefix: &str| cx.errors.iter().any(|(_, e)| e.key.starts_with(prefix));
@@ -1169,6 +1229,8 @@ fn validate(cx: &mut Cx<'_>, raw: RawConfig, base: &Path) -> Config {
     Config {
         file: cx.file.clone(),
         state_path: resolve(base, &raw.state.path),
+        api_listen,
+        log,
         pipeline,
         fold,
         fetch,

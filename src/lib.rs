@@ -2,7 +2,9 @@
 //! duplicate of one story together, and hands the records to sinks.
 //!
 //! Crate map (see ARCHITECTURE.md for invariants):
-//! - `cli`, `telemetry`, `shutdown`: the process edge.
+//! - `cli`, `telemetry`, `shutdown`, `service`, `progress`: the process edge (logs, signals, systemd
+//!   notify, the `once` progress line).
+//! - `api`: `run`'s HTTP endpoint: metrics, health, readiness, the status page.
 //! - `config`: TOML parse → validate, with located errors.
 //! - `pipeline`: wires sources → scrape → fold → sinks with bounded channels and runs them.
 //! - `fetch`: the shared HTTP client: politeness, robots.txt, address safety, retries, body caps.
@@ -14,8 +16,10 @@
 //! - `eval`: `fold-eval`, the labelled-set scorer running the same scrape and fold code.
 //! - `state`: the embedded SQLite store (done inputs, fold documents).
 //! - `sinks`: where records go (`jsonl`), and the acknowledgement contract.
-//! - `model`, `report`: data that crosses stages, and what a run did.
+//! - `model`, `report`, `recent`: data that crosses stages, what a run did, recent stories.
+//! - `repeats`: the rate limit on repeated failure lines.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dates;
@@ -25,8 +29,12 @@ pub mod fold;
 pub mod model;
 pub mod pipeline;
 pub mod preview;
+pub mod progress;
+pub mod recent;
+pub mod repeats;
 pub mod report;
 pub mod scrape;
+pub mod service;
 pub mod shutdown;
 pub mod sinks;
 pub mod sources;

@@ -21,7 +21,8 @@ use crate::fold::{FoldInput, Folder};
 use crate::model::{Article, Delivery, Page, Receipt, Record, record_id};
 use crate::report::{RunReport, StageExit, Stats};
 use crate::sinks::{self, Acks, Sink};
-use crate::sources::{self, Mode, SourceCtx};
+use crate::sources::supervisor::Supervisor;
+use crate::sources::{Mode, SourceCtx};
 use crate::state::StateStore;
 
 /// A page after scraping, without its bytes.
@@ -36,13 +37,18 @@ struct Scraped {
 /// Runs until every source has finished (`Mode::Once`) or `shutdown` is cancelled and the
 /// pipeline has drained (`Mode::Daemon`). Set-up failures (state store, sinks) are errors; stage
 /// failures are in the report.
-pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> anyhow::Result<RunReport> {
+pub async fn run(
+    config: &Config,
+    mode: Mode,
+    shutdown: CancellationToken,
+    reload: Option<tokio::sync::mpsc::Receiver<()>>,
+    stats: Arc<Stats>,
+) -> anyhow::Result<RunReport> {
     let state_path = config.state_path.clone();
     let state = tokio::task::spawn_blocking(move || StateStore::open(&state_path))
         .await
         .context("state store task failed")??;
     let state = Arc::new(state);
-    let stats = Arc::new(Stats::default());
     let cap = config.pipeline.channel_capacity.get();
 
     // Sinks first: nothing is read if a sink cannot open.
@@ -59,9 +65,11 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
             .with_context(|| format!("sink {}", spec.id))?;
         opened.push((spec.clone(), sink));
     }
+    let mut sink_rx_weak = Vec::new();
     for (spec, sink) in opened {
         let (tx, rx) = async_channel::bounded::<Arc<Delivery>>(cap);
         sink_txs.push(tx);
+        sink_rx_weak.push((spec.id.clone(), rx.downgrade()));
         let (acks, stats) = (acks.clone(), stats.clone());
         let batch = config.pipeline.sink_batch.get();
         let name = format!("sink {}", spec.id);
@@ -73,7 +81,11 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
         };
         let handle = std::thread::Builder::new()
             .name(format!("sink-{}", spec.id))
-            .spawn(move || sinks::run(&spec, sink, rx, &acks, &stats, batch, &retry))
+            .spawn(move || {
+                let exit = sinks::run(&spec, sink, rx, &acks, &stats, batch, &retry);
+                stats.sink_stopped(&spec.id);
+                exit
+            })
             .context("cannot start sink thread")?;
         threads.push((name, handle));
     }
@@ -103,6 +115,7 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
         "fold index loaded"
     );
     let (scraped_tx, scraped_rx) = async_channel::bounded::<Scraped>(cap);
+    let scraped_rx_weak = scraped_rx.downgrade();
     {
         let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
         let handle = std::thread::Builder::new()
@@ -114,6 +127,7 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
 
     // Scrape workers share one queue.
     let (page_tx, page_rx) = async_channel::bounded::<Page>(cap);
+    let page_rx_weak = page_rx.downgrade();
     let mut scrape_threads = Vec::new();
     for n in 0..config.pipeline.scrape_workers.get() {
         let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
@@ -126,48 +140,65 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
     drop(page_rx);
     drop(scraped_tx);
 
-    // Sources last, sharing one HTTP client when any fetches.
-    let fetcher = if config
-        .sources
-        .iter()
-        .any(|s| matches!(s.kind, crate::config::SourceKind::Http(_)))
-    {
-        Some(Arc::new(
-            crate::fetch::Fetcher::new(config.fetch.clone(), shutdown.clone())
-                .context("cannot build the HTTP client")?,
-        ))
-    } else {
-        None
-    };
-    let mut source_tasks = tokio::task::JoinSet::new();
-    for spec in &config.sources {
-        let ctx = SourceCtx {
-            tx: page_tx.clone(),
-            state: state.clone(),
-            stats: stats.clone(),
-            max_page_bytes: config.pipeline.max_page_bytes,
-            mode,
-            shutdown: shutdown.clone(),
-            fetcher: fetcher.clone(),
-        };
-        let (spec, id) = (spec.clone(), spec.id.clone());
-        source_tasks.spawn(async move { (id, sources::run(spec, ctx).await) });
-    }
-    drop(page_tx);
-    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), mode = ?mode, "pipeline started");
-
-    let mut stages: Vec<(String, StageExit)> = Vec::new();
-    while let Some(joined) = source_tasks.join_next().await {
-        match joined {
-            Ok((id, exit)) => {
-                if let StageExit::Failed(e) = &exit {
-                    tracing::warn!(stage = "source", source = %id, error = %e, "source failed");
-                }
-                stages.push((format!("source {id}"), exit));
-            }
-            Err(e) => stages.push(("source".into(), StageExit::Failed(format!("source task panicked: {e}")))),
+    // The API, when configured, sees every queue through weak handles that do not keep it open.
+    let api_stop = CancellationToken::new();
+    let _stop_api_on_return = api_stop.clone().drop_guard();
+    if let Some(listen) = config.api_listen {
+        let mut queues: Vec<(String, Box<dyn Fn() -> usize + Send + Sync>)> = Vec::new();
+        let pages = page_rx_weak;
+        queues.push((
+            "scrape".into(),
+            Box::new(move || pages.upgrade().map_or(0, |r| r.len())),
+        ));
+        let scraped = scraped_rx_weak;
+        queues.push((
+            "fold".into(),
+            Box::new(move || scraped.upgrade().map_or(0, |r| r.len())),
+        ));
+        for (id, weak) in sink_rx_weak {
+            queues.push((
+                format!("sink:{id}"),
+                Box::new(move || weak.upgrade().map_or(0, |r| r.len())),
+            ));
         }
+        let api = crate::api::Api {
+            stats: stats.clone(),
+            state: state.clone(),
+            sinks: config.sinks.clone(),
+            queues,
+            started: std::time::Instant::now(),
+            shutdown: shutdown.clone(),
+        };
+        crate::api::serve(listen, api, api_stop.clone()).await?;
     }
+
+    // Sources last.
+    let ctx = SourceCtx {
+        tx: page_tx,
+        state: state.clone(),
+        stats: stats.clone(),
+        max_page_bytes: config.pipeline.max_page_bytes,
+        mode,
+        shutdown: shutdown.clone(),
+        fetcher: None,
+        repeat_window: config.log.repeat_window,
+        sent: Default::default(),
+    };
+    let mut sources = Supervisor::new(ctx, config.fetch.clone());
+    for spec in &config.sources {
+        sources.start(spec.clone())?;
+    }
+    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), mode = ?mode, "pipeline started");
+    if mode == Mode::Daemon {
+        crate::service::ready("running");
+    }
+    supervise(&mut sources, config.clone(), mode, &shutdown, reload).await;
+    // Dropping the supervisor drops the last page sender: the queues close in pipeline order.
+    let mut stages: Vec<(String, StageExit)> = sources
+        .into_exits()
+        .into_iter()
+        .map(|(id, exit)| (format!("source {id}"), exit))
+        .collect();
     stages.sort_by(|a, b| a.0.cmp(&b.0));
     let scrape_exit = join_all(scrape_threads).await;
     stages.push(("scrape".into(), scrape_exit));
@@ -197,6 +228,113 @@ pub async fn run(config: &Config, mode: Mode, shutdown: CancellationToken) -> an
     })
 }
 
+/// Waits for the sources: in `once` until each has made its pass; in `run` until shutdown, applying
+/// reload requests meanwhile. A source that finds the pipeline broken stops them all.
+async fn supervise(
+    sources: &mut Supervisor,
+    mut running: Config,
+    mode: Mode,
+    shutdown: &CancellationToken,
+    mut reload: Option<tokio::sync::mpsc::Receiver<()>>,
+) {
+    let mut stopping = false;
+    loop {
+        if sources.is_empty() && (mode == Mode::Once || stopping) {
+            return;
+        }
+        tokio::select! {
+            joined = sources.join_next(), if !sources.is_empty() => {
+                if joined == Some(true) && !stopping {
+                    tracing::error!(stage = "source", "the pipeline stopped behind the sources; stopping every source");
+                    sources.stop_all();
+                    stopping = true;
+                }
+            }
+            requested = recv_reload(&mut reload), if !stopping => {
+                if requested {
+                    crate::service::reloading();
+                    reload_config(sources, &mut running).await;
+                    crate::service::ready("running");
+                } else {
+                    reload = None;
+                }
+            }
+            _ = shutdown.cancelled(), if !stopping && mode == Mode::Daemon => {
+                crate::service::stopping();
+                stopping = true;
+            }
+        }
+    }
+}
+
+/// The next reload request; `false` when there will be none.
+async fn recv_reload(reload: &mut Option<tokio::sync::mpsc::Receiver<()>>) -> bool {
+    match reload {
+        Some(rx) => rx.recv().await.is_some(),
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGHUP: reads the config file again. Sources and `[log] level` change now; an invalid file is
+/// reported with the same messages as `check` and the running config stays.
+async fn reload_config(sources: &mut Supervisor, running: &mut Config) {
+    let path = running.file.clone();
+    tracing::info!(config = %path.display(), "reloading config");
+    let loaded = tokio::task::spawn_blocking(move || crate::config::load(&path)).await;
+    let new = match loaded {
+        Ok(Ok(c)) => c,
+        Ok(Err(errors)) => {
+            for e in &errors.0 {
+                tracing::error!(config = %running.file.display(), error = %e, "invalid config");
+            }
+            tracing::error!(config = %running.file.display(), errors = errors.0.len(), "config reload failed; the running config stays");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "config reload failed; the running config stays");
+            return;
+        }
+    };
+    let changes = match sources.apply(&new.sources) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "config reload failed; the running config stays");
+            return;
+        }
+    };
+    if new.log.level != running.log.level {
+        let level = new.log.level.as_deref().unwrap_or("info");
+        match crate::telemetry::apply_level(level, true) {
+            Ok(_) => tracing::info!(level, "log level changed"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot change the log level"),
+        }
+    }
+    let restart: Vec<&str> = [
+        ("state", running.state_path != new.state_path),
+        ("api", running.api_listen != new.api_listen),
+        ("log.repeat_window", running.log.repeat_window != new.log.repeat_window),
+        (
+            "pipeline",
+            format!("{:?}", running.pipeline) != format!("{:?}", new.pipeline),
+        ),
+        ("fold", format!("{:?}", running.fold) != format!("{:?}", new.fold)),
+        ("fetch", format!("{:?}", running.fetch) != format!("{:?}", new.fetch)),
+        ("sinks", format!("{:?}", running.sinks) != format!("{:?}", new.sinks)),
+    ]
+    .into_iter()
+    .filter_map(|(k, changed)| changed.then_some(k))
+    .collect();
+    if !restart.is_empty() {
+        tracing::warn!(sections = %restart.join(", "), "these settings change only on restart; the running ones stay");
+    }
+    tracing::info!(
+        added = %changes.added.join(","), removed = %changes.removed.join(","), changed = %changes.changed.join(","),
+        "config reloaded"
+    );
+    running.sources = new.sources;
+    running.log.level = new.log.level;
+}
+
 async fn join_thread(handle: JoinHandle<StageExit>) -> StageExit {
     match tokio::task::spawn_blocking(move || handle.join()).await {
         Ok(Ok(exit)) => exit,
@@ -221,6 +359,7 @@ fn scrape_stage(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scr
         let started = std::time::Instant::now();
         match crate::scrape::scrape(&page) {
             Ok(article) => {
+                stats.scraped();
                 tracing::debug!(
                     stage = "scrape", source = %page.source, location = %page.location,
                     lang = ?article.lang, paragraphs = article.paragraphs.len(),
@@ -239,7 +378,7 @@ fn scrape_stage(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scr
             }
             Err(e) => {
                 tracing::warn!(stage = "scrape", source = %page.source, location = %page.location, kind = e.kind(), error = %e, "page refused");
-                stats.failed(&page.source, e.kind());
+                stats.scrape_refused(&page.source, e.kind(), &format!("{}: {e}", page.location));
             }
         }
     }
@@ -254,6 +393,10 @@ fn fold_stage(
     stats: &Stats,
     acks: &Acks,
 ) -> StageExit {
+    // The index's memory is summed over its documents: measured once a second, not per record.
+    let mut measured = std::time::Instant::now();
+    let mut memory = folder.memory_bytes();
+    stats.index_size(folder.len(), memory);
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
         // A page's canonical URL on its own site is its identity, so URL variants of one page
@@ -311,7 +454,16 @@ fn fold_stage(
             story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
             elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
         );
-        stats.record(&record.source, record.relation);
+        stats.record(&record, decision.update.as_ref());
+        // Once a second while busy; when the queue runs dry, at most ten times a second.
+        let since = measured.elapsed();
+        if since >= std::time::Duration::from_secs(1)
+            || (rx.is_empty() && since >= std::time::Duration::from_millis(100))
+        {
+            memory = folder.memory_bytes();
+            measured = std::time::Instant::now();
+        }
+        stats.index_size(folder.len(), memory);
         if let Some(u) = &decision.update {
             tracing::debug!(stage = "fold", story_id = %u.story_id, record_id = %u.canonical, previous = %u.record_id, "canonical member changed");
         }
@@ -333,6 +485,7 @@ fn fold_stage(
             }
         }
     }
+    stats.index_size(folder.len(), folder.memory_bytes());
     StageExit::InputClosed
 }
 

@@ -1,12 +1,16 @@
-//! What a run did: per-source counters, relation counts, and why each stage stopped. Shared by the
-//! stages while they run (behind a mutex: updates are per page, not per byte) and printed by
-//! `once` as a summary table.
+//! What a run did and is doing: per-source counters and health, per-stage and per-sink counters,
+//! relation counts, the fold index's size, and why each stage stopped. Shared by the stages while
+//! they run (behind a mutex: updates are per page, not per byte); read by `once`'s progress line
+//! and summary table, and by the API's `/metrics` and status page.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
 
-use crate::model::Relation;
+use chrono::{DateTime, Utc};
+
+use crate::model::{Record, StoryUpdate};
+use crate::recent::Recent;
 
 /// Why a stage stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +44,52 @@ impl fmt::Display for StageExit {
     }
 }
 
+/// What a source is doing now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SourceState {
+    #[default]
+    Starting,
+    /// Listing, fetching or sending.
+    Polling,
+    /// Waiting for its next poll.
+    Idle,
+    /// Finished its single pass (`once`).
+    Done,
+    /// Stopped by shutdown.
+    Stopped,
+    /// Taken out of the config by a reload.
+    Removed,
+    Failed(String),
+}
+
+impl fmt::Display for SourceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceState::Starting => f.write_str("starting"),
+            SourceState::Polling => f.write_str("polling"),
+            SourceState::Idle => f.write_str("idle"),
+            SourceState::Done => f.write_str("done"),
+            SourceState::Stopped => f.write_str("stopped"),
+            SourceState::Removed => f.write_str("removed"),
+            SourceState::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+/// A source's most recent failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastError {
+    pub kind: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceCounts {
     /// Inputs read and sent on.
     pub read: u64,
+    /// HTTP responses received (documents and articles, 304s included); 0 for folders.
+    pub fetched: u64,
     /// Inputs skipped because they were delivered before.
     pub already_done: u64,
     /// Feeds, sitemaps, listings and pages the server said had not changed (HTTP 304).
@@ -52,6 +98,12 @@ pub struct SourceCounts {
     pub records: u64,
     /// Failures by kind (`too_large`, `unreadable`, `binary`, …).
     pub failed: BTreeMap<String, u64>,
+    /// Failure lines not logged because the same failure was logged lately (see `repeats`).
+    pub suppressed: u64,
+    pub state: SourceState,
+    /// The last time the source read its folder or got an answer from its site.
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<LastError>,
 }
 
 impl SourceCounts {
@@ -60,20 +112,44 @@ impl SourceCounts {
     }
 }
 
+/// Items in and out of one stage (`source`, `scrape`, `fold`, `sink`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StageCounts {
+    pub received: u64,
+    pub emitted: u64,
+    pub failed: u64,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     sources: BTreeMap<String, SourceCounts>,
     relations: BTreeMap<&'static str, u64>,
     delivered: BTreeMap<String, u64>,
     sink_events: BTreeMap<String, SinkEvents>,
+    stage_counts: BTreeMap<&'static str, StageCounts>,
+    index: IndexSize,
+    recent: Recent,
 }
 
-/// What went wrong at one sink.
+/// The fold index's size after the last fold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexSize {
+    pub documents: u64,
+    pub memory_bytes: u64,
+}
+
+/// What happened at one sink.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkEvents {
     pub outages: u64,
     pub retries: u64,
     pub dead_lettered: u64,
+    /// Records and updates handed to the sink.
+    pub received: u64,
+    /// Between an outage and the next successful write.
+    pub down: bool,
+    /// The sink thread stopped (failed or drained).
+    pub stopped: bool,
 }
 
 /// Live counters, shared by every stage.
@@ -93,38 +169,145 @@ impl Stats {
         });
     }
 
+    fn source(&self, source: &str, f: impl FnOnce(&mut SourceCounts)) {
+        self.with(|i| f(i.sources.entry(source.to_string()).or_default()));
+    }
+
+    fn stage(&self, stage: &'static str, f: impl FnOnce(&mut StageCounts)) {
+        self.with(|i| f(i.stage_counts.entry(stage).or_default()));
+    }
+
+    /// An input read and sent on.
     pub fn read(&self, source: &str) {
-        self.with(|i| i.sources.entry(source.to_string()).or_default().read += 1);
-    }
-
-    pub fn already_done(&self, source: &str) {
-        self.with(|i| i.sources.entry(source.to_string()).or_default().already_done += 1);
-    }
-
-    pub fn not_modified(&self, source: &str) {
-        self.with(|i| i.sources.entry(source.to_string()).or_default().not_modified += 1);
-    }
-
-    pub fn failed(&self, source: &str, kind: &str) {
-        self.with(|i| {
-            *i.sources
-                .entry(source.to_string())
-                .or_default()
-                .failed
-                .entry(kind.to_string())
-                .or_insert(0) += 1
+        self.source(source, |c| {
+            c.read += 1;
+            c.last_success = Some(Utc::now());
+        });
+        self.stage("source", |c| {
+            c.received += 1;
+            c.emitted += 1;
         });
     }
 
-    pub fn record(&self, source: &str, relation: Relation) {
+    /// The source's folder was listed, or its site answered (any status but an error).
+    pub fn succeeded(&self, source: &str) {
+        self.source(source, |c| c.last_success = Some(Utc::now()));
+    }
+
+    /// An HTTP response received for this source.
+    pub fn fetched(&self, source: &str) {
+        self.source(source, |c| {
+            c.fetched += 1;
+            c.last_success = Some(Utc::now());
+        });
+    }
+
+    pub fn already_done(&self, source: &str) {
+        self.source(source, |c| c.already_done += 1);
+        self.stage("source", |c| c.received += 1);
+    }
+
+    pub fn not_modified(&self, source: &str) {
+        self.source(source, |c| c.not_modified += 1);
+    }
+
+    pub fn source_state(&self, source: &str, state: SourceState) {
+        self.source(source, |c| c.state = state);
+    }
+
+    /// A failure at a source (fetching, listing, reading): counted by kind, remembered as the
+    /// source's last error.
+    pub fn failed(&self, source: &str, kind: &str) {
+        self.failed_with(source, kind, "");
+    }
+
+    pub fn failed_with(&self, source: &str, kind: &str, message: &str) {
+        self.source_failure(source, kind, message);
+        self.stage("source", |c| {
+            c.received += 1;
+            c.failed += 1;
+        });
+    }
+
+    /// A page the scrape stage refused: counted at its source by kind, and in the scrape stage.
+    pub fn scrape_refused(&self, source: &str, kind: &str, message: &str) {
+        self.source_failure(source, kind, message);
+        self.stage("scrape", |c| {
+            c.received += 1;
+            c.failed += 1;
+        });
+    }
+
+    fn source_failure(&self, source: &str, kind: &str, message: &str) {
+        self.source(source, |c| {
+            *c.failed.entry(kind.to_string()).or_insert(0) += 1;
+            c.last_error = Some(LastError {
+                kind: kind.to_string(),
+                message: message.to_string(),
+                at: Utc::now(),
+            });
+        });
+    }
+
+    /// A failure line left out of the log because it repeats one logged lately.
+    pub fn suppressed(&self, source: &str) {
+        self.source(source, |c| c.suppressed += 1);
+    }
+
+    pub fn scraped(&self) {
+        self.stage("scrape", |c| {
+            c.received += 1;
+            c.emitted += 1;
+        });
+    }
+
+    /// A folded record, with the canonical change it caused, if any.
+    pub fn record(&self, record: &Record, update: Option<&StoryUpdate>) {
+        let now = Utc::now();
         self.with(|i| {
-            i.sources.entry(source.to_string()).or_default().records += 1;
-            *i.relations.entry(relation.as_str()).or_insert(0) += 1;
+            i.sources.entry(record.source.clone()).or_default().records += 1;
+            *i.relations.entry(record.relation.as_str()).or_insert(0) += 1;
+            let fold = i.stage_counts.entry("fold").or_default();
+            fold.received += 1;
+            fold.emitted += 1;
+            i.recent.record(record, now);
+            if let Some(u) = update {
+                i.recent.update(u);
+            }
+        });
+    }
+
+    pub fn index_size(&self, documents: usize, memory_bytes: usize) {
+        self.with(|i| {
+            i.index = IndexSize {
+                documents: documents as u64,
+                memory_bytes: memory_bytes as u64,
+            }
+        });
+    }
+
+    /// Records and updates handed to a sink's thread.
+    pub fn sink_received(&self, sink: &str, n: u64) {
+        self.with(|i| {
+            i.sink_events.entry(sink.to_string()).or_default().received += n;
+            i.stage_counts.entry("sink").or_default().received += n;
         });
     }
 
     pub fn sink_outage(&self, sink: &str) {
-        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().outages += 1);
+        self.with(|i| {
+            let e = i.sink_events.entry(sink.to_string()).or_default();
+            e.outages += 1;
+            e.down = true;
+        });
+    }
+
+    pub fn sink_recovered(&self, sink: &str) {
+        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().down = false);
+    }
+
+    pub fn sink_stopped(&self, sink: &str) {
+        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().stopped = true);
     }
 
     pub fn sink_retry(&self, sink: &str) {
@@ -132,11 +315,17 @@ impl Stats {
     }
 
     pub fn dead_lettered(&self, sink: &str) {
-        self.with(|i| i.sink_events.entry(sink.to_string()).or_default().dead_lettered += 1);
+        self.with(|i| {
+            i.sink_events.entry(sink.to_string()).or_default().dead_lettered += 1;
+            i.stage_counts.entry("sink").or_default().failed += 1;
+        });
     }
 
     pub fn delivered(&self, sink: &str, n: u64) {
-        self.with(|i| *i.delivered.entry(sink.to_string()).or_insert(0) += n);
+        self.with(|i| {
+            *i.delivered.entry(sink.to_string()).or_insert(0) += n;
+            i.stage_counts.entry("sink").or_default().emitted += n;
+        });
     }
 
     /// The counters so far, as a report without stage exits.
@@ -146,8 +335,15 @@ impl Stats {
             relations: i.relations.clone(),
             delivered: i.delivered.clone(),
             sink_events: i.sink_events.clone(),
+            stage_counts: i.stage_counts.clone(),
+            index: i.index,
             stages: Vec::new(),
         })
+    }
+
+    /// A copy of the recent stories and throughput, for the status page.
+    pub fn recent(&self) -> Recent {
+        self.with(|i| i.recent.clone())
     }
 }
 
@@ -158,6 +354,8 @@ pub struct RunReport {
     pub relations: BTreeMap<&'static str, u64>,
     pub delivered: BTreeMap<String, u64>,
     pub sink_events: BTreeMap<String, SinkEvents>,
+    pub stage_counts: BTreeMap<&'static str, StageCounts>,
+    pub index: IndexSize,
     /// (stage name, exit) for every stage, in pipeline order.
     pub stages: Vec<(String, StageExit)>,
 }
@@ -194,6 +392,13 @@ impl fmt::Display for RunReport {
             }
             for (kind, n) in &c.failed {
                 writeln!(f, "{:<width$}    failed {kind}: {n}", "")?;
+            }
+            if c.suppressed > 0 {
+                writeln!(
+                    f,
+                    "{:<width$}    repeated failures not logged again: {}",
+                    "", c.suppressed
+                )?;
             }
         }
         let rel: Vec<String> = self.relations.iter().map(|(k, v)| format!("{k} {v}")).collect();

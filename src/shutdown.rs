@@ -1,5 +1,5 @@
-//! Turns SIGINT/SIGTERM into a cancellation: the first signal asks sources to stop (the rest of
-//! the pipeline then drains and flushes), a second one exits at once.
+//! Signals: SIGINT/SIGTERM become a cancellation (the first asks sources to stop; the rest of
+//! the pipeline then drains and flushes; a second one exits at once), SIGHUP a reload request.
 //!
 //! Only sources watch the token; every later stage ends when its input closes.
 
@@ -38,4 +38,24 @@ pub fn watch_signals() -> CancellationToken {
         std::process::exit(EXIT_INTERRUPTED);
     });
     token
+}
+
+/// Turns SIGHUP into reload requests (`run` only; several signals before one is handled count as
+/// one). Without a handler SIGHUP would end the process, as it does for `once`.
+pub fn watch_reload() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    if let Err(tokio::sync::mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
+                        return;
+                    }
+                }
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "cannot watch SIGHUP; reload by restarting"),
+    }
+    rx
 }

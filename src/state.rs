@@ -93,6 +93,19 @@ impl StateStore {
         &self.path
     }
 
+    /// Whether the store takes writes now (`/readyz`): a row written inside a transaction that is
+    /// rolled back, so a read-only file, a full lock or a vanished folder shows.
+    pub fn probe_writable(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .with_context(|| format!("state store {} cannot start a write", self.path.display()))?;
+        tx.execute("INSERT OR REPLACE INTO http_cache (url) VALUES ('newsfold:probe')", [])
+            .with_context(|| format!("state store {} does not take writes", self.path.display()))?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent; keep going.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())

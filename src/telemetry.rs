@@ -1,9 +1,17 @@
 //! The one place that installs logging: JSON lines (default) or human-readable text, on stderr.
 //!
 //! stderr keeps stdout free for a JSON Lines sink writing to `-` and for command output. The
-//! filter comes from `--log-level`, else `RUST_LOG`, else `info`.
+//! filter comes from `--log-level`, else `RUST_LOG`, else the config's `[log] level`, else `info`;
+//! it sits behind a reload handle, so a SIGHUP with a new `[log] level` changes it while running.
 
-use tracing_subscriber::EnvFilter;
+use std::sync::OnceLock;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
+
+/// The installed filter's handle, and whether `--log-level`/`RUST_LOG` chose it.
+static FILTER: OnceLock<(reload::Handle<EnvFilter, Registry>, bool)> = OnceLock::new();
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -15,30 +23,59 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. Returns an error for an invalid filter directive.
 pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
-    let filter = match level {
-        Some(l) => EnvFilter::try_new(l).map_err(|e| anyhow::anyhow!("invalid --log-level {l:?}: {e}"))?,
+    let (filter, chosen) = match level {
+        Some(l) => (
+            EnvFilter::try_new(l).map_err(|e| anyhow::anyhow!("invalid --log-level {l:?}: {e}"))?,
+            true,
+        ),
         None => match std::env::var("RUST_LOG") {
-            Ok(v) if !v.trim().is_empty() => {
-                EnvFilter::try_new(&v).map_err(|e| anyhow::anyhow!("invalid RUST_LOG {v:?}: {e}"))?
-            }
-            _ => EnvFilter::new("info"),
+            Ok(v) if !v.trim().is_empty() => (
+                EnvFilter::try_new(&v).map_err(|e| anyhow::anyhow!("invalid RUST_LOG {v:?}: {e}"))?,
+                true,
+            ),
+            _ => (EnvFilter::new("info"), false),
         },
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let (filter, handle) = reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
-        LogFormat::Pretty => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        LogFormat::Pretty => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
-    result.map_err(|e| anyhow::anyhow!("cannot install logger: {e}"))
+    result.map_err(|e| anyhow::anyhow!("cannot install logger: {e}"))?;
+    let _ = FILTER.set((handle, chosen));
+    Ok(())
+}
+
+/// Applies the config's `[log] level`: at start only when neither `--log-level` nor `RUST_LOG`
+/// chose the filter; on reload (`force`) always, since the operator changed it on purpose.
+pub fn apply_level(level: &str, force: bool) -> anyhow::Result<bool> {
+    let Some((handle, chosen)) = FILTER.get() else {
+        return Ok(false);
+    };
+    if *chosen && !force {
+        return Ok(false);
+    }
+    let filter = EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
+    handle
+        .reload(filter)
+        .map_err(|e| anyhow::anyhow!("cannot change the log level: {e}"))?;
+    Ok(true)
 }
 
 /// The process's peak resident memory (VmHWM), where the OS reports it.

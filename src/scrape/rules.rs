@@ -28,6 +28,13 @@ impl fmt::Debug for Pick {
     }
 }
 
+/// Two picks are the same rule when they were written the same way.
+impl PartialEq for Pick {
+    fn eq(&self, other: &Pick) -> bool {
+        self.css == other.css && self.attr == other.attr
+    }
+}
+
 impl Pick {
     /// Parses `selector` or `selector@attr`.
     pub fn parse(spec: &str) -> Result<Pick, String> {
@@ -55,7 +62,7 @@ impl Pick {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rules {
     pub title: Option<Pick>,
     pub body: Option<Pick>,

@@ -9,6 +9,7 @@
 pub mod jsonl;
 pub mod nats;
 pub mod postgres;
+pub mod probe;
 pub mod sql;
 pub mod sqlite;
 pub mod webhook;
@@ -197,6 +198,7 @@ pub fn run(
                 items.push(Item::Update(u));
             }
         }
+        stats.sink_received(&spec.id, queue.len() as u64);
         let written = match write_with_retry(spec, &mut sink, &items, stats, retry, &mut cancelled_at) {
             Ok(n) => n,
             Err(exit) => return exit,
@@ -228,6 +230,7 @@ fn write_with_retry(
             Ok(()) => {
                 if let Some(since) = outage {
                     tracing::info!(stage = "sink", sink = %spec.id, downtime_ms = since.elapsed().as_millis() as u64, "sink recovered");
+                    stats.sink_recovered(&spec.id);
                 }
                 return Ok(records(items));
             }

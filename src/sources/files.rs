@@ -16,7 +16,7 @@ use glob::{MatchOptions, Pattern};
 use super::{Mode, SourceCtx};
 use crate::config::FilesSettings;
 use crate::model::{Page, PageFormat, short_hash};
-use crate::report::StageExit;
+use crate::report::{SourceState, StageExit};
 
 /// Folders deeper than this below the source folder are not walked.
 const MAX_DEPTH: usize = 16;
@@ -35,28 +35,29 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
     let source: Arc<str> = Arc::from(id);
     // What this process has already sent or refused, by key, with the (len, mtime) it had then.
     let mut known: HashMap<String, (u64, Option<SystemTime>)> = HashMap::new();
-    // What this process sent, by key: a file listed mid-write is listed again once written, and
-    // must not be sent twice when its bytes are the same.
-    let mut sent: HashMap<String, String> = HashMap::new();
     let mut scan_failed = false;
     loop {
+        ctx.stats.source_state(source.as_ref(), SourceState::Polling);
         let dir = settings.dir.clone();
         let patterns = settings.patterns.clone();
         let scanned = tokio::task::spawn_blocking(move || scan(&dir, &patterns)).await;
         match scanned {
             Ok(Ok(entries)) => {
                 scan_failed = false;
+                ctx.stats.succeeded(source.as_ref());
                 for e in entries {
                     if known.get(&e.key) == Some(&(e.len, e.modified)) {
                         continue;
                     }
                     known.insert(e.key.clone(), (e.len, e.modified));
-                    if let Err(exit) = handle(&source, &settings, &ctx, e, &mut sent).await {
+                    if let Err(exit) = handle(&source, &settings, &ctx, e).await {
                         return exit;
                     }
                 }
             }
             Ok(Err(e)) => {
+                ctx.stats
+                    .failed_with(id, "unlistable", &format!("{}: {e}", settings.dir.display()));
                 if !scan_failed {
                     tracing::warn!(stage = "source", source = %id, location = %settings.dir.display(), error = %e, "cannot list folder");
                 }
@@ -70,6 +71,7 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
         if ctx.mode == Mode::Once {
             return StageExit::Completed;
         }
+        ctx.stats.source_state(source.as_ref(), SourceState::Idle);
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return StageExit::Cancelled,
             _ = tokio::time::sleep(settings.interval) => {}
@@ -77,17 +79,11 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
     }
 }
 
-async fn handle(
-    source: &Arc<str>,
-    settings: &FilesSettings,
-    ctx: &SourceCtx,
-    e: Entry,
-    sent: &mut HashMap<String, String>,
-) -> Result<(), StageExit> {
+async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e: Entry) -> Result<(), StageExit> {
     let location = e.path.display().to_string();
     if let Some(err) = &e.broken {
         tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
-        ctx.stats.failed(source, "unreadable");
+        ctx.stats.failed_with(source, "unreadable", &location);
         return Ok(());
     }
     if e.len > ctx.max_page_bytes {
@@ -96,25 +92,27 @@ async fn handle(
             error = %format!("{} bytes is over the {} byte cap (pipeline.max_page_bytes)", e.len, ctx.max_page_bytes),
             "page refused"
         );
-        ctx.stats.failed(source, "too_large");
+        ctx.stats.failed_with(source, "too_large", &location);
         return Ok(());
     }
     let bytes = match tokio::fs::read(&e.path).await {
         Ok(b) => b,
         Err(err) => {
             tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
-            ctx.stats.failed(source, "unreadable");
+            ctx.stats.failed_with(source, "unreadable", &location);
             return Ok(());
         }
     };
     // The file may have grown since it was listed.
     if bytes.len() as u64 > ctx.max_page_bytes {
         tracing::warn!(stage = "source", source = %source, location = %location, kind = "too_large", error = "over the byte cap (pipeline.max_page_bytes)", "page refused");
-        ctx.stats.failed(source, "too_large");
+        ctx.stats.failed_with(source, "too_large", &location);
         return Ok(());
     }
     let raw_hash = short_hash(&blake3::hash(&bytes));
-    if sent.get(&e.key) == Some(&raw_hash) {
+    // A file listed mid-write is listed again once written, and must not be sent twice when its
+    // bytes are the same.
+    if ctx.sent.get(&e.key).as_ref() == Some(&raw_hash) {
         tracing::debug!(stage = "source", source = %source, location = %location, "unchanged since sent");
         return Ok(());
     }
@@ -124,9 +122,7 @@ async fn handle(
         return Ok(());
     }
     let format = PageFormat::of_path(&e.path);
-    ctx.stats.read(source);
     tracing::debug!(stage = "source", source = %source, location = %location, bytes = bytes.len(), "page read");
-    sent.insert(e.key.clone(), raw_hash.clone());
     ctx.send(Page {
         source: source.clone(),
         key: e.key,

@@ -8,7 +8,8 @@
 //! version is not fetched again unless `refresh` says so (then with its ETag/Last-Modified).
 //! Discovery documents are fetched with their validators, which are saved only after every link
 //! they listed was delivered or failed for good, so a 304 never hides a page still owed.
-//! Failures are logged at WARN once per URL and kind in a process (DEBUG after), and counted.
+//! Failures are counted, and logged at WARN once per `[log] repeat_window` for the same URL and
+//! kind (DEBUG in between; the next WARN line says how many were left out).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,14 +24,12 @@ use crate::fetch::hosts::Limits;
 use crate::fetch::urls::Scope;
 use crate::fetch::{Expect, FetchError, Fetched, Fetcher, Outcome, Policy, Validators};
 use crate::model::{Page, short_hash};
-use crate::report::StageExit;
+use crate::repeats::{Repeats, Verdict};
+use crate::report::{SourceState, StageExit};
 
 /// Sitemaps read per poll, index files included, and how deep indexes may nest.
 const MAX_SITEMAPS: usize = 1000;
 const MAX_SITEMAP_DEPTH: usize = 3;
-/// In-process memory of URLs sent or reported; cleared when it reaches this size (the state store
-/// still knows what was delivered).
-const MEMORY_CAP: usize = 200_000;
 
 struct Crawl {
     source: Arc<str>,
@@ -38,10 +37,8 @@ struct Crawl {
     ctx: SourceCtx,
     fetcher: Arc<Fetcher>,
     policy: Policy,
-    /// Article URLs sent on by this process.
-    sent: HashSet<String>,
-    /// (URL, failure kind) already logged at WARN.
-    reported: HashSet<(String, &'static str)>,
+    /// Failures logged lately, so that a failure repeating at every poll is not logged every poll.
+    repeats: Repeats,
 }
 
 pub async fn run(id: &str, settings: HttpSettings, ctx: SourceCtx) -> StageExit {
@@ -65,22 +62,24 @@ pub async fn run(id: &str, settings: HttpSettings, ctx: SourceCtx) -> StageExit 
         },
         scope: Arc::new(scope),
     };
+    let repeat_window = ctx.repeat_window;
     let mut crawl = Crawl {
         source: Arc::from(id),
         settings,
         ctx,
         fetcher,
         policy,
-        sent: HashSet::new(),
-        reported: HashSet::new(),
+        repeats: Repeats::new(repeat_window),
     };
     loop {
+        crawl.ctx.stats.source_state(&crawl.source, SourceState::Polling);
         if let Err(exit) = crawl.poll().await {
             return exit;
         }
         if crawl.ctx.mode == Mode::Once {
             return StageExit::Completed;
         }
+        crawl.ctx.stats.source_state(&crawl.source, SourceState::Idle);
         let wait = crawl.settings.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
         tokio::select! {
             _ = crawl.ctx.shutdown.cancelled() => return StageExit::Cancelled,
@@ -223,8 +222,12 @@ impl Crawl {
             r = self.fetcher.fetch(&self.policy, url, validators, expect) => r,
         };
         match fetched {
-            Ok(Outcome::Fetched(f)) => Ok(Some(*f)),
+            Ok(Outcome::Fetched(f)) => {
+                self.answered(url);
+                Ok(Some(*f))
+            }
             Ok(Outcome::NotModified) => {
+                self.answered(url);
                 tracing::debug!(stage = "source", source = %self.source, url = %url, "not modified");
                 self.ctx.stats.not_modified(&self.source);
                 Ok(None)
@@ -279,7 +282,7 @@ impl Crawl {
     async fn owed(&mut self, link: &Url) -> Option<Option<Validators>> {
         let key = link.to_string();
         let refresh = self.settings.refresh;
-        if refresh.is_none() && self.sent.contains(&key) {
+        if refresh.is_none() && self.ctx.sent.get(&key).is_some() {
             return None;
         }
         let state = self.ctx.state.clone();
@@ -312,8 +315,12 @@ impl Crawl {
             Err(e) => return Err(StageExit::Failed(format!("fetch task failed: {e}"))),
         };
         let fetched = match result {
-            Ok(Outcome::Fetched(f)) => *f,
+            Ok(Outcome::Fetched(f)) => {
+                self.answered(&link);
+                *f
+            }
             Ok(Outcome::NotModified) => {
+                self.answered(&link);
                 self.ctx.stats.not_modified(&self.source);
                 return Ok(true);
             }
@@ -335,11 +342,6 @@ impl Crawl {
             }
         }
         tracing::debug!(stage = "source", source = %self.source, url = %fetched.url, bytes = fetched.body.len(), "page fetched");
-        self.ctx.stats.read(&self.source);
-        if self.sent.len() >= MEMORY_CAP {
-            self.sent.clear();
-        }
-        self.sent.insert(key.clone());
         self.ctx
             .send(Page {
                 source: self.source.clone(),
@@ -390,16 +392,29 @@ impl Crawl {
         self.fail_key(url.as_str(), url, kind, error);
     }
 
-    /// Counts a failure and logs it at WARN the first time `key` fails this way.
+    /// Counts a failure and logs it at WARN, once per `[log] repeat_window` for the same `key`
+    /// and kind (with the count of failures left out meanwhile).
     fn fail_key(&mut self, key: &str, url: &Url, kind: &'static str, error: &str) {
-        self.ctx.stats.failed(&self.source, kind);
-        if self.reported.len() >= MEMORY_CAP {
-            self.reported.clear();
+        self.ctx
+            .stats
+            .failed_with(&self.source, kind, &format!("{url}: {error}"));
+        match self.repeats.check(key, kind, std::time::Instant::now()) {
+            Verdict::Log { repeated: 0 } => {
+                tracing::warn!(stage = "source", source = %self.source, url = %url, kind, error, "fetch failed");
+            }
+            Verdict::Log { repeated } => {
+                tracing::warn!(stage = "source", source = %self.source, url = %url, kind, error, repeated, "fetch still failing");
+            }
+            Verdict::Suppress => {
+                self.ctx.stats.suppressed(&self.source);
+                tracing::debug!(stage = "source", source = %self.source, url = %url, kind, error, "fetch failed again");
+            }
         }
-        if self.reported.insert((key.to_string(), kind)) {
-            tracing::warn!(stage = "source", source = %self.source, url = %url, kind, error, "fetch failed");
-        } else {
-            tracing::debug!(stage = "source", source = %self.source, url = %url, kind, error, "fetch failed again");
-        }
+    }
+
+    /// `url` answered: counted as a fetch, and its next failure is logged as news.
+    fn answered(&mut self, url: &Url) {
+        self.ctx.stats.fetched(&self.source);
+        self.repeats.clear(url.as_str());
     }
 }

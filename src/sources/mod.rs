@@ -12,6 +12,7 @@ pub mod files;
 pub mod http;
 pub mod listing;
 pub mod sitemap;
+pub mod supervisor;
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{SourceKind, SourceSpec};
 use crate::model::Page;
-use crate::report::{StageExit, Stats};
+use crate::report::{SourceState, StageExit, Stats};
 use crate::state::StateStore;
 
 /// Whether a source makes one pass or polls until shutdown.
@@ -40,6 +41,38 @@ pub struct SourceCtx {
     pub shutdown: CancellationToken,
     /// The shared HTTP client; present when any HTTP source is configured.
     pub fetcher: Option<Arc<crate::fetch::Fetcher>>,
+    /// How long a repeating failure stays out of the log after it was logged.
+    pub repeat_window: std::time::Duration,
+    /// What this source sent in this process; outlives a restart by a reload.
+    pub sent: Arc<Sent>,
+}
+
+/// What a source sent in this process: input key → raw hash. The supervisor keeps one per source
+/// id, so a source restarted by a reload does not send again what its predecessor sent (those
+/// pages may still be in the queues, not yet done in the state store). Cleared when it reaches
+/// `MAX_SENT` keys: the state store then answers for delivered pages.
+#[derive(Debug, Default)]
+pub struct Sent(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+pub const MAX_SENT: usize = 200_000;
+
+impl Sent {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The raw hash `key` was sent with, if it was.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.map().get(key).cloned()
+    }
+
+    pub fn insert(&self, key: &str, raw_hash: &str) {
+        let mut m = self.map();
+        if m.len() >= MAX_SENT {
+            m.clear();
+        }
+        m.insert(key.to_string(), raw_hash.to_string());
+    }
 }
 
 impl SourceCtx {
@@ -58,20 +91,37 @@ impl SourceCtx {
         }
     }
 
-    /// Sends a page on, giving up when shutdown is requested or the pipeline is gone.
+    /// Sends a page on, giving up when shutdown is requested or the pipeline is gone. Only a page
+    /// that entered the queue counts as read and is remembered as sent: one given up here is
+    /// read again by this source's successor after a reload, or on the next start.
     pub async fn send(&self, page: Page) -> Result<(), StageExit> {
+        let (key, raw_hash) = (page.key.clone(), page.raw_hash.clone());
+        let source = page.source.clone();
         tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => Err(StageExit::Cancelled),
             r = self.tx.send(page) => r.map_err(|_| StageExit::DownstreamClosed),
-        }
+        }?;
+        self.sent.insert(&key, &raw_hash);
+        self.stats.read(&source);
+        Ok(())
     }
 }
 
 pub async fn run(spec: SourceSpec, ctx: SourceCtx) -> StageExit {
-    ctx.stats.register_source(&spec.id);
-    match spec.kind {
+    let stats = ctx.stats.clone();
+    stats.register_source(&spec.id);
+    stats.source_state(&spec.id, SourceState::Starting);
+    let exit = match spec.kind {
         SourceKind::Files(settings) => files::run(&spec.id, settings, ctx).await,
         SourceKind::Http(settings) => http::run(&spec.id, settings, ctx).await,
-    }
+    };
+    let state = match &exit {
+        StageExit::Completed => SourceState::Done,
+        StageExit::Failed(e) => SourceState::Failed(e.clone()),
+        StageExit::DownstreamClosed => SourceState::Failed("the pipeline after it stopped".into()),
+        StageExit::Cancelled | StageExit::InputClosed => SourceState::Stopped,
+    };
+    stats.source_state(&spec.id, state);
+    exit
 }

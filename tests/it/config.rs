@@ -6,8 +6,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
 use newsfold::config::{
-    self, RawExtract, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawNatsSink, RawPipeline,
-    RawPostgresSink, RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
+    self, RawApi, RawExtract, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawLog, RawNatsSink,
+    RawPipeline, RawPostgresSink, RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
 };
 
 use crate::util::repo;
@@ -62,6 +62,8 @@ fn example_config_documents_every_key() {
         }
     };
     check("state", table("state"), fields_of::<RawState>());
+    check("api", table("api"), fields_of::<RawApi>());
+    check("log", table("log"), fields_of::<RawLog>());
     check("pipeline", table("pipeline"), fields_of::<RawPipeline>());
     check("fold", table("fold"), fields_of::<RawFold>());
     check("fetch", table("fetch"), fields_of::<RawFetch>());
@@ -157,7 +159,7 @@ x = 1
         "c.toml:12:8: sources.b.path: invalid type: integer `42`, expected path string",
         "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`, `feed`, `sitemap`, `listing`, `pages`",
         "c.toml:20:14: sinks.out.duplicates: unknown variant `sometimes`, expected `mark` or `drop`",
-        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`",
+        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`",
     ];
     assert_eq!(got, want);
 }

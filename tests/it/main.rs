@@ -5,6 +5,8 @@
 //! - `fold`: fold decisions on the seeds in every arrival order, the dev set, the index bounds.
 //! - `fetch`: HTTP sources against real loopback servers, hostile ones included.
 //! - `faults`: a sink's server going away under a running daemon (a TCP proxy the test cuts).
+//! - `ops`: operating the daemon: API, status page in Chromium, reload, systemd notify, log
+//!   rate limits, `once` progress, deploy/ files.
 //! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
 //! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
 //! - `web`: a loopback HTTP server with hostile routes, for `fetch` and the fetch benchmark.
@@ -14,6 +16,7 @@ mod config;
 mod faults;
 mod fetch;
 mod fold;
+mod ops;
 mod scrape;
 mod sinks;
 mod util;

@@ -1,0 +1,179 @@
+//! The HTTP endpoint of `run` (`[api] listen`, off by default): `/metrics` (Prometheus text),
+//! `/healthz` (the process answers), `/readyz` (the state store takes writes and every sink is
+//! reachable) and the status page at `/`.
+//!
+//! Read-only over the pipeline: it reads `Stats` and the queues' lengths (through weak handles,
+//! which never keep a queue open), and probes the state store and the sinks with their own
+//! short-lived connections. It serves until the pipeline has drained; during the drain `/readyz`
+//! answers 503.
+
+mod metrics;
+mod page;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SinkSpec;
+use crate::report::Stats;
+use crate::state::StateStore;
+
+/// How long one readiness probe (the state store, a sink) may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A queue's current length.
+pub type QueueLen = Box<dyn Fn() -> usize + Send + Sync>;
+
+/// What the endpoint reads.
+pub struct Api {
+    pub stats: Arc<Stats>,
+    pub state: Arc<StateStore>,
+    pub sinks: Vec<SinkSpec>,
+    /// (queue name, its length): `scrape`, `fold`, `sink:ID`.
+    pub queues: Vec<(String, QueueLen)>,
+    pub started: Instant,
+    /// Cancelled when shutdown starts: not ready any more.
+    pub shutdown: CancellationToken,
+}
+
+struct Shared {
+    api: Api,
+    metrics: metrics::Exporter,
+}
+
+/// Binds `listen` and serves until `stop` is cancelled. Returns once listening, so a bind failure
+/// is a start-up error.
+pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("api.listen: cannot listen on {listen}"))?;
+    let local = listener.local_addr().context("api.listen: no local address")?;
+    let shared = Arc::new(Shared {
+        api,
+        metrics: metrics::Exporter::new(),
+    });
+    let app = Router::new()
+        .route("/", get(status_page))
+        .route("/metrics", get(render_metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(shared);
+    tracing::info!(listen = %local, "api listening");
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "api server failed");
+        }
+    });
+    Ok(local)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = shared.metrics.render(&shared.api);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn status_page(State(shared): State<Arc<Shared>>) -> Response {
+    let html = page::render(&shared.api, chrono::Utc::now());
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// One readiness check's outcome.
+#[derive(serde::Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let api = &shared.api;
+    let mut checks = Vec::new();
+    if api.shutdown.is_cancelled() {
+        checks.push(Check {
+            name: "pipeline".into(),
+            ok: false,
+            error: Some("shutting down".into()),
+        });
+    }
+    let state = api.state.clone();
+    checks.push(probe("state".into(), move || state.probe_writable()).await);
+    let events = api.stats.snapshot().sink_events;
+    let mut probes = Vec::new();
+    for spec in &api.sinks {
+        let name = format!("sink {}", spec.id);
+        let seen = events.get(&spec.id);
+        if seen.is_some_and(|e| e.stopped) {
+            checks.push(Check {
+                name,
+                ok: false,
+                error: Some("the sink stopped".into()),
+            });
+        } else if seen.is_some_and(|e| e.down) {
+            checks.push(Check {
+                name,
+                ok: false,
+                error: Some("the last write failed; retrying".into()),
+            });
+        } else {
+            let spec = spec.clone();
+            probes.push(probe(name, move || crate::sinks::probe::probe(&spec)));
+        }
+    }
+    for p in probes {
+        checks.push(p.await);
+    }
+    let ready = checks.iter().all(|c| c.ok);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "ready": ready, "checks": checks }).to_string() + "\n";
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Runs a blocking probe on a blocking thread, for at most `PROBE_TIMEOUT`.
+async fn probe(name: String, f: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> Check {
+    let outcome = tokio::time::timeout(PROBE_TIMEOUT, tokio::task::spawn_blocking(f)).await;
+    let error = match outcome {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(format!("{e:#}")),
+        Ok(Err(e)) => Some(format!("probe failed: {e}")),
+        Err(_) => Some(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+    };
+    if let Some(e) = &error {
+        tracing::debug!(check = %name, error = %e, "not ready");
+    }
+    Check {
+        name,
+        ok: error.is_none(),
+        error,
+    }
+}
