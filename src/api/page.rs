@@ -122,7 +122,12 @@ fn chart(h: &mut String, per_minute: &[u64]) {
             hgt - bh
         );
     }
-    h.push_str("</svg>");
+    let _ = write!(
+        h,
+        "<line x1=\"0\" y1=\"{hgt}\" x2=\"{w}\" y2=\"{hgt}\" stroke=\"#9aa5b1\"/></svg>\
+         <div class=\"muted\" style=\"width:{w}px;display:flex;justify-content:space-between\">\
+         <span>60 min ago</span><span>now</span></div>"
+    );
 }
 
 fn sinks(h: &mut String, api: &Api, r: &RunReport) {
