@@ -125,22 +125,115 @@ pub fn fingerprint_and_event(text: &str, lang: Option<Lang>, lead_end: usize) ->
     (keys, event)
 }
 
-struct Patterns {
-    code: Regex,
-    time: Regex,
-    number: Regex,
+/// A document code (`03/2019/NĐ-CP`, `15-KH/TU`), matched where a digit run starts: the scan below
+/// finds the runs, and this anchored pattern reads the rest.
+static CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:[0-9]{1,5}(?:/[0-9]{4})?/[\p{Lu}Đ][\p{L}0-9]*(?:[-–][\p{L}0-9]+)*(?:/[\p{L}0-9]+)?|[0-9]{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}(?-u:\b))",
+    )
+    .expect("code pattern compiles")
+});
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    Patterns {
-    code: Regex::new(
-        r"(?-u:\b)\d{1,5}(?:/\d{4})?/[\p{Lu}Đ][\p{L}\d]*(?:[-–][\p{L}\d]+)*(?:/[\p{L}\d]+)?|(?-u:\b)\d{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}(?-u:\b)",
-    )
-    .expect("code pattern compiles"),
-    time: Regex::new(r"(?-u:\b)\d{1,2}[:h]\d{2}(?-u:\b)").expect("time pattern compiles"),
-    number: Regex::new(r"\d+(?:[.,\u{00A0}\u{202F} ]\d+)*").expect("number pattern compiles"),
+/// Start and end of every run of ASCII digits, in order.
+fn digit_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        Some(start..i)
+    })
 }
-});
+
+/// Document codes, leftmost first and without overlaps. A code starts a digit run at an ASCII word
+/// boundary, with at most five digits followed by `/` or `-`.
+fn codes(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut end = 0;
+    for run in digit_runs(text) {
+        if run.start < end
+            || run.len() > 5
+            || (run.start > 0 && is_word_byte(b[run.start - 1]))
+            || !matches!(b.get(run.end), Some(b'/' | b'-'))
+        {
+            continue;
+        }
+        if let Some(m) = CODE.find(&text[run.start..]) {
+            end = run.start + m.end();
+            out.push(run.start..end);
+        }
+    }
+    out
+}
+
+/// Clock times (`9:30`, `14h05`): one or two digits at a word boundary, `:` or `h`, two digits, a
+/// word boundary.
+fn times(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut end = 0;
+    for run in digit_runs(text) {
+        if run.start < end || run.len() > 2 || (run.start > 0 && is_word_byte(b[run.start - 1])) {
+            continue;
+        }
+        let m = run.end;
+        if matches!(b.get(m), Some(b':' | b'h'))
+            && b.get(m + 1).is_some_and(u8::is_ascii_digit)
+            && b.get(m + 2).is_some_and(u8::is_ascii_digit)
+            && !b.get(m + 3).is_some_and(|&c| is_word_byte(c))
+        {
+            end = m + 3;
+            out.push(run.start..end);
+        }
+    }
+    out
+}
+
+/// Separators inside one written number: `.`, `,`, a space, a no-break or narrow no-break space.
+fn number_separator(rest: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    match b.first()? {
+        b'.' | b',' | b' ' => Some(1),
+        0xC2 if b.get(1) == Some(&0xA0) => Some(2),
+        0xE2 if b.get(1) == Some(&0x80) && b.get(2) == Some(&0xAF) => Some(3),
+        _ => None,
+    }
+}
+
+/// Written numbers: a digit run, then any number of (separator, digit run).
+fn numbers(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut end = 0;
+    for run in digit_runs(text) {
+        if run.start < end {
+            continue;
+        }
+        end = run.end;
+        while let Some(sep) = number_separator(&text[end..]) {
+            let digits = b[end + sep..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                break;
+            }
+            end += sep + digits;
+        }
+        out.push(run.start..end);
+    }
+    out
+}
 
 /// Words that start a sentence or a title in fr/en/vi and so are capitalised without being names.
 /// Compared after folding, so Vietnamese "Lê" (a surname) drops at a run's start in both languages
@@ -224,7 +317,6 @@ pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
 /// Calls `emit` with every feature of `text` and its canonical text (which may repeat); returns
 /// the first day-and-month mentioned before `lead_end`.
 fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), lead_end: usize) -> Option<(u8, u8)> {
-    let p = &*PATTERNS;
     let mut masked: Vec<Range<usize>> = Vec::new();
     let mut event = None;
 
@@ -247,21 +339,18 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
         }
         masked.push(d.span);
     }
-    for m in p.code.find_iter(text) {
-        if overlaps(&m.range(), &masked) {
+    for r in codes(text) {
+        if overlaps(&r, &masked) {
             continue;
         }
-        let s = m.as_str();
+        let s = &text[r.clone()];
         if s.chars().any(char::is_uppercase) {
             emit(Class::Code, &fold(s).replace('–', "-"));
-            masked.push(m.range());
+            masked.push(r);
         }
     }
-    for m in p.time.find_iter(text) {
-        masked.push(m.range());
-    }
-    for m in p.number.find_iter(text) {
-        let r = m.range();
+    masked.extend(times(text));
+    for r in numbers(text) {
         if overlaps(&r, &masked) {
             continue;
         }
@@ -269,7 +358,7 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
         if text[..r.start].chars().next_back().is_some_and(is_letter) {
             continue;
         }
-        let (values, end) = parse_numbers(m.as_str(), lang);
+        let (values, end) = parse_numbers(&text[r.clone()], lang);
         let multiplier = multiplier_after(&text[r.start + end..]);
         let n = values.len();
         for (i, (v, grouped)) in values.into_iter().enumerate() {
@@ -508,6 +597,46 @@ mod tests {
         ));
         assert!(has("tỉnh Quảng Nam tổ chức", Some(Lang::Vi), Class::Name, "quang nam"));
         assert!(!has("UBND Quảng", Some(Lang::Vi), Class::Name, "ubnd quang"));
+    }
+
+    /// The scanners against the regexes they replaced (leftmost-first, non-overlapping, over the
+    /// whole text), on every text of the seeds, the fold dev set and the scrape fixtures, and on
+    /// edge cases.
+    #[test]
+    fn scanners_match_the_patterns_they_replace() {
+        let code = Regex::new(
+            r"(?-u:\b)\d{1,5}(?:/\d{4})?/[\p{Lu}Đ][\p{L}\d]*(?:[-–][\p{L}\d]+)*(?:/[\p{L}\d]+)?|(?-u:\b)\d{1,5}-[\p{Lu}Đ]{2,}/[\p{Lu}Đ]{2,}(?-u:\b)",
+        )
+        .unwrap();
+        let time = Regex::new(r"(?-u:\b)\d{1,2}[:h]\d{2}(?-u:\b)").unwrap();
+        let number = Regex::new(r"\d+(?:[.,\u{00A0}\u{202F} ]\d+)*").unwrap();
+        let ranges = |re: &Regex, t: &str| re.find_iter(t).map(|m| m.range()).collect::<Vec<_>>();
+        let mut texts: Vec<String> = [
+            "1:23:45 et 9h30h45, a1:30, 12:345",
+            "123456/2019/ND-CP, 03/2019/NĐ-CP, 15-KH/TU, 15-KH/TUx, 7/QĐ-UBND, 12/ 3, 2024/",
+            "62 000 ; 62\u{202F}000 ; 62\u{00A0}000 ; 6,4kg ; 1.600.000 đồng ; 3. ; 4,",
+            "x5 H5N1 F0 _12 é12 12é 1 2 3 4",
+            "",
+            "9",
+            "03/2019/ND-CP–x 05/2020/TT-BCA/abc",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["seeds", "tests/fold-dev/pages", "tests/fixtures/scrape", "tests/fixtures/web"] {
+            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
+                if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
+                    texts.push(t);
+                }
+            }
+        }
+        assert!(texts.len() > 40, "{}", texts.len());
+        for t in &texts {
+            assert_eq!(codes(t), ranges(&code, t), "codes in {t:?}");
+            assert_eq!(times(t), ranges(&time, t), "times in {t:?}");
+            assert_eq!(numbers(t), ranges(&number, t), "numbers in {t:?}");
+        }
     }
 
     #[test]

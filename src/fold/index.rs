@@ -84,14 +84,49 @@ struct Doc {
     sketch: Sketch,
     at: i64,
     relation: Relation,
-    lang: Option<Lang>,
-    event_day: Option<(u8, u8)>,
 }
 
+/// A document's language and event day packed in 16 bits, kept in a dense array beside the
+/// documents: candidate filters read them for hundreds of documents per page, and a dense array
+/// stays in cache where the documents themselves do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tag(u16);
+
+impl Tag {
+    fn new(lang: Option<Lang>, event_day: Option<(u8, u8)>) -> Tag {
+        let l = match lang {
+            None => 0,
+            Some(Lang::Vi) => 1,
+            Some(Lang::Fr) => 2,
+            Some(Lang::En) => 3,
+        };
+        // Month 1–12 in 4 bits, day 1–31 in 5 bits; 0 means no event day.
+        let e = event_day.map_or(0, |(m, d)| (u16::from(m & 0x0f) << 5) | u16::from(d & 0x1f));
+        Tag(l | (e << 2))
+    }
+
+    fn lang(self) -> Option<Lang> {
+        match self.0 & 3 {
+            1 => Some(Lang::Vi),
+            2 => Some(Lang::Fr),
+            3 => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    fn event_day(self) -> Option<(u8, u8)> {
+        let e = self.0 >> 2;
+        (e != 0).then(|| ((e >> 5) as u8, (e & 0x1f) as u8))
+    }
+}
+
+/// The documents carrying one feature, with their tags beside them (`tags[i]` is `docs[i]`'s), so
+/// a candidate walk filters by language and event day without touching the documents.
 #[derive(Default)]
 struct Postings {
     df: u32,
     docs: Vec<u32>,
+    tags: Vec<Tag>,
 }
 
 /// Bounds on the index.
@@ -114,6 +149,8 @@ impl Default for Limits {
 pub struct StoryIndex {
     limits: Limits,
     docs: VecDeque<Doc>,
+    /// `tags[i]` belongs to `docs[i]`.
+    tags: VecDeque<Tag>,
     /// Sequence number of `docs[0]`.
     base: u32,
     by_record: HashMap<Id, u32>,
@@ -123,6 +160,20 @@ pub struct StoryIndex {
     postings: HashMap<u32, Postings>,
     /// Evictions since the lookup maps were last swept.
     stale: usize,
+}
+
+/// A page's fingerprint with its weights and rarest features (`StoryIndex::query`).
+pub struct Query<'a> {
+    features: &'a [u32],
+    weights: Vec<(f32, u32)>,
+    norm: f32,
+    rarest: Vec<usize>,
+}
+
+impl Query<'_> {
+    pub fn features(&self) -> &[u32] {
+        self.features
+    }
 }
 
 /// A scored candidate.
@@ -139,6 +190,7 @@ impl StoryIndex {
         StoryIndex {
             limits,
             docs: VecDeque::new(),
+            tags: VecDeque::new(),
             base: 0,
             by_record: HashMap::default(),
             by_content: HashMap::default(),
@@ -192,12 +244,16 @@ impl StoryIndex {
         self.doc(doc).story
     }
 
+    fn tag(&self, seq: u32) -> Tag {
+        self.tags[seq.wrapping_sub(self.base) as usize]
+    }
+
     pub fn lang(&self, doc: u32) -> Option<Lang> {
-        self.doc(doc).lang
+        self.tag(doc).lang()
     }
 
     pub fn event_day(&self, doc: u32) -> Option<(u8, u8)> {
-        self.doc(doc).event_day
+        self.tag(doc).event_day()
     }
 
     pub fn sketch(&self, doc: u32) -> &Sketch {
@@ -276,25 +332,36 @@ impl StoryIndex {
         shared as f32 / small.len() as f32
     }
 
-    /// Live documents sharing one of the `CANDIDATE_FEATURES` rarest features of `features` and
-    /// passing `keep`, best first.
-    ///
-    /// Each of those features is walked over its `RECENT_CARRIERS` newest documents, weighing the
-    /// shared features as it goes; the `RESCORE` best are then scored exactly on their whole
-    /// fingerprints. The work per page is bounded whatever the index size.
-    pub fn candidates(&self, features: &[u32], keep: impl Fn(u32) -> bool) -> Vec<Scored> {
+    /// A page's features weighed against the index once, for every candidate search it makes.
+    pub fn query<'a>(&self, features: &'a [u32]) -> Query<'a> {
         let (weights, norm) = self.weigh(features);
         let mut rarest: Vec<usize> = (0..features.len()).filter(|&k| weights[k].1 > 0).collect();
         rarest.sort_by_key(|&k| (weights[k].1, features[k]));
         rarest.truncate(CANDIDATE_FEATURES);
+        Query {
+            features,
+            weights,
+            norm,
+            rarest,
+        }
+    }
+
+    /// Live documents sharing one of the query's `CANDIDATE_FEATURES` rarest features and passing
+    /// `keep(doc, lang, event day)`: the `RESCORE` best by a rough score (the weights of the shared
+    /// rare features), best first.
+    ///
+    /// Each of those features is walked over its `RECENT_CARRIERS` newest documents, so the work
+    /// per page is bounded whatever the index size.
+    pub fn rough(&self, q: &Query<'_>, keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool) -> Vec<u32> {
         let mut acc: HashMap<u32, f32> = HashMap::default();
-        for k in rarest {
-            let Some(p) = self.postings.get(&features[k]) else {
+        acc.reserve(q.rarest.len() * RECENT_CARRIERS);
+        for &k in &q.rarest {
+            let Some(p) = self.postings.get(&q.features[k]) else {
                 continue;
             };
-            let w = weights[k].0;
-            for &d in p.docs.iter().rev().take(RECENT_CARRIERS) {
-                if self.live(d).is_some() && keep(d) {
+            let w = q.weights[k].0;
+            for (&d, &t) in p.docs.iter().zip(&p.tags).rev().take(RECENT_CARRIERS) {
+                if self.live(d).is_some() && keep(d, t.lang(), t.event_day()) {
                     *acc.entry(d).or_insert(0.0) += w;
                 }
             }
@@ -302,20 +369,34 @@ impl StoryIndex {
         let mut rough: Vec<(u32, f32)> = acc.into_iter().collect();
         rough.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         rough.truncate(RESCORE);
-        let mut out: Vec<Scored> = rough
-            .into_iter()
-            .map(|(d, _)| {
-                let (score, evidence) =
-                    self.similarity_weighed(features, &weights, norm, &self.doc(d).features, self.doc(d).norm);
-                Scored {
-                    doc: d,
-                    score,
-                    evidence,
-                }
-            })
-            .collect();
+        rough.into_iter().map(|(d, _)| d).collect()
+    }
+
+    /// The query scored exactly against one document's whole fingerprint.
+    pub fn score(&self, q: &Query<'_>, doc: u32) -> Scored {
+        let d = self.doc(doc);
+        let (score, evidence) = self.similarity_weighed(q.features, &q.weights, q.norm, &d.features, d.norm);
+        Scored { doc, score, evidence }
+    }
+
+    /// The rough candidates scored exactly, best first.
+    pub fn candidates_for(
+        &self,
+        q: &Query<'_>,
+        keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool,
+    ) -> Vec<Scored> {
+        let mut out: Vec<Scored> = self.rough(q, keep).into_iter().map(|d| self.score(q, d)).collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         out
+    }
+
+    /// `candidates_for` with a query of its own.
+    pub fn candidates(
+        &self,
+        features: &[u32],
+        keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool,
+    ) -> Vec<Scored> {
+        self.candidates_for(&self.query(features), keep)
     }
 
     /// Adds a document, then evicts what the limits no longer allow. Returns the (record, story)
@@ -326,9 +407,16 @@ impl StoryIndex {
             return Vec::new();
         }
         let seq = self.base.wrapping_add(self.docs.len() as u32);
+        // The norm with each feature's document frequency counting this document, as `weigh`
+        // would compute it now, summed while the postings are at hand.
+        let ln_n = ln_1p_n(self.docs.len());
+        let tag = Tag::new(d.lang, d.event_day);
+        let mut norm2 = 0.0f32;
         for &f in &d.features {
             let p = self.postings.entry(f).or_default();
             p.df += 1;
+            // The same expression as `weight_df`, so the norm is the same to the bit.
+            norm2 += (Class::of(f).prior() * (ln_n - ln_df(p.df) + 1.0)).powi(2);
             let base = self.base;
             let evicted = p
                 .docs
@@ -336,8 +424,10 @@ impl StoryIndex {
                 .take_while(|&&s| s.wrapping_sub(base) > u32::MAX / 2)
                 .count();
             p.docs.drain(..evicted);
+            p.tags.drain(..evicted);
             if p.docs.len() < MAX_POSTINGS {
                 p.docs.push(seq);
+                p.tags.push(tag);
             }
         }
         self.by_record.insert(record, seq);
@@ -346,9 +436,8 @@ impl StoryIndex {
         if let Some(u) = &d.original_url {
             self.by_original_url.entry(hash_str(u)).or_insert(seq);
         }
-        let (_, norm) = self.weigh(&d.features);
         self.docs.push_back(Doc {
-            norm,
+            norm: norm2.sqrt(),
             record,
             story: parse_id(&d.story_id),
             duplicate_of: d.duplicate_of.as_deref().map_or(0, parse_id),
@@ -356,9 +445,8 @@ impl StoryIndex {
             sketch: d.sketch,
             at: d.at,
             relation: d.relation,
-            lang: d.lang,
-            event_day: d.event_day,
         });
+        self.tags.push_back(tag);
         self.evict(d.at)
     }
 
@@ -371,6 +459,7 @@ impl StoryIndex {
                 break;
             }
             let Some(doc) = self.docs.pop_front() else { break };
+            self.tags.pop_front();
             self.base = self.base.wrapping_add(1);
             for f in doc.features.iter() {
                 if let Some(p) = self.postings.get_mut(f) {
@@ -398,7 +487,16 @@ impl StoryIndex {
         self.by_location.retain(|_, s| live(s));
         self.by_original_url.retain(|_, s| live(s));
         for p in self.postings.values_mut() {
-            p.docs.retain(live);
+            let mut k = 0;
+            for i in 0..p.docs.len() {
+                if live(&p.docs[i]) {
+                    p.docs[k] = p.docs[i];
+                    p.tags[k] = p.tags[i];
+                    k += 1;
+                }
+            }
+            p.docs.truncate(k);
+            p.tags.truncate(k);
         }
         self.stale = 0;
     }
@@ -408,9 +506,14 @@ impl StoryIndex {
         use std::mem::size_of;
         let map = |cap: usize, entry: usize| cap * (entry + 1);
         let docs =
-            self.docs.capacity() * size_of::<Doc>() + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>();
+            self.docs.capacity() * size_of::<Doc>() + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>()
+                + self.tags.capacity() * size_of::<Tag>();
         let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
-            + self.postings.values().map(|p| p.docs.capacity() * 4).sum::<usize>();
+            + self
+                .postings
+                .values()
+                .map(|p| p.docs.capacity() * 4 + p.tags.capacity() * size_of::<Tag>())
+                .sum::<usize>();
         docs + postings
             + map(self.by_record.capacity(), 16 + 4)
             + map(self.by_content.capacity(), 16 + 4)
@@ -432,4 +535,19 @@ fn ln_df(df: u32) -> f32 {
         .get(df as usize)
         .copied()
         .unwrap_or_else(|| (df as f32 + 0.5).ln())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_every_language_and_day() {
+        for lang in [None, Some(Lang::Vi), Some(Lang::Fr), Some(Lang::En)] {
+            for day in [None, Some((1, 1)), Some((12, 31)), Some((2, 29))] {
+                let t = Tag::new(lang, day);
+                assert_eq!((t.lang(), t.event_day()), (lang, day));
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ pub mod normalize;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{Article, Lang, Relation, StoryUpdate, StoryUpdateKind};
-use index::{Id, IndexedDoc, Limits, StoryIndex, format_id, parse_id};
+use index::{Id, IndexedDoc, Limits, Query, StoryIndex, format_id, parse_id};
 use minhash::Sketch;
 
 /// Default floor on the cross-lingual score (weighted cosine of fingerprints). On the dev set true
@@ -310,10 +310,12 @@ impl Folder {
         let Some(lang) = input.lang else {
             return self.original(input);
         };
-        if let Some((doc, j)) = self.best_near_duplicate(lang, input) {
+        // Weighed once for both searches.
+        let query = ix.query(&input.features);
+        if let Some((doc, j)) = self.best_near_duplicate(lang, input, &query) {
             return self.join(doc, Relation::NearDuplicate, Some(j));
         }
-        if let Some((doc, score)) = self.best_translation(lang, &input.features, input.event_day) {
+        if let Some((doc, score)) = self.best_translation(lang, &query, input.event_day) {
             return self.join(doc, Relation::Translation, Some(score));
         }
         self.original(input)
@@ -331,54 +333,59 @@ impl Folder {
 
     /// The same-language document whose sketch this one nearly matches, if any. Both must also
     /// state the same facts: stories written on one template share most of their wording.
-    fn best_near_duplicate(&self, lang: Lang, input: &FoldInput) -> Option<(u32, f32)> {
+    fn best_near_duplicate(&self, lang: Lang, input: &FoldInput, query: &Query<'_>) -> Option<(u32, f32)> {
         let ix = &self.index;
         if input.sketch.shingles < NEAR_MIN_SHINGLES {
             return None;
         }
         let conflict = |b: Option<(u8, u8)>| matches!((input.event_day, b), (Some(x), Some(y)) if x != y);
-        ix.candidates(&input.features, |d| {
-            ix.lang(d) == Some(lang) && !conflict(ix.event_day(d))
-        })
-        .into_iter()
-        .filter(|c| c.score >= NEAR_MIN_SCORE)
-        .filter_map(|c| {
-            let other = ix.sketch(c.doc);
-            if other.shingles < NEAR_MIN_SHINGLES {
-                return None;
-            }
-            // A copy states the same facts (a truncated one, a subset of them) ...
-            let facts = ix.feature_containment(&input.features, ix.features(c.doc));
-            if facts < NEAR_FACTS {
-                return None;
-            }
-            // ... in nearly the same words; a subset of the facts vouches for a looser overlap.
-            let j = input.sketch.jaccard(other);
-            let contained = input.sketch.containment(other);
-            let subset =
-                c.evidence >= MIN_EVIDENCE && contained >= NEAR_LOOSE_CONTAINMENT && facts >= NEAR_FEATURE_CONTAINMENT;
-            let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
-            near.then_some((c.doc, j))
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        let rough = ix.rough(query, |_, l, e| l == Some(lang) && !conflict(e));
+        rough
+            .into_iter()
+            // The sketch first: it sits in the document, while the exact score reads the whole
+            // fingerprint; no candidate failing this could pass the test below.
+            .filter(|&d| {
+                let other = ix.sketch(d);
+                other.shingles >= NEAR_MIN_SHINGLES
+                    && (input.sketch.jaccard(other) >= NEAR_JACCARD
+                        || input.sketch.containment(other) >= NEAR_CONTAINMENT.min(NEAR_LOOSE_CONTAINMENT))
+            })
+            .map(|d| ix.score(query, d))
+            .filter(|c| c.score >= NEAR_MIN_SCORE)
+            .filter_map(|c| {
+                let other = ix.sketch(c.doc);
+                // A copy states the same facts (a truncated one, a subset of them) ...
+                let facts = ix.feature_containment(&input.features, ix.features(c.doc));
+                if facts < NEAR_FACTS {
+                    return None;
+                }
+                // ... in nearly the same words; a subset of the facts vouches for a looser overlap.
+                let j = input.sketch.jaccard(other);
+                let contained = input.sketch.containment(other);
+                let subset = c.evidence >= MIN_EVIDENCE
+                    && contained >= NEAR_LOOSE_CONTAINMENT
+                    && facts >= NEAR_FEATURE_CONTAINMENT;
+                let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
+                near.then_some((c.doc, j))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 
     /// The other-language document this fingerprint matches best, if the match clears the floor
     /// and is mutual: no document of `lang` outside the candidate's story matches it better.
-    fn best_translation(&self, lang: Lang, features: &[u32], day: Option<(u8, u8)>) -> Option<(u32, f32)> {
+    fn best_translation(&self, lang: Lang, query: &Query<'_>, day: Option<(u8, u8)>) -> Option<(u32, f32)> {
         let ix = &self.index;
+        let features = query.features();
         let conflict = |a: Option<(u8, u8)>, b: Option<(u8, u8)>| matches!((a, b), (Some(x), Some(y)) if x != y);
-        let cands = ix.candidates(features, |d| {
-            ix.lang(d).is_some_and(|l| l != lang) && !conflict(day, ix.event_day(d))
-        });
+        let cands = ix.candidates_for(query, |_, l, e| l.is_some_and(|l| l != lang) && !conflict(day, e));
         let best = *cands.iter().find(|c| numbers_agree(features, ix.features(c.doc)))?;
         if best.score < self.min_score || best.evidence < MIN_EVIDENCE {
             return None;
         }
         let story = ix.story(best.doc);
         let best_day = ix.event_day(best.doc);
-        let rivals = ix.candidates(ix.features(best.doc), |d| {
-            ix.lang(d) == Some(lang) && ix.story(d) != story && !conflict(best_day, ix.event_day(d))
+        let rivals = ix.candidates(ix.features(best.doc), |d, l, e| {
+            l == Some(lang) && !conflict(best_day, e) && ix.story(d) != story
         });
         let best_features = ix.features(best.doc);
         if rivals
