@@ -80,8 +80,10 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let zone = r"(?:\s*\(?\s*(?:GMT|UTC)\s*\+\s*7\s*\)?)?";
     let re = |s: &str| Regex::new(s).expect("date pattern compiles");
     Patterns {
-        fr_any: re(&format!(r"(?i)(?:{FR_MONTHS})")),
-        en_any: re(&format!(r"(?i)(?:{EN_MONTHS})")),
+        // Every French and English pattern below holds its month name as a whole ASCII word, so
+        // a text without one cannot match them.
+        fr_any: re(&format!(r"(?i)(?-u:\b)(?:{FR_MONTHS})(?-u:\b)")),
+        en_any: re(&format!(r"(?i)(?-u:\b)(?:{EN_MONTHS})(?-u:\b)")),
         iso: re(r"(?-u:\b)(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
         numeric: re(r"(?-u:\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
         vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),

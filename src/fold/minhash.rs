@@ -36,11 +36,10 @@ const SEEDS: [u64; K] = {
 
 pub fn sketch(text: &str) -> Sketch {
     let folded = fold(text);
-    let words: Vec<u64> = folded
+    let words = folded
         .split(|c: char| !(c.is_ascii_digit() || super::normalize::is_letter(c)))
         .filter(|w| !w.is_empty())
-        .map(|w| xxhash_rust::xxh3::xxh3_64(w.as_bytes()))
-        .collect();
+        .map(|w| xxhash_rust::xxh3::xxh3_64(w.as_bytes()));
     let mut mins = [u64::MAX; K];
     let mut shingles = 0u32;
     let mut add = |h: u64| {
@@ -55,14 +54,23 @@ pub fn sketch(text: &str) -> Sketch {
             }
         }
     };
-    if words.len() < SHINGLE {
-        if !words.is_empty() {
-            add(words.iter().fold(0u64, |acc, w| mix(acc ^ w)));
+    // The last `SHINGLE` word hashes, oldest first once full.
+    let mut window = [0u64; SHINGLE];
+    let mut seen = 0usize;
+    for w in words {
+        if seen < SHINGLE {
+            window[seen] = w;
+        } else {
+            window.rotate_left(1);
+            window[SHINGLE - 1] = w;
         }
-    } else {
-        for win in words.windows(SHINGLE) {
-            add(win.iter().fold(0u64, |acc, w| mix(acc.rotate_left(17) ^ w)));
+        seen += 1;
+        if seen >= SHINGLE {
+            add(window.iter().fold(0u64, |acc, w| mix(acc.rotate_left(17) ^ w)));
         }
+    }
+    if (1..SHINGLE).contains(&seen) {
+        add(window[..seen].iter().fold(0u64, |acc, w| mix(acc ^ w)));
     }
     let mut out = Sketch { mins: [0; K], shingles };
     for (o, m) in out.mins.iter_mut().zip(mins) {
@@ -146,5 +154,50 @@ mod tests {
         );
         assert!(a.jaccard(&other) <= 0.2);
         assert_eq!(Sketch::from_bytes(&a.to_bytes()), Some(a));
+    }
+
+    /// Sketches are persisted in the state store: the streaming window must give the very sketch
+    /// the word vector gave (that implementation is kept here as the oracle).
+    #[test]
+    fn the_streaming_window_gives_the_persisted_sketches() {
+        fn by_vector(text: &str) -> Sketch {
+            let folded = fold(text);
+            let words: Vec<u64> = folded
+                .split(|c: char| !(c.is_ascii_digit() || crate::fold::normalize::is_letter(c)))
+                .filter(|w| !w.is_empty())
+                .map(|w| xxhash_rust::xxh3::xxh3_64(w.as_bytes()))
+                .collect();
+            let mut mins = [u64::MAX; K];
+            let mut shingles = 0u32;
+            let mut add = |h: u64| {
+                shingles += 1;
+                let h = mix(h);
+                for (m, seed) in mins.iter_mut().zip(SEEDS) {
+                    *m = (*m).min((h ^ seed).wrapping_mul(0xd6e8_feb8_6659_fd93));
+                }
+            };
+            if words.len() < SHINGLE {
+                if !words.is_empty() {
+                    add(words.iter().fold(0u64, |acc, w| mix(acc ^ w)));
+                }
+            } else {
+                for win in words.windows(SHINGLE) {
+                    add(win.iter().fold(0u64, |acc, w| mix(acc.rotate_left(17) ^ w)));
+                }
+            }
+            let mut out = Sketch { mins: [0; K], shingles };
+            for (o, m) in out.mins.iter_mut().zip(mins) {
+                *o = (m >> 48) as u16;
+            }
+            out
+        }
+        for text in ["", "một", "một hai", "một hai ba", "một hai ba bốn", "một hai ba bốn năm", TEXT] {
+            assert_eq!(sketch(text), by_vector(text), "{text:?}");
+        }
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        for entry in std::fs::read_dir(seeds).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert_eq!(sketch(&text), by_vector(&text));
+        }
     }
 }
