@@ -84,8 +84,9 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         // a text without one cannot match them.
         fr_any: re(&format!(r"(?i)(?-u:\b)(?:{FR_MONTHS})(?-u:\b)")),
         en_any: re(&format!(r"(?i)(?-u:\b)(?:{EN_MONTHS})(?-u:\b)")),
-        iso: re(r"(?-u:\b)(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
-        numeric: re(r"(?-u:\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
+        // Anchored: tried only where a digit run starts at a word boundary (`at_digit_runs`).
+        iso: re(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
+        numeric: re(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
         vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
         vi_month_year: re(r"(?i)(?-u:\b)tháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})(?-u:\b)"),
         fr: re(&format!(
@@ -137,8 +138,66 @@ fn valid(year: Option<i32>, month: u32, day: Option<u32>) -> bool {
     }
 }
 
+pub(crate) fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Start and end of every run of ASCII digits, in order.
+pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        Some(start..i)
+    })
+}
+
+/// What `(?-u:\b)` followed by `anchored` (minus its `^`) finds scanning all of `text`, leftmost
+/// first and without overlaps, for a pattern that starts with a digit: such a match can only
+/// start a digit run at a word boundary, so the pattern is tried there alone, and only where
+/// `fits(run length, the byte after the run)`. Returns each match's offset and its captures
+/// (relative to that offset).
+fn at_digit_runs<'t>(
+    text: &'t str,
+    runs: &[Range<usize>],
+    anchored: &Regex,
+    fits: impl Fn(usize, Option<u8>) -> bool,
+) -> Vec<(usize, regex::Captures<'t>)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut end = 0;
+    for run in runs.iter().cloned() {
+        if run.start < end
+            || (run.start > 0 && is_word_byte(b[run.start - 1]))
+            || !fits(run.len(), b.get(run.end).copied())
+        {
+            continue;
+        }
+        if let Some(c) = anchored.captures(&text[run.start..]) {
+            end = run.start + c.get(0).map_or(0, |m| m.end());
+            out.push((run.start, c));
+        }
+    }
+    out
+}
+
 /// Every date mentioned in `text`, in text order, without overlaps (the longer mention wins).
 pub fn find_dates(text: &str) -> Vec<DateMention> {
+    let runs: Vec<Range<usize>> = digit_runs(text).collect();
+    find_dates_in(text, &runs)
+}
+
+/// `find_dates`, given the text's digit runs (`digit_runs`), which the caller may share.
+pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMention> {
     let p = &*PATTERNS;
     let mut found: Vec<DateMention> = Vec::new();
     let mut push = |year: Option<i32>, month: Option<u32>, day: Option<u32>, span: Range<usize>| {
@@ -153,21 +212,21 @@ pub fn find_dates(text: &str) -> Vec<DateMention> {
     // Cheap literal checks spare whole scans on the many pages without such forms.
     let gate = |needed: bool| if needed { text } else { "" };
     let has_slash = text.contains('/');
-    for c in p.iso.captures_iter(gate(text.contains('-'))) {
+    let shift = |at: usize, m: Option<regex::Match<'_>>| m.map_or(0..0, |m| at + m.start()..at + m.end());
+    for (at, c) in at_digit_runs(text, runs, &p.iso, |len, next| len == 4 && next == Some(b'-')) {
         push(
             num(c.get(1)).map(|y| y as i32),
             num(c.get(2)),
             num(c.get(3)),
-            c.get(0).map_or(0..0, |m| m.range()),
+            shift(at, c.get(0)),
         );
     }
-    for c in p.numeric.captures_iter(gate(has_slash)) {
+    for (at, c) in at_digit_runs(text, runs, &p.numeric, |len, next| len <= 2 && next == Some(b'/')) {
         if c.get(4).is_some() {
             // "3/12/5…": a fraction or a code, not a date.
             continue;
         }
-        let whole = c.get(0).map_or(0..0, |m| m.range());
-        push(num(c.get(3)).map(|y| y as i32), num(c.get(2)), num(c.get(1)), whole);
+        push(num(c.get(3)).map(|y| y as i32), num(c.get(2)), num(c.get(1)), shift(at, c.get(0)));
     }
     let lower_vi = text.contains("ngày") || text.contains("Ngày") || text.contains("NGÀY");
     for c in p.vi_full.captures_iter(gate(lower_vi)) {
@@ -381,6 +440,56 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(&dates(text), want, "{text}");
+        }
+    }
+
+    /// The digit-run scan against the whole-text patterns it replaced, on every text of the seeds,
+    /// the fold dev set and the scrape fixtures, and on edge cases.
+    #[test]
+    fn digit_run_scans_match_whole_text_patterns() {
+        let iso = Regex::new(r"(?-u:\b)(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)").unwrap();
+        let numeric = Regex::new(r"(?-u:\b)(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?").unwrap();
+        let p = &*PATTERNS;
+        let mut texts: Vec<String> = [
+            "2024-01-19, 12024-01-19, 2024-1-9x, x2024-01-19, 2024-01-19-20, 2024-13-45",
+            "19/1/2024, 19/1/20245, 3/12/5, 123/4, a1/2, 1/2/2024/3, 19/01 et 20/01/2024.",
+            "",
+            "7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["seeds", "tests/fold-dev/pages", "tests/fixtures/scrape", "tests/fixtures/web"] {
+            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
+                if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
+                    texts.push(t);
+                }
+            }
+        }
+        let whole = |re: &Regex, t: &str| -> Vec<Vec<Option<(usize, usize)>>> {
+            re.captures_iter(t)
+                .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())
+                .collect()
+        };
+        let scanned = |re: &Regex, t: &str, fits: &dyn Fn(usize, Option<u8>) -> bool| {
+            let runs: Vec<Range<usize>> = digit_runs(t).collect();
+            at_digit_runs(t, &runs, re, fits)
+                .into_iter()
+                .map(|(at, c)| c.iter().map(|m| m.map(|m| (at + m.start(), at + m.end()))).collect())
+                .collect::<Vec<Vec<_>>>()
+        };
+        for t in &texts {
+            assert_eq!(
+                scanned(&p.iso, t, &|len, next| len == 4 && next == Some(b'-')),
+                whole(&iso, t),
+                "iso in {t:?}"
+            );
+            assert_eq!(
+                scanned(&p.numeric, t, &|len, next| len <= 2 && next == Some(b'/')),
+                whole(&numeric, t),
+                "numeric in {t:?}"
+            );
         }
     }
 

@@ -7,13 +7,14 @@
 //! its class (28 bits of hash are plenty: two unrelated features of two documents collide with odds
 //! of about one in a million per document pair). Pure: no I/O, no state; rarity weighting is the index's business.
 
+use std::fmt::Write;
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::normalize::{fold, is_letter};
-use crate::dates::find_dates;
+use crate::dates::{digit_runs, find_dates_in, is_word_byte};
 use crate::model::Lang;
 
 /// What kind of thing a feature is; decides its prior weight.
@@ -134,36 +135,13 @@ static CODE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("code pattern compiles")
 });
 
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Start and end of every run of ASCII digits, in order.
-fn digit_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
-    let b = text.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < b.len() && !b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i >= b.len() {
-            return None;
-        }
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        Some(start..i)
-    })
-}
-
 /// Document codes, leftmost first and without overlaps. A code starts a digit run at an ASCII word
 /// boundary, with at most five digits followed by `/` or `-`.
-fn codes(text: &str) -> Vec<Range<usize>> {
+fn codes(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut end = 0;
-    for run in digit_runs(text) {
+    for run in runs.iter().cloned() {
         if run.start < end
             || run.len() > 5
             || (run.start > 0 && is_word_byte(b[run.start - 1]))
@@ -181,11 +159,11 @@ fn codes(text: &str) -> Vec<Range<usize>> {
 
 /// Clock times (`9:30`, `14h05`): one or two digits at a word boundary, `:` or `h`, two digits, a
 /// word boundary.
-fn times(text: &str) -> Vec<Range<usize>> {
+fn times(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut end = 0;
-    for run in digit_runs(text) {
+    for run in runs.iter().cloned() {
         if run.start < end || run.len() > 2 || (run.start > 0 && is_word_byte(b[run.start - 1])) {
             continue;
         }
@@ -214,11 +192,11 @@ fn number_separator(rest: &str) -> Option<usize> {
 }
 
 /// Written numbers: a digit run, then any number of (separator, digit run).
-fn numbers(text: &str) -> Vec<Range<usize>> {
+fn numbers(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut end = 0;
-    for run in digit_runs(text) {
+    for run in runs.iter().cloned() {
         if run.start < end {
             continue;
         }
@@ -319,27 +297,45 @@ pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
 fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), lead_end: usize) -> Option<(u8, u8)> {
     let mut masked: Vec<Range<usize>> = Vec::new();
     let mut event = None;
+    let mut buf = String::with_capacity(16);
 
-    for d in find_dates(text) {
+    // One scan for digit runs serves dates, codes, times and numbers.
+    let runs: Vec<Range<usize>> = digit_runs(text).collect();
+    for d in find_dates_in(text, &runs) {
         if event.is_none()
             && d.span.start < lead_end
             && let Some(day) = d.day
         {
             event = Some((d.month as u8, day as u8));
         }
+        // Canonical forms written into one reused buffer: `yyyy-mm-dd`, `mm-dd`, `yyyy-mm` (dates
+        // are validated: years 1900–2100, months 1–12, days 1–31).
+        let mut put = |class: Class, year: Option<i32>, day: Option<u32>| {
+            buf.clear();
+            if let Some(y) = year {
+                push_digits(&mut buf, y.unsigned_abs(), 4);
+                buf.push('-');
+            }
+            push_digits(&mut buf, d.month, 2);
+            if let Some(day) = day {
+                buf.push('-');
+                push_digits(&mut buf, day, 2);
+            }
+            emit(class, &buf);
+        };
         match (d.year, d.day) {
             (Some(y), Some(day)) => {
-                emit(Class::DateFull, &format!("{y:04}-{:02}-{day:02}", d.month));
-                emit(Class::DateDayMonth, &format!("{:02}-{day:02}", d.month));
-                emit(Class::DateMonthYear, &format!("{y:04}-{:02}", d.month));
+                put(Class::DateFull, Some(y), Some(day));
+                put(Class::DateDayMonth, None, Some(day));
+                put(Class::DateMonthYear, Some(y), None);
             }
-            (None, Some(day)) => emit(Class::DateDayMonth, &format!("{:02}-{day:02}", d.month)),
-            (Some(y), None) => emit(Class::DateMonthYear, &format!("{y:04}-{:02}", d.month)),
+            (None, Some(day)) => put(Class::DateDayMonth, None, Some(day)),
+            (Some(y), None) => put(Class::DateMonthYear, Some(y), None),
             (None, None) => {}
         }
         masked.push(d.span);
     }
-    for r in codes(text) {
+    for r in codes(text, &runs) {
         if overlaps(&r, &masked) {
             continue;
         }
@@ -349,8 +345,8 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
             masked.push(r);
         }
     }
-    masked.extend(times(text));
-    for r in numbers(text) {
+    masked.extend(times(text, &runs));
+    for r in numbers(text, &runs) {
         if overlaps(&r, &masked) {
             continue;
         }
@@ -364,8 +360,8 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
         for (i, (v, grouped)) in values.into_iter().enumerate() {
             // A multiplier word belongs to the last number of the run only.
             let v = if i + 1 == n { v * multiplier } else { v };
-            if let Some((class, canonical)) = number_feature(v, grouped) {
-                emit(class, &canonical);
+            if let Some(class) = number_feature(v, grouped, &mut buf) {
+                emit(class, &buf);
             }
         }
     }
@@ -443,10 +439,30 @@ fn multiplier_after(rest: &str) -> f64 {
     }
 }
 
-fn number_feature(v: f64, grouped: bool) -> Option<(Class, String)> {
+/// Appends `n` in decimal, zero-padded to `width` digits (`format!("{n:0width$}")` for the small
+/// numbers of dates, without the formatting machinery).
+fn push_digits(buf: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut k = digits.len();
+    let mut n = n;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    k = k.min(digits.len() - width);
+    buf.extend(digits[k..].iter().map(|&b| b as char));
+}
+
+/// The number's class, with its canonical text written into `buf`.
+fn number_feature(v: f64, grouped: bool, buf: &mut String) -> Option<Class> {
     if !v.is_finite() || v < 0.0 {
         return None;
     }
+    buf.clear();
     if v.fract() == 0.0 && v < 1e18 {
         let n = v as u64;
         let class = match n {
@@ -455,11 +471,13 @@ fn number_feature(v: f64, grouped: bool) -> Option<(Class, String)> {
             100..=9999 => Class::NumMid,
             _ => Class::NumLarge,
         };
-        Some((class, n.to_string()))
+        buf.push_str(itoa::Buffer::new().format(n));
+        Some(class)
     } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-        Some((Class::NumDecimal, s))
+        let _ = write!(buf, "{v:.4}");
+        let kept = buf.trim_end_matches('0').trim_end_matches('.').len();
+        buf.truncate(kept);
+        Some(Class::NumDecimal)
     }
 }
 
@@ -633,9 +651,19 @@ mod tests {
         }
         assert!(texts.len() > 40, "{}", texts.len());
         for t in &texts {
-            assert_eq!(codes(t), ranges(&code, t), "codes in {t:?}");
-            assert_eq!(times(t), ranges(&time, t), "times in {t:?}");
-            assert_eq!(numbers(t), ranges(&number, t), "numbers in {t:?}");
+            let runs: Vec<Range<usize>> = digit_runs(t).collect();
+            assert_eq!(codes(t, &runs), ranges(&code, t), "codes in {t:?}");
+            assert_eq!(times(t, &runs), ranges(&time, t), "times in {t:?}");
+            assert_eq!(numbers(t, &runs), ranges(&number, t), "numbers in {t:?}");
+        }
+    }
+
+    #[test]
+    fn digits_are_padded_like_format() {
+        for (n, w) in [(0, 2), (7, 2), (12, 2), (31, 2), (1900, 4), (2024, 4), (5, 4), (123_456, 2)] {
+            let mut b = String::new();
+            push_digits(&mut b, n, w);
+            assert_eq!(b, format!("{n:0w$}"));
         }
     }
 
