@@ -72,6 +72,22 @@ static FOLDED: std::sync::LazyLock<FoldTable> = std::sync::LazyLock::new(|| {
     }
 });
 
+/// Lowercase of the Latin blocks that Vietnamese and French use, where it is one character
+/// (`None` where the general path must run, e.g. 'İ').
+static LOWER: std::sync::LazyLock<FoldTable> = std::sync::LazyLock::new(|| {
+    let one = |cp: u32| {
+        let mut lower = char::from_u32(cp)?.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) => Some(l),
+            _ => None,
+        }
+    };
+    FoldTable {
+        latin: (0xC0..=0x24F).map(one).collect(),
+        additional: (0x1E00..=0x1EFF).map(one).collect(),
+    }
+});
+
 /// Whether `c` belongs to a word: letters and combining marks. ASCII and the Latin blocks that
 /// Vietnamese and French use are answered without the general Unicode tables, which are slow.
 pub fn is_letter(c: char) -> bool {
@@ -121,8 +137,17 @@ fn push_normal(out: &mut String, composed: impl Iterator<Item = char>) {
         };
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
-        } else {
-            out.extend(c.to_lowercase());
+            continue;
+        }
+        let cp = c as u32;
+        let cached = match cp {
+            0xC0..=0x24F => LOWER.latin[(cp - 0xC0) as usize],
+            0x1E00..=0x1EFF => LOWER.additional[(cp - 0x1E00) as usize],
+            _ => None,
+        };
+        match cached {
+            Some(l) => out.push(l),
+            None => out.extend(c.to_lowercase()),
         }
     }
 }
@@ -145,6 +170,16 @@ mod tests {
             assert_eq!(fold(&c.to_string()), general, "U+{cp:04X}");
         }
         assert_eq!(fold("Lê Văn Dũng, Đà Nẵng, ĐỨC"), "le van dung, da nang, duc");
+    }
+
+    #[test]
+    fn the_lowercase_table_agrees_with_to_lowercase() {
+        for cp in (0xC0..=0x24F).chain(0x1E00..=0x1EFF) {
+            let Some(c) = char::from_u32(cp) else { continue };
+            let mut fast = String::new();
+            push_normal(&mut fast, std::iter::once(c));
+            assert_eq!(fast, c.to_lowercase().collect::<String>(), "U+{cp:04X}");
+        }
     }
 
     #[test]
