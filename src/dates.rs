@@ -226,7 +226,12 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             // "3/12/5…": a fraction or a code, not a date.
             continue;
         }
-        push(num(c.get(3)).map(|y| y as i32), num(c.get(2)), num(c.get(1)), shift(at, c.get(0)));
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            num(c.get(2)),
+            num(c.get(1)),
+            shift(at, c.get(0)),
+        );
     }
     let lower_vi = text.contains("ngày") || text.contains("Ngày") || text.contains("NGÀY");
     for c in p.vi_full.captures_iter(gate(lower_vi)) {
@@ -460,7 +465,12 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["seeds", "tests/fold-dev/pages", "tests/fixtures/scrape", "tests/fixtures/web"] {
+        for dir in [
+            "seeds",
+            "tests/fold-dev/pages",
+            "tests/fixtures/scrape",
+            "tests/fixtures/web",
+        ] {
             for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
                 if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
                     texts.push(t);

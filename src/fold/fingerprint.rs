@@ -642,7 +642,12 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["seeds", "tests/fold-dev/pages", "tests/fixtures/scrape", "tests/fixtures/web"] {
+        for dir in [
+            "seeds",
+            "tests/fold-dev/pages",
+            "tests/fixtures/scrape",
+            "tests/fixtures/web",
+        ] {
             for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
                 if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
                     texts.push(t);
@@ -660,7 +665,16 @@ mod tests {
 
     #[test]
     fn digits_are_padded_like_format() {
-        for (n, w) in [(0, 2), (7, 2), (12, 2), (31, 2), (1900, 4), (2024, 4), (5, 4), (123_456, 2)] {
+        for (n, w) in [
+            (0, 2),
+            (7, 2),
+            (12, 2),
+            (31, 2),
+            (1900, 4),
+            (2024, 4),
+            (5, 4),
+            (123_456, 2),
+        ] {
             let mut b = String::new();
             push_digits(&mut b, n, w);
             assert_eq!(b, format!("{n:0w$}"));

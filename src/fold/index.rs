@@ -505,9 +505,9 @@ impl StoryIndex {
     pub fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         let map = |cap: usize, entry: usize| cap * (entry + 1);
-        let docs =
-            self.docs.capacity() * size_of::<Doc>() + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>()
-                + self.tags.capacity() * size_of::<Tag>();
+        let docs = self.docs.capacity() * size_of::<Doc>()
+            + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>()
+            + self.tags.capacity() * size_of::<Tag>();
         let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
             + self
                 .postings

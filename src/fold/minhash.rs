@@ -191,7 +191,15 @@ mod tests {
             }
             out
         }
-        for text in ["", "một", "một hai", "một hai ba", "một hai ba bốn", "một hai ba bốn năm", TEXT] {
+        for text in [
+            "",
+            "một",
+            "một hai",
+            "một hai ba",
+            "một hai ba bốn",
+            "một hai ba bốn năm",
+            TEXT,
+        ] {
             assert_eq!(sketch(text), by_vector(text), "{text:?}");
         }
         let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
