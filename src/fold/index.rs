@@ -116,7 +116,7 @@ impl Tag {
 
     fn event_day(self) -> Option<(u8, u8)> {
         let e = self.0 >> 2;
-        (e != 0).then(|| ((e >> 5) as u8, (e & 0x1f) as u8))
+        (e != 0).then_some(((e >> 5) as u8, (e & 0x1f) as u8))
     }
 }
 
