@@ -403,8 +403,28 @@ pub fn local_midnight(date: NaiveDate) -> Option<DateTime<FixedOffset>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every text of the seeds, the fold dev set and the scrape fixtures: the corpus the pattern
+    /// scanners are checked on against the patterns they replaced.
+    pub(crate) fn fixture_texts() -> Vec<String> {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = Vec::new();
+        for dir in [
+            "seeds",
+            "tests/fold-dev/pages",
+            "tests/fixtures/scrape",
+            "tests/fixtures/web",
+        ] {
+            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
+                if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
+                    texts.push(t);
+                }
+            }
+        }
+        texts
+    }
 
     type Ymd = (Option<i32>, u32, Option<u32>);
 
@@ -464,19 +484,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in [
-            "seeds",
-            "tests/fold-dev/pages",
-            "tests/fixtures/scrape",
-            "tests/fixtures/web",
-        ] {
-            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
-                if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
-                    texts.push(t);
-                }
-            }
-        }
+        texts.extend(crate::dates::tests::fixture_texts());
         let whole = |re: &Regex, t: &str| -> Vec<Vec<Option<(usize, usize)>>> {
             re.captures_iter(t)
                 .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())

@@ -641,19 +641,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in [
-            "seeds",
-            "tests/fold-dev/pages",
-            "tests/fixtures/scrape",
-            "tests/fixtures/web",
-        ] {
-            for entry in std::fs::read_dir(repo.join(dir)).unwrap() {
-                if let Ok(t) = std::fs::read_to_string(entry.unwrap().path()) {
-                    texts.push(t);
-                }
-            }
-        }
+        texts.extend(crate::dates::tests::fixture_texts());
         assert!(texts.len() > 40, "{}", texts.len());
         for t in &texts {
             let runs: Vec<Range<usize>> = digit_runs(t).collect();

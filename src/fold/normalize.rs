@@ -20,13 +20,7 @@ pub fn fold(s: &str) -> String {
         }
         // Latin-1, Latin Extended A/B and Latin Extended Additional (every Vietnamese letter)
         // come from a table built once by the general path below.
-        let cp = c as u32;
-        let cached = match cp {
-            0xC0..=0x24F => FOLDED.latin[(cp - 0xC0) as usize],
-            0x1E00..=0x1EFF => FOLDED.additional[(cp - 0x1E00) as usize],
-            _ => None,
-        };
-        match cached {
+        match FOLDED.get(c) {
             Some('\0') => {}
             Some(f) => out.push(f),
             None => fold_char(c, &mut out),
@@ -52,6 +46,18 @@ fn fold_char(c: char, out: &mut String) {
 struct FoldTable {
     latin: Vec<Option<char>>,
     additional: Vec<Option<char>>,
+}
+
+impl FoldTable {
+    /// The entry for `c`: Latin-1 to Latin Extended-B, and Latin Extended Additional.
+    fn get(&self, c: char) -> Option<char> {
+        let cp = c as u32;
+        match cp {
+            0xC0..=0x24F => self.latin[(cp - 0xC0) as usize],
+            0x1E00..=0x1EFF => self.additional[(cp - 0x1E00) as usize],
+            _ => None,
+        }
+    }
 }
 
 static FOLDED: std::sync::LazyLock<FoldTable> = std::sync::LazyLock::new(|| {
@@ -139,13 +145,7 @@ fn push_normal(out: &mut String, composed: impl Iterator<Item = char>) {
             out.push(c.to_ascii_lowercase());
             continue;
         }
-        let cp = c as u32;
-        let cached = match cp {
-            0xC0..=0x24F => LOWER.latin[(cp - 0xC0) as usize],
-            0x1E00..=0x1EFF => LOWER.additional[(cp - 0x1E00) as usize],
-            _ => None,
-        };
-        match cached {
+        match LOWER.get(c) {
             Some(l) => out.push(l),
             None => out.extend(c.to_lowercase()),
         }
