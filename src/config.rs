@@ -495,7 +495,7 @@ pub struct LogSettings {
     pub repeat_window: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PipelineSettings {
     pub channel_capacity: NonZeroUsize,
     pub scrape_workers: NonZeroUsize,
@@ -560,7 +560,7 @@ pub struct HttpSettings {
 }
 
 /// `[fetch]`, validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FetchSettings {
     pub user_agent: String,
     pub max_concurrency: usize,
@@ -614,14 +614,14 @@ pub struct FilesSettings {
 pub const DEFAULT_FILES_GLOBS: &[&str] = &["*.txt", "*.html", "*.htm"];
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SinkSpec {
     pub id: String,
     pub duplicates: DuplicatePolicy,
     pub kind: SinkKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SinkKind {
     Jsonl(JsonlSettings),
     Sqlite {
@@ -647,13 +647,13 @@ pub enum SinkKind {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum JsonlTarget {
     Stdout,
     File(PathBuf),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JsonlSettings {
     pub target: JsonlTarget,
     pub fsync: Fsync,

@@ -216,11 +216,7 @@ impl Stats {
     }
 
     /// A failure at a source (fetching, listing, reading): counted by kind, remembered as the
-    /// source's last error.
-    pub fn failed(&self, source: &str, kind: &str) {
-        self.failed_with(source, kind, "");
-    }
-
+    /// source's last error with `message`.
     pub fn failed_with(&self, source: &str, kind: &str, message: &str) {
         self.source_failure(source, kind, message);
         self.stage("source", |c| {

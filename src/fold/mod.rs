@@ -112,7 +112,7 @@ pub struct Decision {
 }
 
 /// Fold settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FoldOptions {
     pub min_score: f64,
     /// Languages in order of preference for a story's canonical member.

@@ -422,13 +422,22 @@ fn sighup_applies_sources_and_log_level_and_keeps_running_on_a_bad_config() {
         "DEBUG stayed on: the bad config changed nothing"
     );
 
-    // Remove a, change b (its glob), back to info.
+    // Remove a, change b (its glob), back to info; a pipeline setting waits for a restart.
     let b_only = folder_source("b", "glob = [\"*.txt\", \"*.md\"]");
-    rewrite_config(&ws, &two_folder_config(&b_only, "info"));
+    rewrite_config(
+        &ws,
+        &format!(
+            "{}\n[pipeline]\nchannel_capacity = 8\n",
+            two_folder_config(&b_only, "info")
+        ),
+    );
     d.signal("HUP");
     let reloaded = d.wait_logged("config reloaded", 2);
     assert_eq!(reloaded[1]["removed"], "a");
     assert_eq!(reloaded[1]["changed"], "b");
+    let restart = d.logged("these settings change only on restart; the running ones stay");
+    assert_eq!(restart.len(), 1, "{restart:?}");
+    assert_eq!(restart[0]["sections"], "pipeline");
     d.wait_logged("source restarted with its new settings", 1);
     std::fs::copy(seed("004"), ws.path().join("b/004.md")).expect("copy");
     std::fs::copy(seed("004"), ws.path().join("a/004.txt")).expect("copy");
