@@ -393,10 +393,7 @@ fn fold_stage(
     stats: &Stats,
     acks: &Acks,
 ) -> StageExit {
-    // The index's memory is summed over its documents: measured once a second, not per record.
-    let mut measured = std::time::Instant::now();
-    let mut memory = folder.memory_bytes();
-    stats.index_size(folder.len(), memory);
+    stats.index_size(folder.len(), folder.memory_bytes());
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
         // A page's canonical URL on its own site is its identity, so URL variants of one page
@@ -455,15 +452,7 @@ fn fold_stage(
             elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
         );
         stats.record(&record, decision.update.as_ref());
-        // Once a second while busy; when the queue runs dry, at most ten times a second.
-        let since = measured.elapsed();
-        if since >= std::time::Duration::from_secs(1)
-            || (rx.is_empty() && since >= std::time::Duration::from_millis(100))
-        {
-            memory = folder.memory_bytes();
-            measured = std::time::Instant::now();
-        }
-        stats.index_size(folder.len(), memory);
+        stats.index_size(folder.len(), folder.memory_bytes());
         if let Some(u) = &decision.update {
             tracing::debug!(stage = "fold", story_id = %u.story_id, record_id = %u.canonical, previous = %u.record_id, "canonical member changed");
         }
@@ -485,7 +474,6 @@ fn fold_stage(
             }
         }
     }
-    stats.index_size(folder.len(), folder.memory_bytes());
     StageExit::InputClosed
 }
 

@@ -160,6 +160,14 @@ pub struct StoryIndex {
     postings: HashMap<u32, Postings>,
     /// Evictions since the lookup maps were last swept.
     stale: usize,
+    /// Kept as the index changes, so `memory_bytes` is O(1): feature keys held by live documents,
+    /// and the heap bytes of every posting list.
+    feature_slots: usize,
+    posting_bytes: usize,
+}
+
+fn posting_bytes(p: &Postings) -> usize {
+    p.docs.capacity() * 4 + p.tags.capacity() * std::mem::size_of::<Tag>()
 }
 
 /// A page's fingerprint with its weights and rarest features (`StoryIndex::query`).
@@ -198,6 +206,8 @@ impl StoryIndex {
             by_original_url: HashMap::default(),
             postings: HashMap::default(),
             stale: 0,
+            feature_slots: 0,
+            posting_bytes: 0,
         }
     }
 
@@ -414,6 +424,7 @@ impl StoryIndex {
         let mut norm2 = 0.0f32;
         for &f in &d.features {
             let p = self.postings.entry(f).or_default();
+            let before = posting_bytes(p);
             p.df += 1;
             // The same expression as `weight_df`, so the norm is the same to the bit.
             norm2 += (Class::of(f).prior() * (ln_n - ln_df(p.df) + 1.0)).powi(2);
@@ -429,7 +440,9 @@ impl StoryIndex {
                 p.docs.push(seq);
                 p.tags.push(tag);
             }
+            self.posting_bytes = self.posting_bytes + posting_bytes(p) - before;
         }
+        self.feature_slots += d.features.len();
         self.by_record.insert(record, seq);
         self.by_content.entry(parse_id(&d.content_hash)).or_insert(seq);
         self.by_location.entry(hash_str(&d.location)).or_insert(seq);
@@ -461,10 +474,12 @@ impl StoryIndex {
             let Some(doc) = self.docs.pop_front() else { break };
             self.tags.pop_front();
             self.base = self.base.wrapping_add(1);
+            self.feature_slots -= doc.features.len();
             for f in doc.features.iter() {
                 if let Some(p) = self.postings.get_mut(f) {
                     p.df = p.df.saturating_sub(1);
                     if p.df == 0 {
+                        self.posting_bytes -= posting_bytes(p);
                         self.postings.remove(f);
                     }
                 }
@@ -505,15 +520,9 @@ impl StoryIndex {
     pub fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         let map = |cap: usize, entry: usize| cap * (entry + 1);
-        let docs = self.docs.capacity() * size_of::<Doc>()
-            + self.docs.iter().map(|d| d.features.len() * 4).sum::<usize>()
-            + self.tags.capacity() * size_of::<Tag>();
-        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
-            + self
-                .postings
-                .values()
-                .map(|p| p.docs.capacity() * 4 + p.tags.capacity() * size_of::<Tag>())
-                .sum::<usize>();
+        let docs =
+            self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 4 + self.tags.capacity() * size_of::<Tag>();
+        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>()) + self.posting_bytes;
         docs + postings
             + map(self.by_record.capacity(), 16 + 4)
             + map(self.by_content.capacity(), 16 + 4)
@@ -540,6 +549,40 @@ fn ln_df(df: u32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_running_memory_tally_matches_a_recount() {
+        let mut ix = StoryIndex::new(Limits {
+            max_docs: 300,
+            window_secs: 0,
+        });
+        for i in 0..2000u32 {
+            let doc = IndexedDoc {
+                record_id: format!("{i:032x}"),
+                story_id: format!("{:032x}", i / 3),
+                relation: Relation::Original,
+                duplicate_of: None,
+                lang: Some(Lang::Vi),
+                content_hash: format!("{:032x}", i + 1_000_000),
+                location: format!("https://example.vn/{i}"),
+                original_url: None,
+                features: (0..(i % 40)).map(|k| (k * 7 + i % 13) | ((k % 9) << 28)).collect(),
+                sketch: Sketch::default(),
+                event_day: None,
+                at: i64::from(i),
+            };
+            let mut features = doc.features.clone();
+            features.sort_unstable();
+            features.dedup();
+            ix.insert(&IndexedDoc { features, ..doc });
+            let recount_features: usize = ix.docs.iter().map(|d| d.features.len()).sum();
+            let recount_postings: usize = ix.postings.values().map(posting_bytes).sum();
+            assert_eq!(
+                (ix.feature_slots, ix.posting_bytes),
+                (recount_features, recount_postings)
+            );
+        }
+    }
 
     #[test]
     fn tags_round_trip_every_language_and_day() {
