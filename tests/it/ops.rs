@@ -571,16 +571,14 @@ fn a_dead_feed_is_logged_once_per_window_and_every_failure_counted() {
     rewrite_config(&ws, &text);
     let mut d = Daemon::start(&ws, &[]);
     let api = d.api();
-    wait_for("eight polls", Duration::from_secs(60), || {
-        site.hits_of("/feed.rss").len() >= 8
+    let errors_of = |m: &str| sample(m, "newsfold_source_errors_total{source=\"dead\",kind=\"http_4xx\"}");
+    let mut metrics = String::new();
+    wait_for("eight failed polls", Duration::from_secs(60), || {
+        metrics = get(&format!("{api}/metrics")).1;
+        errors_of(&metrics).is_some_and(|e| e >= 8.0)
     });
-    let metrics = get(&format!("{api}/metrics")).1;
     let polls = site.hits_of("/feed.rss").len() as f64;
-    let errors = sample(
-        &metrics,
-        "newsfold_source_errors_total{source=\"dead\",kind=\"http_4xx\"}",
-    )
-    .expect("errors");
+    let errors = errors_of(&metrics).expect("errors");
     let suppressed = sample(&metrics, "newsfold_source_log_suppressed_total{source=\"dead\"}").expect("suppressed");
     assert_eq!(d.stop(), Some(0));
     let lines: Vec<Value> = d
