@@ -28,8 +28,8 @@ pub fn watch_signals() -> CancellationToken {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!("shutdown requested; draining in-flight pages (signal again to exit now)");
         t.cancel();
+        tracing::info!("shutdown requested; draining in-flight pages (signal again to exit now)");
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}

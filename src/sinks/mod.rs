@@ -229,8 +229,8 @@ fn write_with_retry(
         let err = match result {
             Ok(()) => {
                 if let Some(since) = outage {
-                    tracing::info!(stage = "sink", sink = %spec.id, downtime_ms = since.elapsed().as_millis() as u64, "sink recovered");
                     stats.sink_recovered(&spec.id);
+                    tracing::info!(stage = "sink", sink = %spec.id, downtime_ms = since.elapsed().as_millis() as u64, "sink recovered");
                 }
                 return Ok(records(items));
             }
@@ -242,8 +242,8 @@ fn write_with_retry(
             return write_one_by_one(spec, sink, items, stats, retry, cancelled_at);
         }
         if outage.is_none() {
-            tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink unavailable; retrying with backoff");
             stats.sink_outage(&spec.id);
+            tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink unavailable; retrying with backoff");
             outage = Some(std::time::Instant::now());
         } else {
             tracing::debug!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink still unavailable");

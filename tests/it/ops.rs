@@ -217,6 +217,69 @@ fn the_api_serves_metrics_health_and_readiness() {
 }
 
 #[test]
+fn a_sink_outage_and_the_drain_make_the_daemon_unready_while_the_api_still_answers() {
+    // A webhook that always answers 503: the sink retries, in an outage.
+    let hook = crate::util::HookServer::start(|_, _| 503);
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        "[api]\nlisten = \"127.0.0.1:0\"\n\n[pipeline]\ndrain_timeout = \"4s\"\n\n[sinks.hook]\ntype = \"webhook\"\nurl = \"{}\"\n",
+        hook.url
+    ));
+    ws.add_seed("000");
+    let mut d = Daemon::start(&ws, &[]);
+    let api = d.api();
+    d.wait_logged("sink unavailable; retrying with backoff", 1);
+    let (status, body) = get(&format!("{api}/readyz"));
+    assert_eq!(status, 503, "{body}");
+    let ready: Value = serde_json::from_str(&body).expect("JSON");
+    let hook_check = ready["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "sink hook")
+        .expect("hook check")
+        .clone();
+    assert_eq!(hook_check["ok"], false);
+    assert_eq!(hook_check["error"], "the last write failed; retrying");
+    // Retries are counted after each failed attempt.
+    let mut metrics = String::new();
+    wait_for("a counted retry", Duration::from_secs(10), || {
+        metrics = get(&format!("{api}/metrics")).1;
+        sample(&metrics, "newsfold_sink_retries_total{sink=\"hook\"}").is_some_and(|r| r >= 1.0)
+    });
+    assert_eq!(sample(&metrics, "newsfold_sink_up{sink=\"hook\"}"), Some(0.0));
+    assert_eq!(sample(&metrics, "newsfold_sink_up{sink=\"out\"}"), Some(1.0));
+    assert_eq!(
+        sample(&metrics, "newsfold_sink_outages_total{sink=\"hook\"}"),
+        Some(1.0)
+    );
+
+    // SIGTERM: the drain waits for the hook up to drain_timeout; meanwhile the API still answers,
+    // alive but not ready.
+    d.signal("TERM");
+    d.wait_logged(
+        "shutdown requested; draining in-flight pages (signal again to exit now)",
+        1,
+    );
+    let (status, body) = get(&format!("{api}/readyz"));
+    assert_eq!(status, 503, "{body}");
+    let ready: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(ready["checks"][0]["name"], "pipeline");
+    assert_eq!(ready["checks"][0]["error"], "shutting down");
+    assert_eq!(get(&format!("{api}/healthz")).0, 200);
+    let mut child = d.child.take().expect("running");
+    wait_for("the drain deadline", Duration::from_secs(30), || {
+        child.try_wait().expect("try_wait").is_some()
+    });
+    assert_eq!(
+        child.wait().expect("wait").code(),
+        Some(1),
+        "the hook never took its record"
+    );
+    assert!(hook.requests().len() >= 2, "retried");
+}
+
+#[test]
 fn api_listen_is_checked_and_a_taken_port_fails_the_start() {
     let ws = Workspace::new();
     ws.write_config("[api]\nlisten = \"localhost\"\n");
