@@ -75,19 +75,18 @@ impl Recent {
             location: r.location.clone(),
             relation: r.relation,
         };
-        let mut story = match self.stories.iter().position(|s| s.story_id == r.story_id) {
-            Some(i) => self
-                .stories
-                .remove(i)
-                .unwrap_or_else(|| unreachable!("index from position")),
-            None => Story {
-                story_id: r.story_id.clone(),
-                canonical: r.duplicate_of.clone().unwrap_or_else(|| r.id.clone()),
-                updated: now,
-                members: Vec::new(),
-                more: 0,
-            },
-        };
+        let existing = self
+            .stories
+            .iter()
+            .position(|s| s.story_id == r.story_id)
+            .and_then(|i| self.stories.remove(i));
+        let mut story = existing.unwrap_or_else(|| Story {
+            story_id: r.story_id.clone(),
+            canonical: r.duplicate_of.clone().unwrap_or_else(|| r.id.clone()),
+            updated: now,
+            members: Vec::new(),
+            more: 0,
+        });
         story.updated = now;
         if story.members.iter().any(|m| m.record_id == member.record_id) {
             // The same page again (a re-delivery): nothing new to list.
