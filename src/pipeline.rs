@@ -144,23 +144,16 @@ pub async fn run(
     let api_stop = CancellationToken::new();
     let _stop_api_on_return = api_stop.clone().drop_guard();
     if let Some(listen) = config.api_listen {
-        let mut queues: Vec<(String, Box<dyn Fn() -> usize + Send + Sync>)> = Vec::new();
-        let pages = page_rx_weak;
-        queues.push((
-            "scrape".into(),
-            Box::new(move || pages.upgrade().map_or(0, |r| r.len())),
-        ));
-        let scraped = scraped_rx_weak;
-        queues.push((
-            "fold".into(),
-            Box::new(move || scraped.upgrade().map_or(0, |r| r.len())),
-        ));
-        for (id, weak) in sink_rx_weak {
-            queues.push((
-                format!("sink:{id}"),
-                Box::new(move || weak.upgrade().map_or(0, |r| r.len())),
-            ));
-        }
+        use crate::api::queue_len;
+        let mut queues = vec![
+            ("scrape".to_string(), queue_len(page_rx_weak)),
+            ("fold".to_string(), queue_len(scraped_rx_weak)),
+        ];
+        queues.extend(
+            sink_rx_weak
+                .into_iter()
+                .map(|(id, weak)| (format!("sink:{id}"), queue_len(weak))),
+        );
         let api = crate::api::Api {
             stats: stats.clone(),
             state: state.clone(),

@@ -32,6 +32,11 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A queue's current length.
 pub type QueueLen = Box<dyn Fn() -> usize + Send + Sync>;
 
+/// A queue's length read through a weak handle, which never keeps the queue open (0 once closed).
+pub fn queue_len<T: Send + 'static>(weak: async_channel::WeakReceiver<T>) -> QueueLen {
+    Box::new(move || weak.upgrade().map_or(0, |r| r.len()))
+}
+
 /// What the endpoint reads.
 pub struct Api {
     pub stats: Arc<Stats>,

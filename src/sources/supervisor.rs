@@ -47,12 +47,14 @@ pub struct Supervisor {
     fetch: FetchSettings,
     /// Cancelled to stop every source (shutdown, or the pipeline after the sources broke).
     all: CancellationToken,
-    tasks: JoinSet<(String, u64, StageExit)>,
+    tasks: JoinSet<StageExit>,
     running: HashMap<String, Running>,
     /// New specs of changed sources, started when the old task has finished.
     pending: HashMap<String, SourceSpec>,
     /// Each source's memory of what it sent, kept across restarts.
     sent: HashMap<String, Arc<super::Sent>>,
+    /// Which source (and generation) each task runs, so even a task that panicked is named.
+    task_ids: HashMap<tokio::task::Id, (String, u64)>,
     /// Sources taken out of the config whose task has not ended yet.
     removed: HashSet<String>,
     generation: u64,
@@ -73,6 +75,7 @@ impl Supervisor {
             running: HashMap::new(),
             pending: HashMap::new(),
             removed: HashSet::new(),
+            task_ids: HashMap::new(),
             sent: HashMap::new(),
             generation: 0,
             exits: BTreeMap::new(),
@@ -93,10 +96,9 @@ impl Supervisor {
             sent: self.sent.entry(spec.id.clone()).or_default().clone(),
             ..self.ctx.clone()
         };
-        let (id, generation) = (spec.id.clone(), self.generation);
-        let task_spec = spec.clone();
-        self.tasks
-            .spawn(async move { (id, generation, super::run(task_spec, ctx).await) });
+        let generation = self.generation;
+        let task = self.tasks.spawn(super::run(spec.clone(), ctx));
+        self.task_ids.insert(task.id(), (spec.id.clone(), generation));
         self.running.insert(
             spec.id.clone(),
             Running {
@@ -120,14 +122,17 @@ impl Supervisor {
     /// Waits for one source task to end and records its exit. `None` when none is running.
     /// A source that broke the pipeline (`DownstreamClosed`) is returned as `Some(true)`.
     pub async fn join_next(&mut self) -> Option<bool> {
-        let joined = self.tasks.join_next().await?;
-        let (id, generation, exit) = match joined {
-            Ok(j) => j,
-            Err(e) => {
-                self.exits
-                    .insert("?".into(), StageExit::Failed(format!("source task panicked: {e}")));
-                return Some(false);
-            }
+        let joined = self.tasks.join_next_with_id().await?;
+        let task = match &joined {
+            Ok((task, _)) => *task,
+            Err(e) => e.id(),
+        };
+        let Some((id, generation)) = self.task_ids.remove(&task) else {
+            return Some(false);
+        };
+        let exit = match joined {
+            Ok((_, exit)) => exit,
+            Err(e) => StageExit::Failed(format!("source task panicked: {e}")),
         };
         if let StageExit::Failed(e) = &exit {
             tracing::warn!(stage = "source", source = %id, error = %e, "source failed");
