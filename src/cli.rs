@@ -1,5 +1,6 @@
-//! The command line: `run`, `once`, `check`. Each command is one small function returning the
-//! process exit code; `main` only parses, sets up logging and exits.
+//! The command line: `run`, `once`, `check`, `scrape` and `fold-eval` (a closed set: one
+//! `Command` variant each). Each command is one small function returning the process exit code;
+//! `main` only parses, sets up logging and exits.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -248,7 +249,7 @@ fn run_pipeline(path: &Path, mode: Mode) -> i32 {
         tracing::warn!(error = %format!("{e:#}"), "cannot apply [log] level");
     }
     let started = std::time::Instant::now();
-    let stats = std::sync::Arc::new(crate::report::Stats::default());
+    let stats = std::sync::Arc::new(crate::stats::Stats::default());
     let show_progress = mode == Mode::Once && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = runtime.block_on(async {
         let token = shutdown::watch_signals();

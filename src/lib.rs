@@ -5,7 +5,8 @@
 //! - `cli`, `telemetry`, `shutdown`, `service`, `progress`: the process edge (logs, signals, systemd
 //!   notify, the `once` progress line).
 //! - `api`: `run`'s HTTP endpoint: metrics, health, readiness, the status page.
-//! - `config`: TOML parse → validate, with located errors.
+//! - `config`: TOML parse → validate, with located errors; each component validates its own table.
+//! - `kinds`: the closed sets named in configs, logs and metrics (stages, failure kinds).
 //! - `pipeline`: wires sources → scrape → fold → sinks with bounded channels and runs them.
 //! - `fetch`: the shared HTTP client: politeness, robots.txt, address safety, retries, body caps.
 //! - `sources`: where pages come from (`files`, and over HTTP `feed`, `sitemap`, `listing`, `pages`).
@@ -15,8 +16,10 @@
 //! - `preview`: `newsfold scrape`, one page through scrape, printed as its record.
 //! - `eval`: `fold-eval`, the labelled-set scorer running the same scrape and fold code.
 //! - `state`: the embedded SQLite store (done inputs, fold documents).
-//! - `sinks`: where records go (`jsonl`), and the acknowledgement contract.
-//! - `model`, `report`, `recent`: data that crosses stages, what a run did, recent stories.
+//! - `sinks`: where records go (`jsonl`, `sqlite`, `postgres`, `nats`, `webhook`), and the
+//!   acknowledgement contract.
+//! - `model`, `stats`, `report`, `recent`: data that crosses stages, the live counters, what a run
+//!   did, recent stories.
 //! - `repeats`: the rate limit on repeated failure lines.
 
 pub mod api;
@@ -26,6 +29,7 @@ pub mod dates;
 pub mod eval;
 pub mod fetch;
 pub mod fold;
+pub mod kinds;
 pub mod model;
 pub mod pipeline;
 pub mod preview;
@@ -39,4 +43,5 @@ pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod state;
+pub mod stats;
 pub mod telemetry;

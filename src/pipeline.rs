@@ -13,26 +13,19 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::fold::{FoldInput, Folder};
-use crate::model::{Article, Delivery, Page, Receipt, Record, record_id};
-use crate::report::{RunReport, StageExit, Stats};
+use crate::fold::Folder;
+use crate::fold::index::IndexedDoc;
+use crate::model::{Delivery, Page};
+use crate::report::{RunReport, StageExit};
+use crate::scrape::stage::Scraped;
 use crate::sinks::{self, Acks, Sink};
 use crate::sources::supervisor::Supervisor;
 use crate::sources::{Mode, SourceCtx};
 use crate::state::StateStore;
-
-/// A page after scraping, without its bytes.
-struct Scraped {
-    source: Arc<str>,
-    key: String,
-    location: String,
-    raw_hash: String,
-    article: Article,
-}
+use crate::stats::Stats;
 
 /// Runs until every source has finished (`Mode::Once`) or `shutdown` is cancelled and the
 /// pipeline has drained (`Mode::Daemon`). Set-up failures (state store, sinks) are errors; stage
@@ -98,8 +91,15 @@ pub async fn run(
         .context("cannot load the fold index from the state store")?;
     let mut folder = Folder::new(&config.fold);
     let mut evicted = Vec::new();
-    for d in &docs {
-        evicted.extend(folder.restore(d));
+    for row in &docs {
+        let doc = IndexedDoc::from_row(row).map_err(|e| {
+            anyhow::anyhow!(
+                "state store {}: fold document {}: {e}",
+                config.state_path.display(),
+                row.record_id
+            )
+        })?;
+        evicted.extend(folder.restore(&doc));
     }
     if !evicted.is_empty() {
         let state = state.clone();
@@ -120,7 +120,7 @@ pub async fn run(
         let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
         let handle = std::thread::Builder::new()
             .name("fold".into())
-            .spawn(move || fold_stage(folder, scraped_rx, sink_txs, &state, &stats, &acks))
+            .spawn(move || crate::fold::stage::run(folder, scraped_rx, sink_txs, &state, &stats, &acks))
             .context("cannot start fold thread")?;
         threads.push(("fold".into(), handle));
     }
@@ -133,7 +133,7 @@ pub async fn run(
         let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
         let handle = std::thread::Builder::new()
             .name(format!("scrape-{n}"))
-            .spawn(move || scrape_stage(rx, tx, &stats))
+            .spawn(move || crate::scrape::stage::run(rx, tx, &stats))
             .context("cannot start scrape thread")?;
         scrape_threads.push(handle);
     }
@@ -306,13 +306,10 @@ async fn reload_config(sources: &mut Supervisor, running: &mut Config) {
         ("state", running.state_path != new.state_path),
         ("api", running.api_listen != new.api_listen),
         ("log.repeat_window", running.log.repeat_window != new.log.repeat_window),
-        (
-            "pipeline",
-            format!("{:?}", running.pipeline) != format!("{:?}", new.pipeline),
-        ),
-        ("fold", format!("{:?}", running.fold) != format!("{:?}", new.fold)),
-        ("fetch", format!("{:?}", running.fetch) != format!("{:?}", new.fetch)),
-        ("sinks", format!("{:?}", running.sinks) != format!("{:?}", new.sinks)),
+        ("pipeline", running.pipeline != new.pipeline),
+        ("fold", running.fold != new.fold),
+        ("fetch", running.fetch != new.fetch),
+        ("sinks", running.sinks != new.sinks),
     ]
     .into_iter()
     .filter_map(|(k, changed)| changed.then_some(k))
@@ -345,166 +342,4 @@ async fn join_all(handles: Vec<JoinHandle<StageExit>>) -> StageExit {
         }
     }
     exit
-}
-
-fn scrape_stage(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scraped>, stats: &Stats) -> StageExit {
-    while let Ok(page) = rx.recv_blocking() {
-        let started = std::time::Instant::now();
-        match crate::scrape::scrape(&page) {
-            Ok(article) => {
-                stats.scraped();
-                tracing::debug!(
-                    stage = "scrape", source = %page.source, location = %page.location,
-                    lang = ?article.lang, paragraphs = article.paragraphs.len(),
-                    elapsed_ms = started.elapsed().as_millis() as u64, "page scraped"
-                );
-                let scraped = Scraped {
-                    source: page.source,
-                    key: page.key,
-                    location: page.location,
-                    raw_hash: page.raw_hash,
-                    article,
-                };
-                if tx.send_blocking(scraped).is_err() {
-                    return StageExit::DownstreamClosed;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(stage = "scrape", source = %page.source, location = %page.location, kind = e.kind(), error = %e, "page refused");
-                stats.scrape_refused(&page.source, e.kind(), &format!("{}: {e}", page.location));
-            }
-        }
-    }
-    StageExit::InputClosed
-}
-
-fn fold_stage(
-    mut folder: Folder,
-    rx: async_channel::Receiver<Scraped>,
-    sinks: Vec<async_channel::Sender<Arc<Delivery>>>,
-    state: &StateStore,
-    stats: &Stats,
-    acks: &Acks,
-) -> StageExit {
-    stats.index_size(folder.len(), folder.memory_bytes());
-    while let Ok(s) = rx.recv_blocking() {
-        let started = std::time::Instant::now();
-        // A page's canonical URL on its own site is its identity, so URL variants of one page
-        // make one record and are all done once it is delivered.
-        let (canonical_url, alternates) = crate::scrape::resolved_links(&s.location, &s.article);
-        let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
-        let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
-        let body = s.article.body();
-        let input = FoldInput::from_article(
-            id.clone(),
-            s.location.clone(),
-            &s.article,
-            &body,
-            Utc::now().timestamp(),
-        );
-        let content_hash = input.content_hash.clone();
-        let (decision, indexed) = folder.fold(input);
-        let persisted = match &indexed.doc {
-            Some(doc) => state.save_doc(doc),
-            None => Ok(()),
-        }
-        .and_then(|()| {
-            if indexed.evicted.is_empty() {
-                Ok(())
-            } else {
-                state.delete_docs(&indexed.evicted)
-            }
-        });
-        if let Err(e) = persisted {
-            tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
-            return StageExit::Failed(format!("state store: {e:#}"));
-        }
-        let record = Record {
-            canonical_url,
-            alternates,
-            updated_at: s.article.updated_at,
-            lang_confidence: s.article.lang.map(|_| s.article.lang_confidence),
-            id: id.clone(),
-            story_id: decision.story_id,
-            relation: decision.relation,
-            duplicate_of: decision.duplicate_of,
-            source: s.source.to_string(),
-            location: s.location,
-            original_url: s.article.original_url.clone(),
-            lang: s.article.lang,
-            title: s.article.title.clone(),
-            body,
-            published_at: s.article.published_at,
-            authors: s.article.authors.clone(),
-            content_hash,
-            ingested_at: Utc::now(),
-        };
-        tracing::debug!(
-            stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,
-            story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
-            elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
-        );
-        stats.record(&record, decision.update.as_ref());
-        stats.index_size(folder.len(), folder.memory_bytes());
-        if let Some(u) = &decision.update {
-            tracing::debug!(stage = "fold", story_id = %u.story_id, record_id = %u.canonical, previous = %u.record_id, "canonical member changed");
-        }
-        let delivery = Arc::new(Delivery {
-            update: decision.update,
-            receipt: Receipt {
-                source: s.source,
-                key: s.key,
-                raw_hash: s.raw_hash,
-                record_id: id,
-                alias,
-            },
-            record,
-        });
-        acks.expect(delivery.receipt.clone());
-        for tx in &sinks {
-            if tx.send_blocking(delivery.clone()).is_err() {
-                return StageExit::DownstreamClosed;
-            }
-        }
-    }
-    StageExit::InputClosed
-}
-
-/// A fetched page's canonical URL (resolved and normalised) when it differs from the page's key
-/// and names a page on the same site; a canonical pointing elsewhere (an aggregator naming the
-/// original) is not this page's identity.
-fn canonical_alias(key: &str, location: &str, canonical_url: Option<&str>) -> Option<String> {
-    use crate::fetch::urls;
-    let base = url::Url::parse(location).ok()?;
-    let canonical_url = canonical_url?;
-    let canonical = url::Url::parse(canonical_url).ok()?;
-    let same_site = urls::site(canonical.host_str()?) == urls::site(base.host_str()?);
-    (same_site && canonical_url != key).then(|| canonical_url.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical_alias;
-
-    #[test]
-    fn canonical_urls_on_the_same_site_alias_the_page() {
-        let key = "https://baoquangtri.vn/a.htm?page=amp";
-        let article = crate::model::Article {
-            canonical: Some("/a.htm#top".into()),
-            ..Default::default()
-        };
-        let (resolved, _) = crate::scrape::resolved_links(key, &article);
-        assert_eq!(
-            canonical_alias(key, key, resolved.as_deref()).as_deref(),
-            Some("https://baoquangtri.vn/a.htm")
-        );
-        assert_eq!(
-            canonical_alias(key, key, Some("https://www.baoquangtri.vn/a.htm")).as_deref(),
-            Some("https://www.baoquangtri.vn/a.htm")
-        );
-        assert_eq!(canonical_alias(key, key, Some(key)), None);
-        assert_eq!(canonical_alias(key, key, Some("https://other.vn/a.htm")), None);
-        assert_eq!(canonical_alias("a.html", "/seeds/a.html", Some("https://x.vn/a")), None);
-        assert_eq!(canonical_alias(key, key, None), None);
-    }
 }

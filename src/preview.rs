@@ -11,14 +11,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use url::Url;
 
-use crate::config::{Config, FetchSettings, SourceKind};
+use crate::config::{Config, FetchSettings};
 use crate::fetch::hosts::Limits;
 use crate::fetch::urls::Scope;
 use crate::fetch::{Expect, Fetcher, Outcome, Policy};
-use crate::model::{Page, PageFormat, Record, Relation, record_id, short_hash};
+use crate::model::{Page, PageFormat, Relation, record_id, short_hash};
+use crate::scrape::stage::{Placement, Scraped};
+use crate::sources::SourceKind;
 
 /// What `--source` brings.
 #[derive(Default)]
@@ -71,27 +72,13 @@ pub fn preview(target: &str, config: Option<&Config>, source: Option<&str>) -> a
     let article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{}: {e}", page.location))?;
     let body = article.body();
     let id = record_id(&view.id, &page.key, &page.raw_hash);
-    let (canonical_url, alternates) = crate::scrape::resolved_links(&page.location, &article);
-    let record = Record {
-        canonical_url,
-        alternates,
-        updated_at: article.updated_at,
-        lang_confidence: article.lang.map(|_| article.lang_confidence),
-        id: id.clone(),
-        story_id: id,
+    let content_hash = crate::fold::normalize::content_hash(&body);
+    let alone = Placement {
+        story_id: id.clone(),
         relation: Relation::Original,
         duplicate_of: None,
-        source: view.id.clone(),
-        location: page.location.clone(),
-        original_url: article.original_url.clone(),
-        lang: article.lang,
-        title: article.title.clone(),
-        content_hash: crate::fold::normalize::content_hash(&body),
-        body,
-        published_at: article.published_at,
-        authors: article.authors.clone(),
-        ingested_at: Utc::now(),
     };
+    let record = Scraped::new(page, article).into_record(id, body, content_hash, alone);
     Ok(serde_json::to_string_pretty(&record)?)
 }
 

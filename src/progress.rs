@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::report::{RunReport, Stats};
+use crate::report::RunReport;
+use crate::stats::Stats;
 
 const EVERY: Duration = Duration::from_millis(500);
 /// Longest line drawn: wider lines wrap and the redraw would leave debris.
@@ -81,7 +82,7 @@ mod tests {
             SourceCounts {
                 read: 50,
                 state: SourceState::Polling,
-                failed: [("http_404".to_string(), 2)].into(),
+                failed: [(crate::kinds::FailureKind::Http4xx, 2)].into(),
                 ..Default::default()
             },
         );

@@ -2,7 +2,8 @@
 //!
 //! An input is "done" only once every sink has acknowledged its record, so a crash before that
 //! re-reads it on the next start (at-least-once delivery; record ids make replays idempotent).
-//! Fold documents are written when the fold decides, so the index survives restarts.
+//! Fold documents are written when the fold decides, so the index survives restarts; they are
+//! stored as the fold encodes them (`fold::row::DocRow`), in arrival order.
 //!
 //! All methods block; callers run them on blocking threads. One connection behind a mutex is
 //! enough for one process; WAL lets a reader (a human with `sqlite3`) look without stopping us.
@@ -13,11 +14,10 @@ use std::sync::Mutex;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::fold::index::IndexedDoc;
-use crate::fold::minhash::Sketch;
-use crate::model::{Lang, Receipt, Relation};
+use crate::fold::row::DocRow;
+use crate::model::Receipt;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 pub struct StateStore {
     path: PathBuf,
@@ -51,17 +51,10 @@ impl StateStore {
                 done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
                 PRIMARY KEY (source, key, raw_hash)
             ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS fold_docs (
+            CREATE TABLE IF NOT EXISTS fold_rows (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 record_id TEXT NOT NULL UNIQUE,
-                story_id TEXT NOT NULL,
-                relation TEXT NOT NULL,
-                duplicate_of TEXT,
-                lang TEXT,
-                content_hash TEXT NOT NULL,
-                location TEXT NOT NULL,
-                original_url TEXT,
-                features BLOB NOT NULL
+                doc BLOB NOT NULL
             );
             CREATE TABLE IF NOT EXISTS http_cache (
                 url TEXT PRIMARY KEY,
@@ -71,17 +64,11 @@ impl StateStore {
             ) WITHOUT ROWID;",
         )
         .with_context(|| format!("cannot initialise state store {}", path.display()))?;
-        if version < 2 {
-            // v2: u32 feature keys, MinHash sketches and index times. v1 fingerprints are not
-            // comparable with v2 ones, so the index is dropped and rebuilt as pages arrive.
-            conn.execute_batch(
-                "DELETE FROM fold_docs;
-                 ALTER TABLE fold_docs ADD COLUMN sketch BLOB NOT NULL DEFAULT x'';
-                 ALTER TABLE fold_docs ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
-                 ALTER TABLE fold_docs ADD COLUMN event_day INTEGER;
-                 PRAGMA user_version = 2;",
-            )
-            .with_context(|| format!("cannot migrate state store {}", path.display()))?;
+        if version < SCHEMA_VERSION {
+            // v3 keeps each fold document as the fold encodes it; v2 kept it column by column
+            // (converted here, in order); v1 fingerprints are not comparable and are dropped.
+            migrate_fold_docs(&conn, version)
+                .with_context(|| format!("cannot migrate state store {}", path.display()))?;
         }
         Ok(StateStore {
             path: path.to_path_buf(),
@@ -189,30 +176,10 @@ impl StateStore {
         Ok(())
     }
 
-    pub fn save_doc(&self, d: &IndexedDoc) -> anyhow::Result<()> {
-        let mut features = Vec::with_capacity(d.features.len() * 4);
-        for f in &d.features {
-            features.extend_from_slice(&f.to_le_bytes());
-        }
+    pub fn save_doc(&self, row: &DocRow) -> anyhow::Result<()> {
         self.conn().execute(
-            "INSERT OR IGNORE INTO fold_docs
-                (record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features,
-                 sketch, at, event_day)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                d.record_id,
-                d.story_id,
-                d.relation.as_str(),
-                d.duplicate_of,
-                d.lang.map(Lang::code),
-                d.content_hash,
-                d.location,
-                d.original_url,
-                features,
-                d.sketch.to_bytes(),
-                d.at,
-                d.event_day.map(|(m, d)| i64::from(m) * 100 + i64::from(d))
-            ],
+            "INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)",
+            params![row.record_id, row.blob],
         )?;
         Ok(())
     }
@@ -222,7 +189,7 @@ impl StateStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut stmt = tx.prepare("DELETE FROM fold_docs WHERE record_id = ?1")?;
+            let mut stmt = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
             for id in record_ids {
                 stmt.execute(params![id])?;
             }
@@ -232,56 +199,73 @@ impl StateStore {
     }
 
     /// Every fold document, in the order they were indexed.
-    pub fn load_docs(&self) -> anyhow::Result<Vec<IndexedDoc>> {
+    pub fn load_docs(&self) -> anyhow::Result<Vec<DocRow>> {
         let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT record_id, doc FROM fold_rows ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DocRow {
+                record_id: r.get(0)?,
+                blob: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Moves a v2 store's `fold_docs` columns into v3 rows (a v1 table has nothing comparable).
+fn migrate_fold_docs(conn: &Connection, version: i64) -> anyhow::Result<()> {
+    use crate::fold::index::IndexedDoc;
+    use crate::model::{Lang, Relation};
+    let has_old: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'fold_docs'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)?;
+    if has_old && version == 2 {
         let mut stmt = conn.prepare(
             "SELECT record_id, story_id, relation, duplicate_of, lang, content_hash, location, original_url, features,
                     sketch, at, event_day
              FROM fold_docs ORDER BY seq",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let docs = stmt.query_map([], |r| {
             let relation: String = r.get(2)?;
             let lang: Option<String> = r.get(4)?;
             let blob: Vec<u8> = r.get(8)?;
-            Ok((
-                IndexedDoc {
-                    record_id: r.get(0)?,
-                    story_id: r.get(1)?,
-                    relation: Relation::Original,
-                    duplicate_of: r.get(3)?,
-                    lang: lang.as_deref().and_then(Lang::from_code),
-                    content_hash: r.get(5)?,
-                    location: r.get(6)?,
-                    original_url: r.get(7)?,
-                    features: blob
-                        .chunks_exact(4)
-                        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
-                        .collect(),
-                    sketch: Sketch::from_bytes(&r.get::<_, Vec<u8>>(9)?).unwrap_or_default(),
-                    at: r.get(10)?,
-                    event_day: r.get::<_, Option<i64>>(11)?.map(|v| ((v / 100) as u8, (v % 100) as u8)),
+            Ok(IndexedDoc {
+                record_id: r.get(0)?,
+                story_id: r.get(1)?,
+                relation: match relation.as_str() {
+                    "duplicate" => Relation::Duplicate,
+                    "translation" => Relation::Translation,
+                    "near_duplicate" => Relation::NearDuplicate,
+                    _ => Relation::Original,
                 },
-                relation,
-            ))
+                duplicate_of: r.get(3)?,
+                lang: lang.as_deref().and_then(Lang::from_code),
+                content_hash: r.get(5)?,
+                location: r.get(6)?,
+                original_url: r.get(7)?,
+                features: blob
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                sketch: crate::fold::minhash::Sketch::from_bytes(&r.get::<_, Vec<u8>>(9)?).unwrap_or_default(),
+                at: r.get(10)?,
+                event_day: r.get::<_, Option<i64>>(11)?.map(|v| ((v / 100) as u8, (v % 100) as u8)),
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut doc, relation) = row?;
-            doc.relation = match relation.as_str() {
-                "duplicate" => Relation::Duplicate,
-                "translation" => Relation::Translation,
-                "near_duplicate" => Relation::NearDuplicate,
-                "original" => Relation::Original,
-                other => anyhow::bail!(
-                    "state store {}: unknown relation {other:?} for record {}",
-                    self.path.display(),
-                    doc.record_id
-                ),
-            };
-            out.push(doc);
+        let mut insert = conn.prepare("INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)")?;
+        for doc in docs {
+            let row = doc?.to_row();
+            insert.execute(params![row.record_id, row.blob])?;
         }
-        Ok(out)
     }
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS fold_docs; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -293,6 +277,8 @@ mod tests {
     fn remembers_done_inputs_and_fold_docs_across_opens() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/state.sqlite");
+        use crate::fold::index::IndexedDoc;
+        use crate::model::{Lang, Relation};
         let doc = IndexedDoc {
             record_id: "r1".into(),
             story_id: "r1".into(),
@@ -318,8 +304,8 @@ mod tests {
                 alias: Some("b.txt".into()),
             }])
             .unwrap();
-            s.save_doc(&doc).unwrap();
-            s.save_doc(&doc).unwrap();
+            s.save_doc(&doc.to_row()).unwrap();
+            s.save_doc(&doc.to_row()).unwrap();
         }
         let s = StateStore::open(&path).unwrap();
         assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
@@ -334,7 +320,7 @@ mod tests {
         s.save_validators("https://a.vn/rss", &v).unwrap();
         assert_eq!(s.validators("https://a.vn/rss").unwrap(), v);
         assert!(s.validators("https://b.vn/rss").unwrap().is_empty());
-        assert_eq!(s.load_docs().unwrap(), vec![doc.clone()]);
+        assert_eq!(s.load_docs().unwrap(), vec![doc.to_row()]);
         s.delete_docs(&[doc.record_id]).unwrap();
         assert!(s.load_docs().unwrap().is_empty());
     }

@@ -102,7 +102,7 @@ fn publish(api: &Api) {
     let r = api.stats.snapshot();
     let now = chrono::Utc::now();
     for (stage, c) in &r.stage_counts {
-        let l = [Label::new("stage", *stage)];
+        let l = [Label::new("stage", stage.as_str())];
         counter!("newsfold_stage_received_total", l.iter()).absolute(c.received);
         counter!("newsfold_stage_emitted_total", l.iter()).absolute(c.emitted);
         counter!("newsfold_stage_failed_total", l.iter()).absolute(c.failed);
@@ -116,7 +116,7 @@ fn publish(api: &Api) {
         counter!("newsfold_source_records_total", l.iter()).absolute(c.records);
         counter!("newsfold_source_log_suppressed_total", l.iter()).absolute(c.suppressed);
         for (kind, n) in &c.failed {
-            let lk = [Label::new("source", source.clone()), Label::new("kind", kind.clone())];
+            let lk = [Label::new("source", source.clone()), Label::new("kind", kind.as_str())];
             counter!("newsfold_source_errors_total", lk.iter()).absolute(*n);
         }
         if let Some(at) = c.last_success {

@@ -22,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::SinkSpec;
-use crate::report::Stats;
+use crate::sinks::SinkSpec;
 use crate::state::StateStore;
+use crate::stats::Stats;
 
 /// How long one readiness probe (the state store, a sink) may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -148,7 +148,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             });
         } else {
             let spec = spec.clone();
-            probes.push(probe(name, move || crate::sinks::probe::probe(&spec)));
+            probes.push(probe(name, move || spec.kind.probe()));
         }
     }
     for p in probes {

@@ -76,7 +76,7 @@ fn sources(h: &mut String, r: &RunReport, now: DateTime<Utc>) {
         let error = c.last_error.as_ref().map_or(String::new(), |e| {
             format!(
                 "{} {} <span class=\"muted\">({} ago)</span>",
-                escape(&e.kind),
+                escape(e.kind.as_str()),
                 escape(&e.message),
                 age((now - e.at).num_seconds().max(0) as u64)
             )

@@ -23,18 +23,28 @@ pub struct Limits {
 }
 
 struct Host {
-    slots: Arc<Semaphore>,
+    /// Replaced (not resized) when a source's new limits apply: visits holding the old one finish
+    /// under it.
+    slots: Mutex<Arc<Semaphore>>,
+    /// The limits the host's slots and spacing were made for, and the host's Crawl-delay.
+    limits: Mutex<(Limits, Duration)>,
     /// `None` when requests need no spacing.
     spacing: Mutex<(Duration, Option<Arc<DefaultDirectRateLimiter>>)>,
     paused_until: Mutex<Option<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn limiter(delay: Duration) -> Option<Arc<DefaultDirectRateLimiter>> {
     Quota::with_period(delay).map(|q| Arc::new(RateLimiter::direct(q.allow_burst(NonZeroU32::MIN))))
 }
 
-/// Every host newsfold has talked to in this process. A host's limits are set by the first source
-/// that reaches it; a later robots.txt Crawl-delay can only lengthen its spacing.
+/// Every host newsfold has talked to in this process. A host's limits are those of the source that
+/// configured it, applied when that source starts (again after a reload, so changed limits take
+/// effect), else of the first source that reached it; a robots.txt Crawl-delay can only lengthen
+/// its spacing.
 #[derive(Default)]
 pub struct Hosts {
     map: Mutex<HashMap<String, Arc<Host>>>,
@@ -62,7 +72,8 @@ impl Hosts {
         map.entry(key.to_string())
             .or_insert_with(|| {
                 Arc::new(Host {
-                    slots: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+                    slots: Mutex::new(Arc::new(Semaphore::new(limits.concurrency.max(1)))),
+                    limits: Mutex::new((limits, Duration::ZERO)),
                     spacing: Mutex::new((limits.min_delay, limiter(limits.min_delay))),
                     paused_until: Mutex::new(None),
                 })
@@ -70,16 +81,27 @@ impl Hosts {
             .clone()
     }
 
+    /// A source that configures `key` starts with `limits`: the host takes them from now on (its
+    /// Crawl-delay still holds if longer).
+    pub fn apply(&self, key: &str, limits: Limits) {
+        let host = self.host(key, limits);
+        let mut current = lock(&host.limits);
+        if current.0 == limits {
+            return;
+        }
+        let crawl_delay = current.1;
+        *current = (limits, crawl_delay);
+        *lock(&host.slots) = Arc::new(Semaphore::new(limits.concurrency.max(1)));
+        let delay = limits.min_delay.max(crawl_delay);
+        *lock(&host.spacing) = (delay, limiter(delay));
+    }
+
     /// Waits until `key` may receive a request under `limits`: a free slot, the spacing since the
     /// previous request, and the end of any pause the host asked for.
     pub async fn visit(&self, key: &str, limits: Limits) -> Visit {
         let host = self.host(key, limits);
-        let slot = host
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("host semaphores are never closed");
+        let slots = lock(&host.slots).clone();
+        let slot = slots.acquire_owned().await.expect("host semaphores are never closed");
         loop {
             let paused = *host.paused_until.lock().unwrap_or_else(|p| p.into_inner());
             match paused {
@@ -106,7 +128,11 @@ impl Hosts {
     /// Lengthens the host's spacing to `delay` (a robots.txt Crawl-delay) if it is shorter.
     pub fn slow_down(&self, key: &str, limits: Limits, delay: Duration) {
         let host = self.host(key, limits);
-        let mut spacing = host.spacing.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut l = lock(&host.limits);
+            l.1 = l.1.max(delay);
+        }
+        let mut spacing = lock(&host.spacing);
         if delay > spacing.0 {
             // The request that brought the news (robots.txt) counts as the previous one.
             let fresh = limiter(delay);
@@ -149,6 +175,29 @@ mod tests {
         let a = Instant::now();
         drop(hosts.visit("a.vn", limits).await);
         assert!(a.elapsed() >= ms(450), "{:?}", a.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_source_restarted_with_new_limits_applies_them() {
+        let hosts = Hosts::default();
+        let one = Limits {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let _held = hosts.visit("a.vn", one).await;
+        let second = tokio::time::timeout(Duration::from_millis(100), hosts.visit("a.vn", one)).await;
+        assert!(second.is_err(), "one slot is taken");
+        let two = Limits { concurrency: 2, ..one };
+        hosts.apply("a.vn", two);
+        let second = tokio::time::timeout(Duration::from_millis(100), hosts.visit("a.vn", two)).await;
+        assert!(second.is_ok(), "the new limits give a free slot");
+        // Crawl-delay outlives new limits when it is longer.
+        hosts.slow_down("b.vn", one, Duration::from_millis(300));
+        hosts.apply("b.vn", two);
+        drop(hosts.visit("b.vn", two).await);
+        let t = Instant::now();
+        drop(hosts.visit("b.vn", two).await);
+        assert!(t.elapsed() >= Duration::from_millis(250), "{:?}", t.elapsed());
     }
 
     #[tokio::test]

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::FetchSettings;
+use crate::kinds::FailureKind;
 use hosts::{Hosts, Limits};
 use robots::{RobotsCache, Rules};
 use urls::Scope;
@@ -65,24 +66,24 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> FailureKind {
         match self {
-            FetchError::Refused(_) => "refused_address",
-            FetchError::Robots(_) => "robots",
-            FetchError::OffSite(_) => "off_site",
-            FetchError::RedirectLoop(_) => "redirect_loop",
-            FetchError::TooManyRedirects(_) => "too_many_redirects",
-            FetchError::BadRedirect => "bad_redirect",
-            FetchError::TooLarge(_) => "too_large",
-            FetchError::Timeout(_) => "timeout",
-            FetchError::Connect(_) => "connect",
-            FetchError::Status { status: 429, .. } => "http_429",
-            FetchError::Status { status, .. } if *status >= 500 => "http_5xx",
-            FetchError::Status { .. } => "http_4xx",
-            FetchError::ContentType(_) => "content_type",
-            FetchError::Body(_) => "body",
-            FetchError::WaitTooLong(_) => "retry_after",
-            FetchError::Cancelled => "cancelled",
+            FetchError::Refused(_) => FailureKind::RefusedAddress,
+            FetchError::Robots(_) => FailureKind::Robots,
+            FetchError::OffSite(_) => FailureKind::OffSite,
+            FetchError::RedirectLoop(_) => FailureKind::RedirectLoop,
+            FetchError::TooManyRedirects(_) => FailureKind::TooManyRedirects,
+            FetchError::BadRedirect => FailureKind::BadRedirect,
+            FetchError::TooLarge(_) => FailureKind::TooLarge,
+            FetchError::Timeout(_) => FailureKind::Timeout,
+            FetchError::Connect(_) => FailureKind::Connect,
+            FetchError::Status { status: 429, .. } => FailureKind::Http429,
+            FetchError::Status { status, .. } if *status >= 500 => FailureKind::Http5xx,
+            FetchError::Status { .. } => FailureKind::Http4xx,
+            FetchError::ContentType(_) => FailureKind::ContentType,
+            FetchError::Body(_) => FailureKind::Body,
+            FetchError::WaitTooLong(_) => FailureKind::RetryAfter,
+            FetchError::Cancelled => FailureKind::Cancelled,
         }
     }
 
@@ -223,6 +224,13 @@ impl Fetcher {
 
     pub fn settings(&self) -> &FetchSettings {
         &self.settings
+    }
+
+    /// A source starts: the hosts it was configured with take its limits (see `hosts::Hosts`).
+    pub fn apply_limits(&self, policy: &Policy) {
+        for host in policy.trusted.iter() {
+            self.hosts.apply(host, policy.limits);
+        }
     }
 
     /// Fetches `url`, retrying transient failures within the budget.
@@ -667,7 +675,7 @@ mod tests {
                 retry_after: None
             }
             .kind(),
-            "http_5xx"
+            crate::kinds::FailureKind::Http5xx
         );
     }
 }

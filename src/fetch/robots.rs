@@ -128,7 +128,10 @@ mod tests {
         let err = down.check("https://a.vn/").unwrap_err();
         assert_eq!(
             (err.kind(), err.to_string().as_str()),
-            ("connect", "connection failed: robots.txt: refused")
+            (
+                crate::kinds::FailureKind::Connect,
+                "connection failed: robots.txt: refused"
+            )
         );
         assert!(Rules::AllowAll.check("https://a.vn/").is_ok());
     }

@@ -17,6 +17,8 @@ pub mod fingerprint;
 pub mod index;
 pub mod minhash;
 pub mod normalize;
+pub mod row;
+pub mod stage;
 
 use rustc_hash::FxHashMap as HashMap;
 

@@ -15,6 +15,7 @@ pub mod lang;
 pub mod main_text;
 pub mod prune;
 pub mod rules;
+pub mod stage;
 pub mod text;
 
 use chrono::{DateTime, FixedOffset};
@@ -40,13 +41,14 @@ pub enum ScrapeError {
 
 impl ScrapeError {
     /// A short stable name for counters and summaries.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::kinds::FailureKind {
+        use crate::kinds::FailureKind;
         match self {
-            ScrapeError::Empty => "empty",
-            ScrapeError::Binary => "binary",
-            ScrapeError::InvalidUtf8(_) => "invalid_utf8",
-            ScrapeError::NoText => "no_text",
-            ScrapeError::RuleMissed { .. } => "rule_missed",
+            ScrapeError::Empty => FailureKind::Empty,
+            ScrapeError::Binary => FailureKind::Binary,
+            ScrapeError::InvalidUtf8(_) => FailureKind::InvalidUtf8,
+            ScrapeError::NoText => FailureKind::NoText,
+            ScrapeError::RuleMissed { .. } => FailureKind::RuleMissed,
         }
     }
 }

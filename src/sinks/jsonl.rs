@@ -9,8 +9,89 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::Item;
-use crate::config::{Fsync, JsonlSettings, JsonlTarget};
+use serde::Deserialize;
+
+use super::{DuplicatePolicy, Item};
+use crate::config::Cx;
+
+/// `type = "jsonl"` as written: one JSON record a line, to a file or stdout (`-`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJsonlSink {
+    pub path: String,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+    #[serde(default)]
+    pub fsync: Fsync,
+    /// Rotate the file once it reaches this many bytes; 0 never rotates.
+    #[serde(default)]
+    pub rotate_bytes: u64,
+}
+
+/// When a file sink forces its writes to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Leave it to the OS (a flushed batch survives a crash of newsfold, not of the machine).
+    #[default]
+    Never,
+    /// `fsync` every batch before acknowledging it.
+    Batch,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonlTarget {
+    Stdout,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonlSettings {
+    pub target: JsonlTarget,
+    pub fsync: Fsync,
+    pub rotate_bytes: u64,
+}
+
+impl JsonlSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawJsonlSink) -> Option<(JsonlSettings, DuplicatePolicy)> {
+        let path = cx.expand_env(&format!("{key}.path"), &raw.path);
+        let target = if path == "-" {
+            JsonlTarget::Stdout
+        } else if path.trim().is_empty() {
+            cx.error(&format!("{key}.path"), "must not be empty (use \"-\" for stdout)");
+            JsonlTarget::Stdout
+        } else {
+            JsonlTarget::File(cx.resolve(Path::new(&path)))
+        };
+        let settings = JsonlSettings {
+            target,
+            fsync: raw.fsync,
+            rotate_bytes: raw.rotate_bytes,
+        };
+        Some((settings, raw.duplicates))
+    }
+
+    /// `/readyz`: the folder exists and the file, if present, opens for appending.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        let JsonlTarget::File(path) = &self.target else {
+            return Ok(());
+        };
+        if path.exists() {
+            OpenOptions::new()
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open {} for appending", path.display()))?;
+        } else {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir
+                && !dir.is_dir()
+            {
+                anyhow::bail!("folder {} is missing", dir.display());
+            }
+        }
+        Ok(())
+    }
+}
 
 enum Out {
     Stdout(BufWriter<std::io::Stdout>),

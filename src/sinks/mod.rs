@@ -1,10 +1,14 @@
-//! Sinks: where records go. The set of kinds is closed (`SinkKind` in config); each kind opens
-//! into a `Sink` that writes a batch and returns only once the batch is durable as far as that
-//! kind can tell. Every sink runs on its own thread with its own bounded queue.
+//! Sinks: where records go. The set of kinds is closed: `SinkType` names them (the `type` key),
+//! `SinkKind` holds each kind's validated settings, `Sink` each opened sink, and this file has one
+//! exhaustive match per operation (build, open, probe, write, reset, is_rejection). Each kind's
+//! file owns its raw settings, their validation, its probe and its writes. Every sink runs on its
+//! own thread with its own bounded queue (`run`).
 //!
 //! Delivery contract: a page is marked done in the state store only when every sink has
-//! acknowledged its record (`Acks`). A sink that fails stops its thread; its queue closes, the
-//! stages before it stop in turn, and the unacknowledged pages are read again on the next start.
+//! acknowledged its record (`Acks`). A sink that cannot write retries with backoff and blocks its
+//! thread meanwhile, so its queue fills and the stages before it slow down; after a shutdown
+//! request it gives up at the drain deadline, and the unacknowledged pages are read again on the
+//! next start.
 
 pub mod jsonl;
 pub mod nats;
@@ -17,10 +21,113 @@ pub mod webhook;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::config::{DuplicatePolicy, SinkKind, SinkSpec};
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::DeValue;
+
+use crate::config::Cx;
 use crate::model::{Delivery, Receipt, Record, Relation, StoryUpdate};
-use crate::report::{StageExit, Stats};
+use crate::report::StageExit;
 use crate::state::StateStore;
+use crate::stats::Stats;
+
+crate::closed_set! {
+    /// The `type` of a `[sinks.NAME]` table.
+    pub enum SinkType {
+        Jsonl = "jsonl",
+        Sqlite = "sqlite",
+        Postgres = "postgres",
+        Nats = "nats",
+        Webhook = "webhook",
+    }
+}
+
+/// What a sink receives of a story's members (`duplicates` key of every sink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatePolicy {
+    /// Every record, with its relation and `duplicate_of`.
+    #[default]
+    Mark,
+    /// One record per story: the original only.
+    Drop,
+}
+
+/// A configured sink, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkSpec {
+    pub id: String,
+    pub duplicates: DuplicatePolicy,
+    pub kind: SinkKind,
+}
+
+/// Each kind's validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkKind {
+    Jsonl(jsonl::JsonlSettings),
+    Sqlite(sqlite::SqliteSettings),
+    Postgres(postgres::PostgresSettings),
+    Nats(nats::NatsSettings),
+    Webhook(webhook::WebhookSettings),
+}
+
+/// `[sinks]`: every named sink, each parsed and validated by its kind.
+pub fn build_all(cx: &mut Cx<'_>, value: Spanned<DeValue<'_>>) -> Vec<SinkSpec> {
+    let sinks: Vec<SinkSpec> = cx
+        .typed_sections("sinks", value, build)
+        .into_iter()
+        .map(|(id, (kind, duplicates))| SinkSpec { id, duplicates, kind })
+        .collect();
+    if sinks.iter().filter(|s| s.kind.writes_stdout()).count() > 1 {
+        cx.error_at("sinks", 0..0, "at most one sink may write to stdout (path \"-\")");
+    }
+    sinks
+}
+
+fn build(cx: &mut Cx<'_>, key: &str, kind: SinkType, v: Spanned<DeValue<'_>>) -> Option<(SinkKind, DuplicatePolicy)> {
+    match kind {
+        SinkType::Jsonl => {
+            let raw = cx.section(key, v)?;
+            jsonl::JsonlSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Jsonl(s), d))
+        }
+        SinkType::Sqlite => {
+            let raw = cx.section(key, v)?;
+            sqlite::SqliteSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Sqlite(s), d))
+        }
+        SinkType::Postgres => {
+            let raw = cx.section(key, v)?;
+            postgres::PostgresSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Postgres(s), d))
+        }
+        SinkType::Nats => {
+            let raw = cx.section(key, v)?;
+            nats::NatsSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Nats(s), d))
+        }
+        SinkType::Webhook => {
+            let raw = cx.section(key, v)?;
+            webhook::WebhookSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Webhook(s), d))
+        }
+    }
+}
+
+impl SinkKind {
+    pub fn writes_stdout(&self) -> bool {
+        match self {
+            SinkKind::Jsonl(j) => j.target == jsonl::JsonlTarget::Stdout,
+            SinkKind::Sqlite(_) | SinkKind::Postgres(_) | SinkKind::Nats(_) | SinkKind::Webhook(_) => false,
+        }
+    }
+
+    /// Whether the sink can be reached right now (`/readyz`). Blocks for a few seconds at most.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        match self {
+            SinkKind::Jsonl(s) => s.probe(),
+            SinkKind::Sqlite(s) => s.probe(),
+            SinkKind::Postgres(s) => s.probe(),
+            SinkKind::Nats(s) => s.probe(),
+            SinkKind::Webhook(s) => s.probe(),
+        }
+    }
+}
 
 /// What a sink writes: records, and story updates right after the record that caused them.
 #[derive(Clone, Copy, Debug)]
@@ -40,35 +147,20 @@ pub enum Sink {
 
 impl Sink {
     pub fn open(spec: &SinkSpec) -> anyhow::Result<Sink> {
-        match &spec.kind {
-            SinkKind::Jsonl(settings) => Ok(Sink::Jsonl(jsonl::JsonlSink::open(settings)?)),
-            SinkKind::Sqlite { path, table } => Ok(Sink::Sqlite(sqlite::SqliteSink::open(path, table)?)),
-            SinkKind::Postgres { url, table } => {
-                Ok(Sink::Postgres(Box::new(postgres::PostgresSink::open(url, table)?)))
-            }
-            SinkKind::Nats {
-                url,
-                stream,
-                subject,
-                create_stream,
-            } => Ok(Sink::Nats(Box::new(nats::NatsSink::open(
-                url,
-                stream,
-                subject,
-                *create_stream,
-            )?))),
-            SinkKind::Webhook { url, secret, timeout } => Ok(Sink::Webhook(webhook::WebhookSink::open(
-                url,
-                secret.as_deref(),
-                *timeout,
-            )?)),
-        }
+        Ok(match &spec.kind {
+            SinkKind::Jsonl(s) => Sink::Jsonl(jsonl::JsonlSink::open(s)?),
+            SinkKind::Sqlite(s) => Sink::Sqlite(sqlite::SqliteSink::open(s)?),
+            SinkKind::Postgres(s) => Sink::Postgres(Box::new(postgres::PostgresSink::open(s)?)),
+            SinkKind::Nats(s) => Sink::Nats(Box::new(nats::NatsSink::open(s)?)),
+            SinkKind::Webhook(s) => Sink::Webhook(webhook::WebhookSink::open(s)?),
+        })
     }
 
     /// After a failed write: drop connections so the next write starts clean.
     pub fn reset(&mut self) {
-        if let Sink::Postgres(s) = self {
-            s.reset();
+        match self {
+            Sink::Postgres(s) => s.reset(),
+            Sink::Jsonl(_) | Sink::Sqlite(_) | Sink::Nats(_) | Sink::Webhook(_) => {}
         }
     }
 
@@ -81,7 +173,7 @@ impl Sink {
         }
     }
 
-    /// Writes a batch; `Ok` means it is flushed.
+    /// Writes a batch; `Ok` means it is durable as far as the kind can tell.
     pub fn write(&mut self, records: &[Item<'_>]) -> anyhow::Result<()> {
         match self {
             Sink::Jsonl(s) => s.write(records),
@@ -322,5 +414,43 @@ fn sleep_unless_cancelled(d: std::time::Duration, token: &tokio_util::sync::Canc
     let end = std::time::Instant::now() + d;
     while std::time::Instant::now() < end && !token.is_cancelled() {
         std::thread::sleep((end - std::time::Instant::now()).min(std::time::Duration::from_millis(100)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::test_errors;
+
+    const SOURCE: &str = "[sources.a]\ntype = \"files\"\npath = \"pages\"\n";
+
+    #[test]
+    fn every_sink_key_is_validated_with_line_and_column() {
+        let text = format!(
+            "{SOURCE}[sinks.j]\ntype = \"jsonl\"\npath = \" \"\n[sinks.q]\ntype = \"sqlite\"\npath = \"r.sqlite\"\ntable = \"Bad\"\n[sinks.p]\ntype = \"postgres\"\nurl = \"mysql://x\"\n[sinks.n]\ntype = \"nats\"\nurl = \"http://x\"\nstream = \"a b\"\nsubject = \"news..x\"\n[sinks.w]\ntype = \"webhook\"\nurl = \"ftp://x\"\nsecret = \"\"\ntimeout = \"0s\"\n[sinks.t]\ntype = \"kafka\"\n"
+        );
+        let got = test_errors(&text);
+        let want = [
+            "c.toml:6:8: sinks.j.path: must not be empty (use \"-\" for stdout)",
+            "c.toml:10:9: sinks.q.table: \"Bad\" must be a lowercase identifier (a-z, 0-9, _)",
+            "c.toml:13:7: sinks.p.url: must start with postgres:// or postgresql://",
+            "c.toml:16:7: sinks.n.url: must start with nats:// or tls://",
+            "c.toml:17:10: sinks.n.stream: must be letters, digits, '-' or '_'",
+            "c.toml:18:11: sinks.n.subject: \"news..x\" is not a subject template: dot-separated tokens, with {source} and {lang} as whole tokens",
+            "c.toml:21:7: sinks.w.url: must start with http:// or https://",
+            "c.toml:22:10: sinks.w.secret: is empty; leave it out to send unsigned batches",
+            "c.toml:23:11: sinks.w.timeout: must be longer than zero",
+            "c.toml:25:8: sinks.t.type: unknown sink type `kafka`, expected one of `jsonl`, `sqlite`, `postgres`, `nats`, `webhook`",
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_missing_environment_variable_names_the_key_not_a_value() {
+        let text =
+            format!("{SOURCE}[sinks.p]\ntype = \"postgres\"\nurl = \"postgres://u:${{NEWSFOLD_UNSET_PW}}@h/db\"\n");
+        assert_eq!(
+            test_errors(&text),
+            vec!["c.toml:6:7: sinks.p.url: environment variable NEWSFOLD_UNSET_PW is not set"]
+        );
     }
 }

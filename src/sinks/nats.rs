@@ -12,8 +12,92 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream::{self, Context, message::PublishMessage};
 
-use super::Item;
+use serde::Deserialize;
+
 use super::sql::redact;
+use super::{DuplicatePolicy, Item};
+use crate::config::Cx;
+
+/// `type = "nats"` as written: records published to NATS JetStream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNatsSink {
+    pub url: String,
+    pub stream: String,
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    #[serde(default = "default_true")]
+    pub create_stream: bool,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+fn default_subject() -> String {
+    "news.{source}.{lang}".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NatsSettings {
+    pub url: String,
+    pub stream: String,
+    pub subject: String,
+    pub create_stream: bool,
+}
+
+impl NatsSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawNatsSink) -> Option<(NatsSettings, DuplicatePolicy)> {
+        let url = cx.expand_env(&format!("{key}.url"), &raw.url);
+        if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+            cx.error(&format!("{key}.url"), "must start with nats:// or tls://");
+        }
+        let stream_ok = !raw.stream.is_empty()
+            && raw.stream.len() <= 255
+            && raw
+                .stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !stream_ok {
+            cx.error(&format!("{key}.stream"), "must be letters, digits, '-' or '_'");
+        }
+        if !valid_subject(&raw.subject) {
+            cx.error(
+                &format!("{key}.subject"),
+                format!(
+                    "{} is not a subject template: dot-separated tokens, with {{source}} and {{lang}} as whole tokens",
+                    crate::config::preview(&raw.subject)
+                ),
+            );
+        }
+        let settings = NatsSettings {
+            url,
+            stream: raw.stream,
+            subject: raw.subject,
+            create_stream: raw.create_stream,
+        };
+        Some((settings, raw.duplicates))
+    }
+
+    /// `/readyz`: a TCP connection to one of the listed servers opens.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        let mut last = None;
+        for server in self.url.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let with_scheme = if server.contains("://") {
+                server.to_string()
+            } else {
+                format!("nats://{server}")
+            };
+            match super::probe::tcp(&with_scheme, 4222) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no server in {}", redact(&self.url))))
+    }
+}
 
 /// How long a batch may wait for its acknowledgements before the write counts as failed.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,7 +127,13 @@ pub fn valid_subject(template: &str) -> bool {
 }
 
 impl NatsSink {
-    pub fn open(url: &str, stream: &str, subject: &str, create_stream: bool) -> anyhow::Result<NatsSink> {
+    pub fn open(settings: &NatsSettings) -> anyhow::Result<NatsSink> {
+        let (url, stream, subject) = (
+            settings.url.as_str(),
+            settings.stream.as_str(),
+            settings.subject.as_str(),
+        );
+        let create_stream = settings.create_stream;
         let target = redact(url);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -6,9 +6,54 @@
 
 use anyhow::Context;
 use postgres::{Client, NoTls};
+use serde::Deserialize;
 
-use super::Item;
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, redact};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, redact, table_name};
+use super::{DuplicatePolicy, Item};
+use crate::config::Cx;
+
+/// `type = "postgres"` as written: records in a PostgreSQL table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgresSink {
+    pub url: String,
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+/// `url` may hold a password: never log it (see `sql::redact`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresSettings {
+    pub url: String,
+    pub table: String,
+}
+
+impl PostgresSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawPostgresSink) -> Option<(PostgresSettings, DuplicatePolicy)> {
+        let url = cx.expand_env(&format!("{key}.url"), &raw.url);
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            cx.error(&format!("{key}.url"), "must start with postgres:// or postgresql://");
+        }
+        let table = table_name(cx, key, raw.table);
+        Some((PostgresSettings { url, table }, raw.duplicates))
+    }
+
+    /// `/readyz`: a connection of its own answers `SELECT 1`.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        let target = redact(&self.url);
+        let mut config: postgres::Config = self.url.parse().with_context(|| format!("invalid URL {target}"))?;
+        config.connect_timeout(super::probe::CONNECT_TIMEOUT);
+        let mut client = config
+            .connect(NoTls)
+            .with_context(|| format!("cannot connect to {target}"))?;
+        client
+            .simple_query("SELECT 1")
+            .with_context(|| format!("{target} does not answer"))?;
+        Ok(())
+    }
+}
 
 pub struct PostgresSink {
     /// `None` after a failure: the next write connects again.
@@ -19,7 +64,8 @@ pub struct PostgresSink {
 }
 
 impl PostgresSink {
-    pub fn open(url: &str, table: &str) -> anyhow::Result<PostgresSink> {
+    pub fn open(settings: &PostgresSettings) -> anyhow::Result<PostgresSink> {
+        let (url, table) = (settings.url.as_str(), settings.table.as_str());
         let target = redact(url);
         let mut client = Client::connect(url, NoTls).with_context(|| format!("cannot connect to {target}"))?;
         client

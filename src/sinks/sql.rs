@@ -99,18 +99,50 @@ pub fn valid_table(name: &str) -> bool {
         && name.len() <= 63
 }
 
-/// A connection URL with any password replaced, for logs and errors.
+/// `table` of a SQL sink: the default, or a plain lowercase identifier.
+pub fn table_name(cx: &mut crate::config::Cx<'_>, key: &str, table: Option<String>) -> String {
+    let table = table.unwrap_or_else(|| DEFAULT_TABLE.to_string());
+    if !valid_table(&table) {
+        cx.error(
+            &format!("{key}.table"),
+            format!(
+                "{} must be a lowercase identifier (a-z, 0-9, _)",
+                crate::config::preview(&table)
+            ),
+        );
+    }
+    table
+}
+
+/// A connection or endpoint URL fit for logs and errors: a password in the user info and every
+/// query value (`?password=…`, `?token=…`) are replaced by `***`.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
+            let userinfo = &base[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_string(),
+                Some(colon) => format!("{}{}:***{}", &base[..scheme + 3], &userinfo[..colon], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(q) = query {
+        out.push('?');
+        let masked: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) => format!("{k}=***"),
+                None => pair.to_string(),
+            })
+            .collect();
+        out.push_str(&masked.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -125,5 +157,14 @@ mod tests {
         assert!(!valid_table(""));
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://u@h/db?password=hunter2&sslmode=require"),
+            "postgres://u@h/db?password=***&sslmode=***"
+        );
+        assert_eq!(
+            redact("https://hooks.example/in?token=abc&flag"),
+            "https://hooks.example/in?token=***&flag"
+        );
+        assert_eq!(redact("nats://a:b@h:4222"), "nats://a:***@h:4222");
     }
 }

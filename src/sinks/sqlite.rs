@@ -1,13 +1,55 @@
 //! The SQLite sink: records in a table of an embedded database file, same contract as PostgreSQL
 //! (see `sql`). One batch is one transaction.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rusqlite::{Connection, params};
+use serde::Deserialize;
 
-use super::Item;
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements};
+use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, table_name};
+use super::{DuplicatePolicy, Item};
+use crate::config::Cx;
+
+/// `type = "sqlite"` as written: records in a table of an embedded SQLite file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSqliteSink {
+    pub path: String,
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteSettings {
+    pub path: PathBuf,
+    pub table: String,
+}
+
+impl SqliteSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawSqliteSink) -> Option<(SqliteSettings, DuplicatePolicy)> {
+        let path = cx.expand_env(&format!("{key}.path"), &raw.path);
+        let settings = SqliteSettings {
+            path: cx.resolve(Path::new(&path)),
+            table: table_name(cx, key, raw.table),
+        };
+        Some((settings, raw.duplicates))
+    }
+
+    /// `/readyz`: the database opens read-write and answers.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        let path = &self.path;
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open {}", path.display()))?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))
+            .with_context(|| format!("{} does not answer", path.display()))
+    }
+}
 
 pub struct SqliteSink {
     conn: Connection,
@@ -16,7 +58,8 @@ pub struct SqliteSink {
 }
 
 impl SqliteSink {
-    pub fn open(path: &Path, table: &str) -> anyhow::Result<SqliteSink> {
+    pub fn open(settings: &SqliteSettings) -> anyhow::Result<SqliteSink> {
+        let (path, table) = (settings.path.as_path(), settings.table.as_str());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
         }

@@ -12,8 +12,61 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::Item;
+use serde::Deserialize;
+
 use super::sql::redact;
+use super::{DuplicatePolicy, Item};
+use crate::config::{Cx, duration_opt};
+
+/// `type = "webhook"` as written: batches POSTed as JSON, signed with `secret`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhookSink {
+    pub url: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+}
+
+/// `secret` is never logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub secret: Option<String>,
+    pub timeout: Duration,
+}
+
+impl WebhookSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawWebhookSink) -> Option<(WebhookSettings, DuplicatePolicy)> {
+        let url = cx.expand_env(&format!("{key}.url"), &raw.url);
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            cx.error(&format!("{key}.url"), "must start with http:// or https://");
+        }
+        let secret = raw
+            .secret
+            .as_deref()
+            .map(|s| cx.expand_env(&format!("{key}.secret"), s));
+        if secret.as_deref() == Some("") {
+            cx.error(
+                &format!("{key}.secret"),
+                "is empty; leave it out to send unsigned batches",
+            );
+        }
+        let timeout = raw.timeout.unwrap_or(Duration::from_secs(10));
+        if timeout.is_zero() {
+            cx.error(&format!("{key}.timeout"), "must be longer than zero");
+        }
+        Some((WebhookSettings { url, secret, timeout }, raw.duplicates))
+    }
+
+    /// `/readyz`: a TCP connection to the receiver opens.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        super::probe::tcp(&self.url, 443)
+    }
+}
 
 pub const SIGNATURE_HEADER: &str = "X-Newsfold-Signature";
 
@@ -46,12 +99,12 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 impl WebhookSink {
-    pub fn open(url: &str, secret: Option<&str>, timeout: Duration) -> anyhow::Result<WebhookSink> {
+    pub fn open(settings: &WebhookSettings) -> anyhow::Result<WebhookSink> {
         Ok(WebhookSink {
-            url: url.to_string(),
-            target: redact(url),
-            secret: secret.map(str::to_string),
-            timeout,
+            url: settings.url.clone(),
+            target: redact(&settings.url),
+            secret: settings.secret.clone(),
+            timeout: settings.timeout,
             client: None,
         })
     }

@@ -9,17 +9,101 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use glob::{MatchOptions, Pattern};
 
+use serde::Deserialize;
+
 use super::{Mode, SourceCtx};
-use crate::config::FilesSettings;
+use crate::config::{Cx, duration_opt, source_lang};
+use crate::kinds::FailureKind;
+use crate::model::Lang;
 use crate::model::{Page, PageFormat, short_hash};
 use crate::report::{SourceState, StageExit};
 
 /// Folders deeper than this below the source folder are not walked.
 const MAX_DEPTH: usize = 16;
+
+pub const DEFAULT_FILES_GLOBS: &[&str] = &["*.txt", "*.html", "*.htm"];
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+/// One or several glob patterns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Globs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Globs {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Globs::One(s) => vec![s],
+            Globs::Many(v) => v,
+        }
+    }
+}
+
+/// `type = "files"` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilesSource {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub glob: Option<Globs>,
+    #[serde(default)]
+    pub lang: Option<String>,
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilesSettings {
+    pub dir: PathBuf,
+    pub patterns: Vec<Pattern>,
+    pub lang: Option<Lang>,
+    /// How often `run` rescans the folder.
+    pub interval: Duration,
+}
+
+impl FilesSettings {
+    pub fn build(cx: &mut Cx<'_>, key: &str, f: RawFilesSource) -> Option<FilesSettings> {
+        let raw_path = cx.expand_env(&format!("{key}.path"), &f.path.to_string_lossy());
+        let dir = cx.resolve(Path::new(&raw_path));
+        if !dir.is_dir() {
+            cx.error(&format!("{key}.path"), format!("no such directory: {}", dir.display()));
+        }
+        let globs = f
+            .glob
+            .map(Globs::into_vec)
+            .unwrap_or_else(|| DEFAULT_FILES_GLOBS.iter().map(|s| s.to_string()).collect());
+        if globs.is_empty() {
+            cx.error(&format!("{key}.glob"), "needs at least one pattern");
+        }
+        let mut patterns = Vec::new();
+        for g in &globs {
+            match Pattern::new(g) {
+                Ok(p) => patterns.push(p),
+                Err(e) => cx.error(
+                    &format!("{key}.glob"),
+                    format!("invalid pattern {}: {e}", crate::config::preview(g)),
+                ),
+            }
+        }
+        let lang = source_lang(cx, key, f.lang.as_deref());
+        let interval = f.interval.unwrap_or(DEFAULT_POLL_INTERVAL);
+        if interval.is_zero() {
+            cx.error(&format!("{key}.interval"), "must be longer than zero");
+        }
+        Some(FilesSettings {
+            dir,
+            patterns,
+            lang,
+            interval,
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
@@ -57,7 +141,7 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
             }
             Ok(Err(e)) => {
                 ctx.stats
-                    .failed_with(id, "unlistable", &format!("{}: {e}", settings.dir.display()));
+                    .failed_with(id, FailureKind::Unlistable, &format!("{}: {e}", settings.dir.display()));
                 if !scan_failed {
                     tracing::warn!(stage = "source", source = %id, location = %settings.dir.display(), error = %e, "cannot list folder");
                 }
@@ -82,33 +166,28 @@ pub async fn run(id: &str, settings: FilesSettings, ctx: SourceCtx) -> StageExit
 async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e: Entry) -> Result<(), StageExit> {
     let location = e.path.display().to_string();
     if let Some(err) = &e.broken {
-        tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
-        ctx.stats.failed_with(source, "unreadable", &location);
+        tracing::warn!(stage = "source", source = %source, location = %location, kind = FailureKind::Unreadable.as_str(), error = %err, "page refused");
+        ctx.stats.failed_with(source, FailureKind::Unreadable, &location);
         return Ok(());
     }
     if e.len > ctx.max_page_bytes {
         tracing::warn!(
-            stage = "source", source = %source, location = %location, kind = "too_large",
+            stage = "source", source = %source, location = %location, kind = FailureKind::TooLarge.as_str(),
             error = %format!("{} bytes is over the {} byte cap (pipeline.max_page_bytes)", e.len, ctx.max_page_bytes),
             "page refused"
         );
-        ctx.stats.failed_with(source, "too_large", &location);
+        ctx.stats.failed_with(source, FailureKind::TooLarge, &location);
         return Ok(());
     }
     let bytes = match tokio::fs::read(&e.path).await {
         Ok(b) => b,
         Err(err) => {
-            tracing::warn!(stage = "source", source = %source, location = %location, kind = "unreadable", error = %err, "page refused");
-            ctx.stats.failed_with(source, "unreadable", &location);
+            tracing::warn!(stage = "source", source = %source, location = %location, kind = FailureKind::Unreadable.as_str(), error = %err, "page refused");
+            ctx.stats.failed_with(source, FailureKind::Unreadable, &location);
             return Ok(());
         }
     };
-    // The file may have grown since it was listed.
-    if bytes.len() as u64 > ctx.max_page_bytes {
-        tracing::warn!(stage = "source", source = %source, location = %location, kind = "too_large", error = "over the byte cap (pipeline.max_page_bytes)", "page refused");
-        ctx.stats.failed_with(source, "too_large", &location);
-        return Ok(());
-    }
+    // A file that grew since it was listed meets the cap again in `SourceCtx::send`.
     let raw_hash = short_hash(&blake3::hash(&bytes));
     // A file listed mid-write is listed again once written, and must not be sent twice when its
     // bytes are the same.

@@ -1,11 +1,13 @@
 //! Sources: where pages come from: a folder (`files`) or the web (`http`: feed, sitemap, listing
-//! and pages, whose discovery documents `feed`, `sitemap` and `listing` read). The set of kinds is closed (`SourceKind` in config); each runs
-//! as an async task that sends `Page`s into the bounded scrape queue, so a slow pipeline slows the
-//! source down.
+//! and pages, whose discovery documents `feed`, `sitemap` and `listing` read). The set of kinds is
+//! closed: `SourceType` names them (the `type` key), `SourceKind` holds each kind's validated
+//! settings, and this file has one exhaustive match per operation (build, run). Each kind's file
+//! owns its raw settings, their validation and its run loop. A source runs as an async task that
+//! sends `Page`s into the bounded scrape queue, so a slow pipeline slows the source down.
 //!
-//! Sources are the only stage that watches the shutdown token. A source skips inputs the state
-//! store already counts as done and reports refusals it can judge itself (too large, unreadable)
-//! once each, with the source id and location.
+//! Sources stop on the shutdown token (sinks watch it too, to bound their drain). A source skips
+//! inputs the state store already counts as done and reports refusals it can judge itself (too
+//! large, unreadable) once each, with the source id and location.
 
 pub mod feed;
 pub mod files;
@@ -18,10 +20,79 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{SourceKind, SourceSpec};
+use toml::Spanned;
+use toml::de::DeValue;
+
+use crate::config::{Cx, FetchSettings};
+use crate::kinds::FailureKind;
 use crate::model::Page;
-use crate::report::{SourceState, StageExit, Stats};
+use crate::report::{SourceState, StageExit};
 use crate::state::StateStore;
+use crate::stats::Stats;
+
+crate::closed_set! {
+    /// The `type` of a `[sources.NAME]` table.
+    pub enum SourceType {
+        Files = "files",
+        Feed = "feed",
+        Sitemap = "sitemap",
+        Listing = "listing",
+        Pages = "pages",
+    }
+}
+
+/// A configured source, validated. Compared on reload: a source whose spec changed is restarted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    pub id: String,
+    pub kind: SourceKind,
+}
+
+/// Each kind's validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Files(files::FilesSettings),
+    Http(Box<http::HttpSettings>),
+}
+
+/// `[sources]`: every named source, each parsed and validated by its kind.
+pub fn build_all(cx: &mut Cx<'_>, value: Spanned<DeValue<'_>>, fetch: &FetchSettings) -> Vec<SourceSpec> {
+    cx.typed_sections("sources", value, |cx, key, kind, v| build(cx, key, kind, v, fetch))
+        .into_iter()
+        .map(|(id, kind)| SourceSpec { id, kind })
+        .collect()
+}
+
+fn build(
+    cx: &mut Cx<'_>,
+    key: &str,
+    kind: SourceType,
+    value: Spanned<DeValue<'_>>,
+    fetch: &FetchSettings,
+) -> Option<SourceKind> {
+    match kind {
+        SourceType::Files => {
+            let raw = cx.section(key, value)?;
+            files::FilesSettings::build(cx, key, raw).map(SourceKind::Files)
+        }
+        SourceType::Feed => build_http(cx, key, kind, http::DiscoverKind::Feed, value, fetch),
+        SourceType::Sitemap => build_http(cx, key, kind, http::DiscoverKind::Sitemap, value, fetch),
+        SourceType::Listing => build_http(cx, key, kind, http::DiscoverKind::Listing, value, fetch),
+        SourceType::Pages => build_http(cx, key, kind, http::DiscoverKind::Pages, value, fetch),
+    }
+}
+
+fn build_http(
+    cx: &mut Cx<'_>,
+    key: &str,
+    kind: SourceType,
+    discover: http::DiscoverKind,
+    value: Spanned<DeValue<'_>>,
+    fetch: &FetchSettings,
+) -> Option<SourceKind> {
+    let raw = cx.section(key, value)?;
+    http::HttpSettings::build(cx, key, kind, discover, raw, fetch).map(|h| SourceKind::Http(Box::new(h)))
+}
 
 /// Whether a source makes one pass or polls until shutdown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +168,20 @@ impl SourceCtx {
     pub async fn send(&self, page: Page) -> Result<(), StageExit> {
         let (key, raw_hash) = (page.key.clone(), page.raw_hash.clone());
         let source = page.source.clone();
+        if page.bytes.len() as u64 > self.max_page_bytes {
+            // Every page meets the same cap, whatever read it (a folder checks sizes earlier, before
+            // reading; a fetched page is capped by `fetch.max_body_bytes` while it streams).
+            let error = format!(
+                "{} bytes is over the {} byte cap (pipeline.max_page_bytes)",
+                page.bytes.len(),
+                self.max_page_bytes
+            );
+            tracing::warn!(stage = "source", source = %source, location = %page.location, kind = FailureKind::TooLarge.as_str(), error = %error, "page refused");
+            self.stats
+                .failed_with(&source, FailureKind::TooLarge, &format!("{}: {error}", page.location));
+            self.sent.insert(&key, &raw_hash);
+            return Ok(());
+        }
         tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => Err(StageExit::Cancelled),
@@ -114,7 +199,7 @@ pub async fn run(spec: SourceSpec, ctx: SourceCtx) -> StageExit {
     stats.source_state(&spec.id, SourceState::Starting);
     let exit = match spec.kind {
         SourceKind::Files(settings) => files::run(&spec.id, settings, ctx).await,
-        SourceKind::Http(settings) => http::run(&spec.id, settings, ctx).await,
+        SourceKind::Http(settings) => http::run(&spec.id, *settings, ctx).await,
     };
     let state = match &exit {
         StageExit::Completed => SourceState::Done,

@@ -18,7 +18,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::SourceCtx;
-use crate::config::{FetchSettings, SourceKind, SourceSpec};
+use super::{SourceKind, SourceSpec};
+use crate::config::FetchSettings;
 use crate::report::{SourceState, StageExit};
 
 struct Running {

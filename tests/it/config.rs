@@ -5,10 +5,17 @@ use std::path::Path;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::forward_to_deserialize_any;
 
-use newsfold::config::{
-    self, RawApi, RawExtract, RawFetch, RawFilesSource, RawFold, RawHttpSource, RawJsonlSink, RawLog, RawNatsSink,
-    RawPipeline, RawPostgresSink, RawSqliteSink, RawState, RawWebhookSink, SINK_TYPES, SOURCE_TYPES,
-};
+use newsfold::config::{self, RawApi, RawFetch, RawFold, RawLog, RawPipeline, RawState};
+use newsfold::kinds::Named;
+use newsfold::sinks::SinkType;
+use newsfold::sinks::jsonl::RawJsonlSink;
+use newsfold::sinks::nats::RawNatsSink;
+use newsfold::sinks::postgres::RawPostgresSink;
+use newsfold::sinks::sqlite::RawSqliteSink;
+use newsfold::sinks::webhook::RawWebhookSink;
+use newsfold::sources::SourceType;
+use newsfold::sources::files::RawFilesSource;
+use newsfold::sources::http::{RawExtract, RawHttpSource};
 
 use crate::util::repo;
 
@@ -75,23 +82,23 @@ fn example_config_documents_every_key() {
             .unwrap_or_else(|| panic!("config/example.toml has no {section} of type {kind}"))
             .clone()
     };
-    for kind in SOURCE_TYPES {
-        let fields = match *kind {
-            "files" => fields_of::<RawFilesSource>().to_vec(),
+    for kind in SourceType::ALL {
+        let fields = match kind {
+            SourceType::Files => fields_of::<RawFilesSource>().to_vec(),
             // One struct holds every HTTP key: the feed example shows the keys all HTTP kinds
             // share, each kind shows its own.
-            "feed" => fields_of::<RawHttpSource>()
+            SourceType::Feed => fields_of::<RawHttpSource>()
                 .iter()
                 .copied()
                 .filter(|f| !["urls", "links", "next", "max_pages"].contains(f))
                 .collect(),
-            "sitemap" => vec!["url"],
-            "listing" => vec!["url", "links", "next", "max_pages"],
-            "pages" => vec!["urls"],
-            other => panic!("source type {other} has no example check"),
+            SourceType::Sitemap => vec!["url"],
+            SourceType::Listing => vec!["url", "links", "next", "max_pages"],
+            SourceType::Pages => vec!["urls"],
         };
+        let kind = kind.name();
         check(&format!("sources.<{kind}>"), &typed("sources", kind), &fields);
-        if *kind == "feed" {
+        if kind == "feed" {
             let extract = typed("sources", kind)["extract"]
                 .as_table()
                 .expect("an extract table")
@@ -99,15 +106,15 @@ fn example_config_documents_every_key() {
             check("sources.<feed>.extract", &extract, fields_of::<RawExtract>());
         }
     }
-    for kind in SINK_TYPES {
-        let fields = match *kind {
-            "jsonl" => fields_of::<RawJsonlSink>(),
-            "sqlite" => fields_of::<RawSqliteSink>(),
-            "postgres" => fields_of::<RawPostgresSink>(),
-            "nats" => fields_of::<RawNatsSink>(),
-            "webhook" => fields_of::<RawWebhookSink>(),
-            other => panic!("sink type {other} has no example check"),
+    for kind in SinkType::ALL {
+        let fields = match kind {
+            SinkType::Jsonl => fields_of::<RawJsonlSink>(),
+            SinkType::Sqlite => fields_of::<RawSqliteSink>(),
+            SinkType::Postgres => fields_of::<RawPostgresSink>(),
+            SinkType::Nats => fields_of::<RawNatsSink>(),
+            SinkType::Webhook => fields_of::<RawWebhookSink>(),
         };
+        let kind = kind.name();
         check(&format!("sinks.<{kind}>"), &typed("sinks", kind), fields);
     }
 }
@@ -228,7 +235,7 @@ fn relative_paths_resolve_against_the_config_folder() {
     let c = config::load(Path::new(&repo().join("config/newsfold.toml"))).unwrap();
     assert_eq!(c.state_path, repo().join("config/../data/state.sqlite"));
     match &c.sources[0].kind {
-        config::SourceKind::Files(f) => assert_eq!(f.dir, repo().join("config/../seeds")),
+        newsfold::sources::SourceKind::Files(f) => assert_eq!(f.dir, repo().join("config/../seeds")),
         other => panic!("the default source reads files, not {other:?}"),
     }
 }

@@ -8,6 +8,8 @@
 //! - `ops`: operating the daemon: API, status page in Chromium, reload, systemd notify, log
 //!   rate limits, `once` progress, deploy/ files.
 //! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
+//! - `tidy`: the map is true: file headers and sizes, ARCHITECTURE.md's code map, the README's
+//!   list of failure kinds.
 //! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
 //! - `web`: a loopback HTTP server with hostile routes, for `fetch` and the fetch benchmark.
 
@@ -19,5 +21,6 @@ mod fold;
 mod ops;
 mod scrape;
 mod sinks;
+mod tidy;
 mod util;
 mod web;

@@ -8,8 +8,13 @@ use std::collections::BTreeMap;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-use newsfold::config::{DuplicatePolicy, JsonlSettings, JsonlTarget, SinkKind, SinkSpec};
 use newsfold::model::{Lang, Record, Relation, StoryUpdate, StoryUpdateKind};
+use newsfold::sinks::jsonl::{Fsync, JsonlSettings, JsonlTarget};
+use newsfold::sinks::nats::NatsSettings;
+use newsfold::sinks::postgres::PostgresSettings;
+use newsfold::sinks::sqlite::SqliteSettings;
+use newsfold::sinks::webhook::WebhookSettings;
+use newsfold::sinks::{DuplicatePolicy, SinkKind, SinkSpec};
 use newsfold::sinks::{Item, Sink};
 
 use crate::util::{Workspace, drain_stream, nats_url, postgres_url, read_records, unique_table};
@@ -147,7 +152,7 @@ fn fixtures() -> (Record, Record, StoryUpdate) {
     (fr, vi, update)
 }
 
-fn jsonl_spec(path: &std::path::Path, fsync: newsfold::config::Fsync, rotate_bytes: u64) -> SinkSpec {
+fn jsonl_spec(path: &std::path::Path, fsync: Fsync, rotate_bytes: u64) -> SinkSpec {
     SinkSpec {
         id: "out".into(),
         duplicates: DuplicatePolicy::Mark,
@@ -163,7 +168,7 @@ fn jsonl_spec(path: &std::path::Path, fsync: newsfold::config::Fsync, rotate_byt
 fn jsonl_passes_the_sink_contract() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.jsonl");
-    let spec = jsonl_spec(&path, newsfold::config::Fsync::Batch, 0);
+    let spec = jsonl_spec(&path, Fsync::Batch, 0);
     let (fr, vi, update) = fixtures();
     deliver(&spec, &fr, &vi, &update);
     let lines = read_records(&path);
@@ -177,10 +182,10 @@ fn sqlite_spec(path: &std::path::Path) -> SinkSpec {
     SinkSpec {
         id: "local".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Sqlite {
+        kind: SinkKind::Sqlite(SqliteSettings {
             path: path.to_path_buf(),
             table: "news_records".into(),
-        },
+        }),
     }
 }
 
@@ -223,10 +228,10 @@ fn postgres_passes_the_sink_contract() {
     let spec = SinkSpec {
         id: "archive".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Postgres {
+        kind: SinkKind::Postgres(PostgresSettings {
             url: url.clone(),
             table: table.clone(),
-        },
+        }),
     };
     let (fr, vi, update) = fixtures();
     deliver(&spec, &fr, &vi, &update);
@@ -351,14 +356,14 @@ fn run_sink(
     ws: &Workspace,
 ) -> (
     newsfold::report::StageExit,
-    newsfold::report::Stats,
+    newsfold::stats::Stats,
     newsfold::sinks::Acks,
     std::sync::Arc<newsfold::state::StateStore>,
 ) {
     use std::sync::Arc;
     let state = Arc::new(newsfold::state::StateStore::open(&ws.path().join("state.sqlite")).unwrap());
     let acks = newsfold::sinks::Acks::new(1, state.clone());
-    let stats = newsfold::report::Stats::default();
+    let stats = newsfold::stats::Stats::default();
     let (tx, rx) = async_channel::bounded(8);
     for r in records {
         send(&tx, &acks, r);
@@ -385,10 +390,10 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
     let spec = SinkSpec {
         id: "archive".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Postgres {
+        kind: SinkKind::Postgres(PostgresSettings {
             url: url.clone(),
             table: table.clone(),
-        },
+        }),
     };
     let mut bad = record(2, Relation::Original, None, Lang::Vi);
     bad.body = "PostgreSQL refuses a NUL \u{0} in text".into();
@@ -435,12 +440,12 @@ fn nats_passes_the_sink_contract() {
     let spec = SinkSpec {
         id: "bus".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Nats {
+        kind: SinkKind::Nats(NatsSettings {
             url: url.clone(),
             stream: stream.clone(),
             subject,
             create_stream: true,
-        },
+        }),
     };
     let (fr, vi, update) = fixtures();
     deliver(&spec, &fr, &vi, &update);
@@ -487,7 +492,7 @@ fn once_into_nats_publishes_every_record_once() {
 fn jsonl_rotates_by_size_without_splitting_lines() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.jsonl");
-    let spec = jsonl_spec(&path, newsfold::config::Fsync::Never, 2000);
+    let spec = jsonl_spec(&path, Fsync::Never, 2000);
     let mut sink = Sink::open(&spec).unwrap();
     let records: Vec<Record> = (0..12u8)
         .map(|n| record(n, Relation::Original, None, Lang::Vi))
@@ -528,11 +533,11 @@ fn webhook_spec(url: &str, secret: Option<&str>) -> SinkSpec {
     SinkSpec {
         id: "hook".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Webhook {
+        kind: SinkKind::Webhook(WebhookSettings {
             url: url.into(),
             secret: secret.map(str::to_string),
             timeout: std::time::Duration::from_secs(5),
-        },
+        }),
     }
 }
 
@@ -608,9 +613,9 @@ fn webhook_retries_5xx_and_dead_letters_4xx() {
 
 #[test]
 fn a_linger_time_gathers_records_into_one_batch() {
-    use newsfold::report::Stats;
     use newsfold::sinks::{Acks, Retry, run};
     use newsfold::state::StateStore;
+    use newsfold::stats::Stats;
     use std::sync::Arc;
 
     // Sends three records 30 ms apart, or (with `one_by_one`) each once the previous one was

@@ -1,0 +1,101 @@
+//! The scrape stage: worker threads that turn queued `Page`s into `Scraped` articles, and the one
+//! place a scraped page becomes a `Record` (`Scraped::into_record`, used by the fold stage and by
+//! `newsfold scrape`'s preview).
+//!
+//! Invariant: a refused page is logged once at WARN with its source, location and kind, and
+//! counted at its source; it never stops the stage.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::model::{Alternate, Article, Page, Record, Relation};
+use crate::report::StageExit;
+use crate::stats::Stats;
+
+/// A page after scraping, without its bytes.
+#[derive(Debug, Clone)]
+pub struct Scraped {
+    pub source: Arc<str>,
+    pub key: String,
+    pub location: String,
+    pub raw_hash: String,
+    pub article: Article,
+}
+
+/// Where a record stands in its story (the fold's decision, or "alone" for a preview).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub story_id: String,
+    pub relation: Relation,
+    pub duplicate_of: Option<String>,
+}
+
+impl Scraped {
+    pub fn new(page: Page, article: Article) -> Scraped {
+        Scraped {
+            source: page.source,
+            key: page.key,
+            location: page.location,
+            raw_hash: page.raw_hash,
+            article,
+        }
+    }
+
+    /// The page's canonical URL and hreflang alternates, resolved against its location.
+    pub fn links(&self) -> (Option<String>, Vec<Alternate>) {
+        super::resolved_links(&self.location, &self.article)
+    }
+
+    /// The record this page makes, with `body` (the article's body, computed once by the caller)
+    /// and its `content_hash`.
+    pub fn into_record(self, id: String, body: String, content_hash: String, placement: Placement) -> Record {
+        let (canonical_url, alternates) = self.links();
+        let a = self.article;
+        Record {
+            canonical_url,
+            alternates,
+            updated_at: a.updated_at,
+            lang_confidence: a.lang.map(|_| a.lang_confidence),
+            id,
+            story_id: placement.story_id,
+            relation: placement.relation,
+            duplicate_of: placement.duplicate_of,
+            source: self.source.to_string(),
+            location: self.location,
+            original_url: a.original_url,
+            lang: a.lang,
+            title: a.title,
+            body,
+            published_at: a.published_at,
+            authors: a.authors,
+            content_hash,
+            ingested_at: Utc::now(),
+        }
+    }
+}
+
+/// One scrape worker: runs until its input closes or the fold stage is gone.
+pub fn run(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scraped>, stats: &Stats) -> StageExit {
+    while let Ok(page) = rx.recv_blocking() {
+        let started = std::time::Instant::now();
+        match super::scrape(&page) {
+            Ok(article) => {
+                stats.scraped();
+                tracing::debug!(
+                    stage = "scrape", source = %page.source, location = %page.location,
+                    lang = ?article.lang, paragraphs = article.paragraphs.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64, "page scraped"
+                );
+                if tx.send_blocking(Scraped::new(page, article)).is_err() {
+                    return StageExit::DownstreamClosed;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(stage = "scrape", source = %page.source, location = %page.location, kind = e.kind().as_str(), error = %e, "page refused");
+                stats.scrape_refused(&page.source, e.kind(), &format!("{}: {e}", page.location));
+            }
+        }
+    }
+    StageExit::InputClosed
+}
