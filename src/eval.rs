@@ -2,8 +2,10 @@
 //! given or shuffled arrival order, and scores the same-story relation pairwise (precision, recall,
 //! F1), with recall on cross-lingual pairs reported on its own since that is the hard part.
 //!
-//! Labels are JSON Lines `{"id", "path", "lang", "group"}`; `path` is relative to the labels file;
-//! `group` is shared by all members of one story; `lang` is used as the page's declared language.
+//! Labels are JSON Lines `{"id", "path", "lang", "group", "event"}`; `path` is relative to the
+//! labels file; `group` is shared by all members of one story; `event` (optional, `group` when
+//! absent) by every story that reports the same incident; `lang` is used as the page's declared
+//! language (codes newsfold does not detect are kept in the label only).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +26,9 @@ pub struct Label {
     #[serde(default)]
     pub lang: Option<String>,
     pub group: String,
+    /// The incident the page reports; stories of one event share it.
+    #[serde(default)]
+    pub event: Option<String>,
 }
 
 /// A labelled page, scraped.

@@ -107,6 +107,29 @@ fn replaying_a_record_repeats_its_decision() {
     assert_eq!(replayed.story_id, first.story_id);
 }
 
+/// The second dev set (`tests/fold-dev/README.md`): every page scrapes, and it has the shape the
+/// fold's goals are measured on. Its scores are reported by `fold-eval`, not asserted here yet.
+#[test]
+fn the_second_dev_set_loads_with_both_levels_labelled() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let docs = newsfold::eval::load(&crate::util::repo().join("tests/fold-dev/labels-v2.jsonl")).unwrap();
+    assert!(docs.len() >= 150, "{} pages", docs.len());
+    let mut stories: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut events: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for d in &docs {
+        *stories.entry(&d.label.group).or_default() += 1;
+        let event = d.label.event.as_deref().unwrap_or(&d.label.group);
+        events.entry(event).or_default().insert(&d.label.group);
+    }
+    assert!(stories.values().filter(|n| **n >= 2).count() >= 40);
+    assert!(events.values().filter(|g| g.len() >= 2).count() >= 15);
+    // A story never spans two events.
+    for group in stories.keys() {
+        let in_events = events.values().filter(|g| g.contains(group)).count();
+        assert_eq!(in_events, 1, "story {group} is labelled with {in_events} events");
+    }
+}
+
 #[test]
 fn the_dev_set_scores_in_every_tested_order() {
     let docs = newsfold::eval::load(&crate::util::repo().join("tests/fold-dev/labels.jsonl")).unwrap();
