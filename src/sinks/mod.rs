@@ -86,27 +86,24 @@ pub fn build_all(cx: &mut Cx<'_>, value: Spanned<DeValue<'_>>) -> Vec<SinkSpec> 
 
 fn build(cx: &mut Cx<'_>, key: &str, kind: SinkType, v: Spanned<DeValue<'_>>) -> Option<(SinkKind, DuplicatePolicy)> {
     match kind {
-        SinkType::Jsonl => {
-            let raw = cx.section(key, v)?;
-            jsonl::JsonlSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Jsonl(s), d))
-        }
-        SinkType::Sqlite => {
-            let raw = cx.section(key, v)?;
-            sqlite::SqliteSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Sqlite(s), d))
-        }
-        SinkType::Postgres => {
-            let raw = cx.section(key, v)?;
-            postgres::PostgresSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Postgres(s), d))
-        }
-        SinkType::Nats => {
-            let raw = cx.section(key, v)?;
-            nats::NatsSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Nats(s), d))
-        }
-        SinkType::Webhook => {
-            let raw = cx.section(key, v)?;
-            webhook::WebhookSettings::build(cx, key, raw).map(|(s, d)| (SinkKind::Webhook(s), d))
-        }
+        SinkType::Jsonl => parse(cx, key, v, jsonl::JsonlSettings::build, SinkKind::Jsonl),
+        SinkType::Sqlite => parse(cx, key, v, sqlite::SqliteSettings::build, SinkKind::Sqlite),
+        SinkType::Postgres => parse(cx, key, v, postgres::PostgresSettings::build, SinkKind::Postgres),
+        SinkType::Nats => parse(cx, key, v, nats::NatsSettings::build, SinkKind::Nats),
+        SinkType::Webhook => parse(cx, key, v, webhook::WebhookSettings::build, SinkKind::Webhook),
     }
+}
+
+/// Deserializes one sink table into its kind's raw settings and validates them.
+fn parse<R: serde::de::DeserializeOwned, S>(
+    cx: &mut Cx<'_>,
+    key: &str,
+    v: Spanned<DeValue<'_>>,
+    build: fn(&mut Cx<'_>, &str, R) -> Option<(S, DuplicatePolicy)>,
+    wrap: fn(S) -> SinkKind,
+) -> Option<(SinkKind, DuplicatePolicy)> {
+    let raw = cx.section(key, v)?;
+    build(cx, key, raw).map(|(s, d)| (wrap(s), d))
 }
 
 impl SinkKind {
