@@ -168,7 +168,8 @@ fn text(f: &Facts, lang: Lang) -> String {
             a0 = f.awards.0,
             a1 = f.awards.1,
         ),
-        Lang::En => format!(
+        // English, and the form any other language would take (the generator asks for vi, fr, en).
+        _ => format!(
             "On the morning of {mo} {d}, {y}, at the {p} Provincial Police headquarters, the Provincial People's Committee held a conference on Decree {c:02}/{y0}/ND-CP. Deputy Secretary {n} attended the conference.\n\
              In {yp}, the forces organised {n1} mobilisation campaigns with more than {n2} participants.\n\
              The forces arrested {n3} cases, seizing more than {k0}.{k1} kg of synthetic drugs and {n3} million VND.\n\
@@ -342,4 +343,66 @@ fn main() {
         correct as f64 / predicted_pairs.max(1) as f64,
         correct as f64 / true_pairs.max(1) as f64
     );
+    real_pages();
+}
+
+/// Memory per indexed document on real-length pages: the fold dev set and the article-extraction
+/// benchmark's pages (full-length news of many sites), each folded into an index of its own.
+fn real_pages() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let report = |name: &str, inputs: Vec<FoldInput>| {
+        let features: usize = inputs.iter().map(|i| i.features.len()).sum();
+        let mut folder = Folder::new(&FoldOptions::default());
+        let n = inputs.len();
+        for i in inputs {
+            folder.fold(i);
+        }
+        println!(
+            "newsfold fold: {name}: {n} real pages, {:.1} features per page, {:.0} bytes per indexed document",
+            features as f64 / n.max(1) as f64,
+            folder.memory_bytes() as f64 / folder.len().max(1) as f64
+        );
+    };
+    match newsfold::eval::load(&repo.join("tests/fold-dev/labels-v2.jsonl")) {
+        Ok(docs) => report("fold dev set", docs.into_iter().map(|d| d.input).collect()),
+        Err(e) => println!("newsfold fold: fold dev set not read: {e:#}"),
+    }
+    let dir = repo.join("../shared/data/article-extraction-benchmark/html");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("newsfold fold: {} not found; skipped", dir.display());
+        return;
+    };
+    let mut inputs = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_suffix(".html.gz") else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        let Ok(f) = std::fs::File::open(e.path()) else { continue };
+        if std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(f), &mut bytes).is_err() {
+            continue;
+        }
+        let page = newsfold::model::Page {
+            source: std::sync::Arc::from("bench"),
+            key: id.to_string(),
+            location: format!("https://example.org/{id}"),
+            format: newsfold::model::PageFormat::Html,
+            bytes,
+            raw_hash: String::new(),
+            lang_hint: None,
+            charset: Some("utf-8".into()),
+            rules: None,
+        };
+        if let Ok(a) = newsfold::scrape::scrape(&page) {
+            inputs.push(FoldInput::from_article(
+                format!("{:032x}", inputs.len()),
+                page.location.clone(),
+                &a,
+                &a.body(),
+                1_700_000_000,
+            ));
+        }
+    }
+    report("article-extraction benchmark", inputs);
 }

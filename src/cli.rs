@@ -148,59 +148,46 @@ fn fold_eval(a: &FoldEvalArgs) -> i32 {
         }
     };
     let groups: std::collections::BTreeSet<&str> = docs.iter().map(|d| d.label.group.as_str()).collect();
+    let events: std::collections::BTreeSet<&str> = docs.iter().map(|d| d.label.event()).collect();
     let orders = crate::eval::orders(docs.len(), a.order == Order::Shuffle, a.seed, a.runs);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "documents {}, labelled stories {}, orders {} ({})",
+        "documents {}, labelled stories {}, labelled events {}, orders {} ({})",
         docs.len(),
         groups.len(),
+        events.len(),
         orders.len(),
         match a.order {
             Order::Given => "given".to_string(),
             Order::Shuffle => format!("shuffle, seed {}", a.seed),
         }
     );
-    let mut worst: Option<crate::eval::Scores> = None;
-    let (mut p, mut r, mut f, mut x) = (0.0, 0.0, 0.0, 0.0);
+    let (mut story, mut event) = (crate::eval::Summary::default(), crate::eval::Summary::default());
+    let mut worst: Option<crate::eval::Run> = None;
     for (n, order) in orders.iter().enumerate() {
-        let s = crate::eval::run(&docs, order, &options);
-        if orders.len() > 1 {
-            let _ = writeln!(out, "order {:>3}: {s}", n + 1);
-        }
+        let r = crate::eval::run(&docs, order, &options);
+        let _ = writeln!(out, "order {:>3}: story {}", n + 1, r.story);
+        let _ = writeln!(out, "           event {}", r.event);
         if a.verbose {
-            for (i, j) in &s.false_merges {
-                let _ = writeln!(out, "  false merge: {i} + {j}");
+            for line in &r.wrong {
+                let _ = writeln!(out, "  {line}");
             }
-            for (i, j) in &s.missed {
-                let _ = writeln!(out, "  missed: {i} + {j}");
+            for (i, j) in &r.story.missed {
+                let _ = writeln!(out, "  missed story pair: {i} + {j}");
             }
         }
-        p += s.precision();
-        r += s.recall();
-        f += s.f1();
-        x += s.cross_recall();
-        if worst.as_ref().is_none_or(|w| s.f1() < w.f1()) {
-            worst = Some(s);
+        story.add(&r.story);
+        event.add(&r.event);
+        if worst.as_ref().is_none_or(|w| r.story.f1() < w.story.f1()) {
+            worst = Some(r);
         }
     }
-    let k = orders.len() as f64;
-    let _ = writeln!(
-        out,
-        "mean: precision {:.3} recall {:.3} f1 {:.3} cross-lingual recall {:.3}",
-        p / k,
-        r / k,
-        f / k,
-        x / k
-    );
+    let _ = writeln!(out, "story level: {story}");
+    let _ = writeln!(out, "event level: {event}");
     if let Some(w) = worst {
         let rel: Vec<String> = w.relations.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(
-            out,
-            "worst: {w}
-relations (worst order): {}",
-            rel.join(", ")
-        );
+        let _ = writeln!(out, "relations (worst story f1 order): {}", rel.join(", "));
     }
     EXIT_OK
 }

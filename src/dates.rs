@@ -32,26 +32,32 @@ impl DateMention {
     }
 }
 
-const FR_MONTHS: &str =
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre";
+/// Month names written after the day ("19 janvier", "20. Juni", "26 de abril", "21 november",
+/// "15 Ogos"): French, German, Spanish, Portuguese, Italian, Dutch, Malay and Indonesian, the
+/// day-first languages vietnam.vn publishes in Latin script. Accented names also appear
+/// unaccented.
+const FR_MONTHS: &str = "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januar|jänner|februar|märz|april|juni|juli|august|september|oktober|november|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|december|mac|maret|julai|ogos|agustus|disember|desember";
 const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 
 fn month_number(name: &str) -> Option<u32> {
     let n = name.to_lowercase();
     let n = n.trim_end_matches('.');
     let m = match n {
-        "janvier" | "january" | "jan" => 1,
-        "février" | "fevrier" | "february" | "feb" => 2,
-        "mars" | "march" | "mar" => 3,
-        "avril" | "april" | "apr" => 4,
-        "mai" | "may" => 5,
-        "juin" | "june" | "jun" => 6,
-        "juillet" | "july" | "jul" => 7,
-        "août" | "aout" | "august" | "aug" => 8,
-        "septembre" | "september" | "sept" | "sep" => 9,
-        "octobre" | "october" | "oct" => 10,
-        "novembre" | "november" | "nov" => 11,
-        "décembre" | "decembre" | "december" | "dec" => 12,
+        "janvier" | "january" | "jan" | "januar" | "jänner" | "enero" | "janeiro" | "gennaio" | "januari" => 1,
+        "février" | "fevrier" | "february" | "feb" | "februar" | "febrero" | "fevereiro" | "febbraio" | "februari" => {
+            2
+        }
+        "mars" | "march" | "mar" | "märz" | "marzo" | "março" | "maart" | "mac" | "maret" => 3,
+        "avril" | "april" | "apr" | "abril" | "aprile" => 4,
+        "mai" | "may" | "mayo" | "maio" | "maggio" | "mei" => 5,
+        "juin" | "june" | "jun" | "juni" | "junio" | "junho" | "giugno" => 6,
+        "juillet" | "july" | "jul" | "juli" | "julio" | "julho" | "luglio" | "julai" => 7,
+        "août" | "aout" | "august" | "aug" | "agosto" | "augustus" | "ogos" | "agustus" => 8,
+        "septembre" | "september" | "sept" | "sep" | "septiembre" | "setiembre" | "setembro" | "settembre" => 9,
+        "octobre" | "october" | "oct" | "oktober" | "octubre" | "outubro" | "ottobre" => 10,
+        "novembre" | "november" | "nov" | "noviembre" | "novembro" => 11,
+        "décembre" | "decembre" | "december" | "dec" | "dezember" | "diciembre" | "dezembro" | "dicembre"
+        | "disember" | "desember" => 12,
         _ => return None,
     };
     Some(m)
@@ -87,10 +93,11 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         // Anchored: tried only where a digit run starts at a word boundary (`at_digit_runs`).
         iso: re(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
         numeric: re(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
-        vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/)(\d{1,2})(?:\s*(?:năm\s*|/)(\d{4}))?"),
+        // "ngày 19 tháng 1 năm 2024", "ngày 19/1/2024", and the hyphenated "ngày 20-11".
+        vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/|-)(\d{1,2})(?:\s*(?:năm\s*|/|-)(\d{4}))?(?-u:\b)"),
         vi_month_year: re(r"(?i)(?-u:\b)tháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})(?-u:\b)"),
         fr: re(&format!(
-            r"(?i)(?:(?-u:\b)(\d{{1,2}})(?:er)?\s+)?(?-u:\b)({FR_MONTHS})(?-u:\b)(?:\s+(\d{{4}})(?-u:\b))?"
+            r"(?i)(?:(?-u:\b)(\d{{1,2}})(?:er|º|\.)?\s+(?:de\s+)?)?(?-u:\b)({FR_MONTHS})(?-u:\b)(?:\s+(?:de\s+)?(\d{{4}})(?-u:\b))?"
         )),
         en_mdy: re(&format!(
             r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?"
@@ -99,11 +106,12 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})(?-u:\b)\.?(?:,?\s+(\d{{4}})(?-u:\b))?"
         )),
         en_month_year: re(&format!(r"(?i)(?-u:\b)({EN_MONTHS})\.?,?\s+(\d{{4}})(?-u:\b)")),
-        // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "October 26 to 30"): both days.
+        // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "del 13 al 15 de noviembre",
+        // "October 26 to 30"): both days.
         ranges: vec![
             re(r"(?-u:\b)(\d{1,2})\s*[-–]\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)"),
             re(&format!(
-                r"(?i)(?-u:\b)(\d{{1,2}})(?:er)?\s*(?:au|-|–|et)\s*(\d{{1,2}})\s+({FR_MONTHS})(?-u:\b)(?:\s+(\d{{4}})(?-u:\b))?"
+                r"(?i)(?-u:\b)(\d{{1,2}})(?:er|\.)?\s*(?:au|-|–|et|al|bis|tot|a|e|hingga|sampai)\s*(\d{{1,2}})\.?\s+(?:de\s+)?({FR_MONTHS})(?-u:\b)(?:\s+(?:de\s+)?(\d{{4}})(?-u:\b))?"
             )),
             re(&format!(
                 r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+(\d{{1,2}})\s*(?:to|-|–|and)\s*(\d{{1,2}})(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?"
@@ -433,7 +441,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn finds_dates_in_three_languages() {
+    fn finds_dates_in_every_language_it_reads() {
         let cases: &[(&str, Vec<Ymd>)] = &[
             ("Chiều nay 19/1/2024, tại trụ sở", vec![(Some(2024), 1, Some(19))]),
             (
@@ -461,6 +469,21 @@ pub(crate) mod tests {
             (
                 "du 26 au 30 octobre 2024",
                 vec![(Some(2024), 10, Some(26)), (Some(2024), 10, Some(30))],
+            ),
+            ("Am Nachmittag des 20. Juni 2024 hat", vec![(Some(2024), 6, Some(20))]),
+            ("En la tarde del 26 de abril de 2024,", vec![(Some(2024), 4, Some(26))]),
+            ("Na noite de 29 de maio, a polícia", vec![(None, 5, Some(29))]),
+            ("Op de ochtend van 21 november hield", vec![(None, 11, Some(21))]),
+            ("Il 28 ottobre 2023 la polizia", vec![(Some(2023), 10, Some(28))]),
+            ("Pada petang 15 Ogos, polis", vec![(None, 8, Some(15))]),
+            ("khai mạc vào ngày 20-11 tại", vec![(None, 11, Some(20))]),
+            (
+                "hujan lebat dari 13 - 15 November, banyak",
+                vec![(None, 11, Some(13)), (None, 11, Some(15))],
+            ),
+            (
+                "entre el 13 al 15 de noviembre de 2023",
+                vec![(Some(2023), 11, Some(13)), (Some(2023), 11, Some(15))],
             ),
         ];
         for (text, want) in cases {

@@ -9,32 +9,113 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A language newsfold recognises. The set is closed on purpose: the detector is restricted to it,
-/// which is what makes it accurate on short, name-heavy provincial news.
+/// A language newsfold recognises: Vietnamese, and the Latin-script languages vietnam.vn and the
+/// VNA desks publish machine translations in. The set is closed on purpose: the detector is
+/// restricted to it, which is what makes it accurate on short, name-heavy provincial news. Pages in
+/// scripts outside it (Arabic, Chinese, Japanese, Korean, Russian, Thai...) get no language and fold
+/// only on exact copies and direct links.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Vi,
     Fr,
     En,
+    De,
+    Es,
+    Pt,
+    It,
+    Nl,
+    /// Malay; the detector cannot tell it from Indonesian, so only a declared `ms` gives it.
+    Ms,
+    Id,
 }
 
 impl Lang {
+    pub const ALL: [Lang; 10] = [
+        Lang::Vi,
+        Lang::Fr,
+        Lang::En,
+        Lang::De,
+        Lang::Es,
+        Lang::Pt,
+        Lang::It,
+        Lang::Nl,
+        Lang::Ms,
+        Lang::Id,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Vi => "vi",
             Lang::Fr => "fr",
             Lang::En => "en",
+            Lang::De => "de",
+            Lang::Es => "es",
+            Lang::Pt => "pt",
+            Lang::It => "it",
+            Lang::Nl => "nl",
+            Lang::Ms => "ms",
+            Lang::Id => "id",
         }
     }
 
     pub fn from_code(code: &str) -> Option<Lang> {
-        match code.trim().to_ascii_lowercase().as_str() {
-            "vi" | "vie" | "vietnamese" => Some(Lang::Vi),
-            "fr" | "fra" | "fre" | "french" => Some(Lang::Fr),
-            "en" | "eng" | "english" => Some(Lang::En),
-            _ => None,
+        let c = code.trim().to_ascii_lowercase();
+        // "fr-FR", "pt_BR": the primary subtag decides.
+        let primary = c.split(['-', '_']).next().unwrap_or("");
+        Some(match primary {
+            "vi" | "vie" | "vietnamese" => Lang::Vi,
+            "fr" | "fra" | "fre" | "french" => Lang::Fr,
+            "en" | "eng" | "english" => Lang::En,
+            "de" | "deu" | "ger" | "german" => Lang::De,
+            "es" | "spa" | "spanish" => Lang::Es,
+            "pt" | "por" | "portuguese" => Lang::Pt,
+            "it" | "ita" | "italian" => Lang::It,
+            "nl" | "nld" | "dut" | "dutch" => Lang::Nl,
+            "ms" | "msa" | "may" | "malay" => Lang::Ms,
+            "id" | "ind" | "indonesian" => Lang::Id,
+            _ => return None,
+        })
+    }
+
+    /// The codes newsfold accepts, quoted, for error messages: `"vi", "fr", …`.
+    pub fn expected() -> String {
+        Lang::ALL
+            .iter()
+            .map(|l| format!("\"{}\"", l.code()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A small stable number for compact encodings (index tags, persisted rows); 0 is "none".
+    pub fn tag(lang: Option<Lang>) -> u8 {
+        match lang {
+            None => 0,
+            Some(Lang::Vi) => 1,
+            Some(Lang::Fr) => 2,
+            Some(Lang::En) => 3,
+            Some(Lang::De) => 4,
+            Some(Lang::Es) => 5,
+            Some(Lang::Pt) => 6,
+            Some(Lang::It) => 7,
+            Some(Lang::Nl) => 8,
+            Some(Lang::Ms) => 9,
+            Some(Lang::Id) => 10,
         }
+    }
+
+    /// The inverse of `tag`; `None` for a number no language has.
+    pub fn from_tag(tag: u8) -> Option<Option<Lang>> {
+        if tag == 0 {
+            return Some(None);
+        }
+        Lang::ALL.iter().copied().find(|l| Lang::tag(Some(*l)) == tag).map(Some)
+    }
+
+    /// Whether numbers group thousands with "," and mark decimals with "." (English and Malay);
+    /// the others group with "." or a space and mark decimals with ",".
+    pub fn comma_thousands(self) -> bool {
+        matches!(self, Lang::En | Lang::Ms)
     }
 }
 
@@ -146,6 +227,9 @@ pub struct Record {
     /// Stable: BLAKE3 of (source, input key, raw bytes). The same input always gets the same id.
     pub id: String,
     pub story_id: String,
+    /// The event the story reports: stories of one incident (independent write-ups by other
+    /// outlets) share it. The id of the event's first story.
+    pub event_id: String,
     pub relation: Relation,
     pub duplicate_of: Option<String>,
     pub source: String,
@@ -180,14 +264,57 @@ pub struct Alternate {
     pub url: String,
 }
 
-/// A change of a story's canonical member (`[fold] prefer_lang`): `canonical` is now the story's
-/// canonical record, and the previously canonical `record_id` now stands in `relation` to it.
-/// JSON Lines sinks write it as its own line, after the record that caused it.
+/// A correction to records already delivered, which later evidence made: every sink receives it
+/// after the record that caused it (`schema/story-update-v1.json`). JSON Lines, NATS and webhook
+/// sinks write it as its own message; the SQL sinks apply it to the rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoryUpdate {
-    /// Always "story_update": tells this line from a record line.
-    #[serde(rename = "type")]
-    pub kind: StoryUpdateKind,
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StoryUpdate {
+    /// A story's canonical member changed (`[fold] prefer_lang`).
+    #[serde(rename = "story_update")]
+    Canonical(CanonicalChange),
+    /// Direct evidence (a page naming two pages as its own versions) showed two stories are one
+    /// article: `merged_story_id`'s members now belong to `story_id`.
+    StoryMerge(StoryMerge),
+    /// A page reporting the events of two stories showed them to be one event: every story of
+    /// `merged_event_id` now reports `event_id`.
+    EventLink(EventLink),
+}
+
+impl StoryUpdate {
+    /// Which kind of update, as the `type` field names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoryUpdate::Canonical(_) => "story_update",
+            StoryUpdate::StoryMerge(_) => "story_merge",
+            StoryUpdate::EventLink(_) => "event_link",
+        }
+    }
+
+    /// The record or story the update is about, for logs.
+    pub fn subject(&self) -> &str {
+        match self {
+            StoryUpdate::Canonical(u) => &u.record_id,
+            StoryUpdate::StoryMerge(u) => &u.merged_story_id,
+            StoryUpdate::EventLink(u) => &u.merged_event_id,
+        }
+    }
+
+    /// A stable id for the update (the same evidence always makes the same id), for sinks that
+    /// deduplicate by message id.
+    pub fn id(&self) -> String {
+        match self {
+            StoryUpdate::Canonical(u) => format!("update-{}", u.canonical),
+            StoryUpdate::StoryMerge(u) => format!("merge-{}-{}", u.merged_story_id, u.story_id),
+            StoryUpdate::EventLink(u) => format!("event-{}-{}", u.merged_event_id, u.event_id),
+        }
+    }
+}
+
+/// `canonical` is now the story's canonical record, and the previously canonical `record_id` now
+/// stands in `relation` to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CanonicalChange {
     pub story_id: String,
     pub canonical: String,
     pub record_id: String,
@@ -195,10 +322,33 @@ pub struct StoryUpdate {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoryUpdateKind {
-    StoryUpdate,
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoryMerge {
+    /// The story that remains.
+    pub story_id: String,
+    /// The story that joins it and ceases to exist.
+    pub merged_story_id: String,
+    /// The remaining story's event, which the moved members now report.
+    pub event_id: String,
+    /// Each moved member with its relation to the remaining story's canonical record.
+    pub members: Vec<MergedMember>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergedMember {
+    pub record_id: String,
+    pub relation: Relation,
+    pub duplicate_of: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventLink {
+    /// The event that remains.
+    pub event_id: String,
+    /// The event whose stories join it.
+    pub merged_event_id: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What a sink must acknowledge before the page behind a record counts as done in the state store.
@@ -216,8 +366,8 @@ pub struct Receipt {
 #[derive(Clone, Debug)]
 pub struct Delivery {
     pub record: Record,
-    /// Set when this record became its story's canonical member.
-    pub update: Option<StoryUpdate>,
+    /// Corrections this record's evidence made, written after it.
+    pub updates: Vec<StoryUpdate>,
     pub receipt: Receipt,
 }
 

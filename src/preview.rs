@@ -75,6 +75,7 @@ pub fn preview(target: &str, config: Option<&Config>, source: Option<&str>) -> a
     let content_hash = crate::fold::normalize::content_hash(&body);
     let alone = Placement {
         story_id: id.clone(),
+        event_id: id.clone(),
         relation: Relation::Original,
         duplicate_of: None,
     };

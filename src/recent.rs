@@ -99,8 +99,28 @@ impl Recent {
         self.stories.truncate(MAX_STORIES);
     }
 
-    /// A story's canonical member changed.
+    /// A story's canonical member changed, or stories merged (event links change no story).
     pub fn update(&mut self, u: &StoryUpdate) {
+        let u = match u {
+            StoryUpdate::Canonical(u) => u,
+            StoryUpdate::StoryMerge(m) => {
+                let Some(at) = self.stories.iter().position(|s| s.story_id == m.merged_story_id) else {
+                    return;
+                };
+                let gone = self.stories.remove(at).expect("position is in range");
+                if let Some(s) = self.stories.iter_mut().find(|s| s.story_id == m.story_id) {
+                    for mut member in gone.members {
+                        if let Some(mm) = m.members.iter().find(|mm| mm.record_id == member.record_id) {
+                            member.relation = mm.relation;
+                        }
+                        s.members.push(member);
+                    }
+                    s.more += gone.more;
+                }
+                return;
+            }
+            StoryUpdate::EventLink(_) => return,
+        };
         if let Some(s) = self.stories.iter_mut().find(|s| s.story_id == u.story_id) {
             s.canonical = u.canonical.clone();
             if let Some(m) = s.members.iter_mut().find(|m| m.record_id == u.record_id) {
@@ -138,6 +158,7 @@ mod tests {
         Record {
             id: id.into(),
             story_id: story.into(),
+            event_id: story.into(),
             relation,
             duplicate_of: (relation != Relation::Original).then(|| format!("{story}-first")),
             source: "seeds".into(),
@@ -169,14 +190,13 @@ mod tests {
         let ids: Vec<&str> = first.members.iter().map(|m| m.record_id.as_str()).collect();
         assert_eq!(ids, ["fr1", "vi1"]);
         // The Vietnamese original becomes canonical.
-        r.update(&StoryUpdate {
-            kind: crate::model::StoryUpdateKind::StoryUpdate,
+        r.update(&StoryUpdate::Canonical(crate::model::CanonicalChange {
             story_id: "s1".into(),
             canonical: "vi1".into(),
             record_id: "fr1".into(),
             relation: Relation::Translation,
             updated_at: now,
-        });
+        }));
         let s1 = r.stories().next().unwrap();
         assert_eq!(s1.canonical, "vi1");
         assert_eq!(s1.members[0].relation, Relation::Translation);

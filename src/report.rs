@@ -144,6 +144,11 @@ pub struct SinkEvents {
 pub struct RunReport {
     pub sources: BTreeMap<String, SourceCounts>,
     pub relations: BTreeMap<&'static str, u64>,
+    /// Story updates sent, by kind (`story_update`, `story_merge`, `event_link`).
+    pub updates: BTreeMap<&'static str, u64>,
+    /// Distinct stories and events among the run's records.
+    pub stories: u64,
+    pub events: u64,
     pub delivered: BTreeMap<String, u64>,
     pub sink_events: BTreeMap<String, SinkEvents>,
     pub stage_counts: BTreeMap<Stage, StageCounts>,
@@ -201,6 +206,17 @@ impl fmt::Display for RunReport {
                 "none".to_string()
             } else {
                 rel.join(", ")
+            }
+        )?;
+        writeln!(f, "stories: {}, events: {}", self.stories, self.events)?;
+        let upd: Vec<String> = self.updates.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(
+            f,
+            "story updates: {}",
+            if upd.is_empty() {
+                "none".to_string()
+            } else {
+                upd.join(", ")
             }
         )?;
         let del: Vec<String> = self.delivered.iter().map(|(k, v)| format!("{k} {v}")).collect();

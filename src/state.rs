@@ -184,6 +184,30 @@ impl StateStore {
         Ok(())
     }
 
+    /// Rewrites the placement of persisted documents a merge or event link moved.
+    pub fn move_docs(&self, moved: &[crate::fold::row::Moved]) -> anyhow::Result<()> {
+        use crate::fold::index::IndexedDoc;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut get = tx.prepare("SELECT doc FROM fold_rows WHERE record_id = ?1")?;
+            let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
+            for m in moved {
+                let blob: Option<Vec<u8>> = get.query_row(params![m.record_id], |r| r.get(0)).optional()?;
+                let Some(blob) = blob else { continue };
+                let row = DocRow {
+                    record_id: m.record_id.clone(),
+                    blob,
+                };
+                let row = IndexedDoc::replace_placement(&row, m)
+                    .map_err(|e| anyhow::anyhow!("fold document {}: {e}", m.record_id))?;
+                put.execute(params![row.record_id, row.blob])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Removes documents the fold index evicted, so the persisted index stays bounded too.
     pub fn delete_docs(&self, record_ids: &[String]) -> anyhow::Result<()> {
         let mut conn = self.conn();
@@ -247,13 +271,16 @@ fn migrate_fold_docs(conn: &Connection, version: i64) -> anyhow::Result<()> {
                 content_hash: r.get(5)?,
                 location: r.get(6)?,
                 original_url: r.get(7)?,
+                alternates: Vec::new(),
                 features: blob
                     .chunks_exact(4)
                     .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
+                order: Vec::new(),
                 sketch: crate::fold::minhash::Sketch::from_bytes(&r.get::<_, Vec<u8>>(9)?).unwrap_or_default(),
                 at: r.get(10)?,
                 event_day: r.get::<_, Option<i64>>(11)?.map(|v| ((v / 100) as u8, (v % 100) as u8)),
+                event_id: r.get(1)?,
             })
         })?;
         let mut insert = conn.prepare("INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)")?;
@@ -288,9 +315,12 @@ mod tests {
             content_hash: "h".into(),
             location: "/x/a.txt".into(),
             original_url: None,
+            alternates: Vec::new(),
             features: vec![1, u32::MAX, 42],
+            order: vec![0, 1, 2],
             sketch: crate::fold::minhash::sketch("một hai ba bốn năm sáu bảy tám chín mười"),
             event_day: Some((1, 19)),
+            event_id: "r1".into(),
             at: 1_700_000_000,
         };
         {

@@ -121,6 +121,10 @@ pub struct SinkStats {
 #[derive(Debug, Default)]
 struct FoldStats {
     relations: BTreeMap<&'static str, u64>,
+    updates: BTreeMap<&'static str, u64>,
+    /// Stories and events founded this run, less those merged or linked away.
+    stories: u64,
+    events: u64,
     index: IndexSize,
     recent: Recent,
 }
@@ -229,15 +233,28 @@ impl Stats {
         self.stage(Stage::Scrape).passed();
     }
 
-    /// A folded record, with the canonical change it caused, if any, and the index's size after it.
-    pub fn record(&self, record: &Record, update: Option<&StoryUpdate>, index: IndexSize) {
+    /// A folded record, with the updates it caused and the index's size after it.
+    pub fn record(&self, record: &Record, updates: &[StoryUpdate], index: IndexSize) {
         self.source(&record.source).records.fetch_add(1, Ordering::Relaxed);
         self.stage(Stage::Fold).passed();
         let mut f = self.fold_stats();
         *f.relations.entry(record.relation.as_str()).or_insert(0) += 1;
         f.recent.record(record, Utc::now());
-        if let Some(u) = update {
+        // A story is founded by its first record, an event by its first story's.
+        if record.story_id == record.id {
+            f.stories += 1;
+            if record.event_id == record.id {
+                f.events += 1;
+            }
+        }
+        for u in updates {
             f.recent.update(u);
+            *f.updates.entry(u.kind()).or_insert(0) += 1;
+            match u {
+                StoryUpdate::StoryMerge(_) => f.stories = f.stories.saturating_sub(1),
+                StoryUpdate::EventLink(_) => f.events = f.events.saturating_sub(1),
+                StoryUpdate::Canonical(_) => {}
+            }
         }
         f.index = index;
     }
@@ -319,6 +336,9 @@ impl Stats {
         RunReport {
             sources,
             relations: f.relations.clone(),
+            updates: f.updates.clone(),
+            stories: f.stories,
+            events: f.events,
             delivered,
             sink_events,
             stage_counts,

@@ -168,8 +168,9 @@ pub fn source_lang(cx: &mut Cx<'_>, key: &str, lang: Option<&str>) -> Option<cra
         cx.error(
             &format!("{key}.lang"),
             format!(
-                "unknown language {}, expected one of \"vi\", \"fr\", \"en\"",
-                preview(l)
+                "unknown language {}, expected one of {}",
+                preview(l),
+                crate::model::Lang::expected()
             ),
         );
     }
@@ -221,7 +222,7 @@ mod tests {
             "c.toml:10:15: pipeline.sink_linger: must be at most 60s",
             "c.toml:12:13: fold.min_score: must be between 0 and 1",
             "c.toml:13:15: fold.prefer_lang: \"vi\" is listed twice",
-            "c.toml:13:15: fold.prefer_lang: unknown language \"xx\", expected \"vi\", \"fr\" or \"en\"",
+            "c.toml:13:15: fold.prefer_lang: unknown language \"xx\", expected one of \"vi\", \"fr\", \"en\", \"de\", \"es\", \"pt\", \"it\", \"nl\", \"ms\", \"id\"",
             "c.toml:14:12: fold.max_docs: must be at least 1",
             "c.toml:15:10: fold.window: must be at least one second",
             "c.toml:17:10: api.listen: \"nowhere\" is not an address and port, e.g. \"127.0.0.1:9464\"",

@@ -298,8 +298,9 @@ pub fn fold(cx: &mut Cx<'_>, raw: RawFold) -> crate::fold::FoldOptions {
             None => cx.error(
                 "fold.prefer_lang",
                 format!(
-                    "unknown language {}, expected \"vi\", \"fr\" or \"en\"",
-                    super::preview(l)
+                    "unknown language {}, expected one of {}",
+                    super::preview(l),
+                    Lang::expected()
                 ),
             ),
         }

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::names::names;
 use super::normalize::{fold, is_letter};
 use crate::dates::{digit_runs, find_dates_in, is_word_byte};
 use crate::model::Lang;
@@ -36,10 +37,14 @@ pub enum Class {
     Code = 8,
     /// Two consecutive words of a capitalised name.
     Name = 9,
+    /// A reference date: the date of a cited document ("Decree 03/2019/ND-CP dated 5/9/2019"), an
+    /// anniversary or a founding. Translations keep it, but every page citing the same decree or
+    /// marking the same anniversary shares it, so it says little about which event a page reports.
+    DateRef = 10,
 }
 
 impl Class {
-    const ALL: [Class; 10] = [
+    const ALL: [Class; 11] = [
         Class::NumSmall,
         Class::NumYear,
         Class::NumMid,
@@ -50,6 +55,7 @@ impl Class {
         Class::DateMonthYear,
         Class::Code,
         Class::Name,
+        Class::DateRef,
     ];
 
     pub fn of(feature: u32) -> Class {
@@ -71,6 +77,7 @@ impl Class {
             Class::DateMonthYear => 0.4,
             Class::Code => 2.0,
             Class::Name => 0.8,
+            Class::DateRef => 0.4,
         }
     }
 
@@ -85,7 +92,7 @@ impl Class {
             | Class::DateDayMonth
             | Class::Code => 1.0,
             Class::Name => 0.5,
-            Class::NumSmall | Class::NumYear | Class::DateMonthYear => 0.0,
+            Class::NumSmall | Class::NumYear | Class::DateMonthYear | Class::DateRef => 0.0,
         }
     }
 }
@@ -106,24 +113,127 @@ pub struct Explained {
     pub features: Vec<(Class, String)>,
 }
 
-/// The fingerprint of an article body: sorted, unique feature keys, at most `MAX_FEATURES`.
-pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
-    fingerprint_and_event(text, lang, 0).0
+/// An article's fingerprint: sorted, unique feature keys (at most `MAX_FEATURES`), each one's rank
+/// in the text (`order[i]` is the rank of `features[i]`'s first mention, 0 first, saturating at
+/// 255), and the event day.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fingerprint {
+    pub features: Vec<u32>,
+    pub order: Vec<u8>,
+    /// (month, day) of the first event date in the lead: a dated mention that is not a reference
+    /// date (`Class::DateRef`).
+    pub event_day: Option<(u8, u8)>,
 }
 
-/// The fingerprint, and the event day: the first day-and-month mentioned before byte `lead_end`
-/// (the lead). One pass over the dates serves both.
-pub fn fingerprint_and_event(text: &str, lang: Option<Lang>, lead_end: usize) -> (Vec<u32>, Option<(u8, u8)>) {
-    let mut keys: Vec<u32> = Vec::with_capacity(64);
-    let event = features(text, lang, &mut |c, s| keys.push(key(c, s)), lead_end);
+/// The fingerprint's feature keys of `text`.
+pub fn fingerprint(text: &str, lang: Option<Lang>) -> Vec<u32> {
+    fingerprint_and_event(text, lang, &[]).features
+}
+
+/// The fingerprint, with the event day looked for in the byte ranges `lead` (the title and the
+/// lead paragraphs). One pass over the dates serves both.
+pub fn fingerprint_and_event(text: &str, lang: Option<Lang>, lead: &[Range<usize>]) -> Fingerprint {
+    let mut keys: Vec<(u32, u32)> = Vec::with_capacity(64);
+    let event_day = features(
+        text,
+        lang,
+        &mut |c, s, at| keys.push((key(c, s), at.min(u32::MAX as usize) as u32)),
+        lead,
+    );
+    // Each key once, at its first mention.
     keys.sort_unstable();
-    keys.dedup();
+    keys.dedup_by_key(|k| k.0);
     if keys.len() > MAX_FEATURES {
-        keys.sort_by(|a, b| Class::of(*b).prior().total_cmp(&Class::of(*a).prior()).then(a.cmp(b)));
+        keys.sort_by(|a, b| {
+            Class::of(b.0)
+                .prior()
+                .total_cmp(&Class::of(a.0).prior())
+                .then(a.0.cmp(&b.0))
+        });
         keys.truncate(MAX_FEATURES);
         keys.sort_unstable();
     }
-    (keys, event)
+    // Ranks by position; ties (one date's several keys) share the rank of the first.
+    let mut by_pos: Vec<usize> = (0..keys.len()).collect();
+    by_pos.sort_by_key(|&i| (keys[i].1, keys[i].0));
+    let mut order = vec![0u8; keys.len()];
+    let mut rank = 0u8;
+    for (n, &i) in by_pos.iter().enumerate() {
+        if n > 0 && keys[by_pos[n - 1]].1 != keys[i].1 {
+            rank = rank.saturating_add(1);
+        }
+        order[i] = rank;
+    }
+    Fingerprint {
+        features: keys.into_iter().map(|k| k.0).collect(),
+        order,
+        event_day,
+    }
+}
+
+/// Words that, just before a date, make it a reference date (compared folded, as whole words):
+/// a document's issue or signature, a founding, an anniversary, in the languages read.
+const REFERENCE_CUES: &[&str] = &[
+    "dated",
+    "signed",
+    "issued",
+    "promulgated",
+    "founding",
+    "founded",
+    "establishment",
+    "anniversary",
+    "ban hanh",
+    "thanh lap",
+    "ky niem",
+    "date du",
+    "signe",
+    "promulgue",
+    "fondation",
+    "creation",
+    "anniversaire",
+    "vom",
+    "gegrundet",
+    "jahrestag",
+    "de fecha",
+    "fundacion",
+    "aniversario",
+    "fundacao",
+    "gedateerd",
+    "bertarikh",
+    "ulang tahun",
+    "penubuhan",
+];
+
+/// Whether the date starting at byte `at` is a reference date: it follows a document code closely
+/// (nothing but a connector such as "ngày", "dated", "du", ", dated" between them), or a cue word
+/// comes shortly before it within the same clause (a "(" may open between them, as in "founding
+/// of the Party (3/2/1930 - 3/2/2025)").
+fn is_reference(text: &str, at: usize, codes: &[Range<usize>]) -> bool {
+    // Codes end before the date; the nearest one decides.
+    if let Some(c) = codes.iter().rev().find(|c| c.end <= at) {
+        let gap = &text[c.end..at];
+        if gap.len() <= 16 && !gap.contains(['.', ';', ':', '\n']) {
+            return true;
+        }
+    }
+    let mut start = at.saturating_sub(64);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let before = &text[start..at];
+    // The clause the date sits in: after the last clause break before it.
+    let clause = before
+        .rfind([',', ';', '.', ':', '\n'])
+        .map_or(before, |i| &before[i + 1..]);
+    let folded = fold(clause);
+    let words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    REFERENCE_CUES.iter().any(|cue| {
+        let cue: Vec<&str> = cue.split(' ').collect();
+        words.windows(cue.len()).any(|w| w == cue.as_slice())
+    })
 }
 
 /// A document code (`03/2019/NĐ-CP`, `15-KH/TU`), matched where a digit run starts: the scan below
@@ -213,74 +323,6 @@ fn numbers(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
     out
 }
 
-/// Words that start a sentence or a title in fr/en/vi and so are capitalised without being names.
-/// Compared after folding, so Vietnamese "Lê" (a surname) drops at a run's start in both languages
-/// alike and the remaining words still match.
-const RUN_STOPWORDS: &[&str] = &[
-    "le",
-    "la",
-    "les",
-    "l",
-    "l'",
-    "the",
-    "a",
-    "an",
-    "un",
-    "une",
-    "des",
-    "du",
-    "de",
-    "d",
-    "en",
-    "dans",
-    "selon",
-    "lors",
-    "ce",
-    "cet",
-    "cette",
-    "ces",
-    "il",
-    "elle",
-    "ils",
-    "elles",
-    "in",
-    "on",
-    "at",
-    "for",
-    "of",
-    "to",
-    "by",
-    "et",
-    "and",
-    "cac",
-    "nhung",
-    "cua",
-    "tai",
-    "theo",
-    "trong",
-    "voi",
-    "sang",
-    "chieu",
-    "toi",
-    "ong",
-    "ba",
-    "mr",
-    "mrs",
-    "ms",
-    "m",
-    "mme",
-    "camarade",
-    "camarades",
-    "comrade",
-    "comrades",
-    "au",
-    "aux",
-    "par",
-    "pour",
-    "sur",
-    "avec",
-];
-
 fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
     masked.iter().any(|m| r.start < m.end && m.start < r.end)
 }
@@ -288,22 +330,38 @@ fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
 /// The features of `text`, with their canonical text.
 pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
     let mut out = Explained::default();
-    features(text, lang, &mut |c, s| out.features.push((c, s.to_string())), 0);
+    features(text, lang, &mut |c, s, _| out.features.push((c, s.to_string())), &[]);
     out
 }
 
-/// Calls `emit` with every feature of `text` and its canonical text (which may repeat); returns
-/// the first day-and-month mentioned before `lead_end`.
-fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), lead_end: usize) -> Option<(u8, u8)> {
+/// Calls `emit` with every feature of `text`, its canonical text (which may repeat) and the byte
+/// where it is mentioned; returns the first event day (a day-and-month that is not a reference
+/// date) mentioned in the `lead` ranges.
+fn features(
+    text: &str,
+    lang: Option<Lang>,
+    emit: &mut dyn FnMut(Class, &str, usize),
+    lead: &[Range<usize>],
+) -> Option<(u8, u8)> {
     let mut masked: Vec<Range<usize>> = Vec::new();
     let mut event = None;
     let mut buf = String::with_capacity(16);
 
     // One scan for digit runs serves dates, codes, times and numbers.
     let runs: Vec<Range<usize>> = digit_runs(text).collect();
-    for d in find_dates_in(text, &runs) {
+    let dates = find_dates_in(text, &runs);
+    // Codes that overlap no date: a date's digits are never a code's.
+    let code_spans: Vec<Range<usize>> = codes(text, &runs)
+        .into_iter()
+        .filter(|r| !dates.iter().any(|d| r.start < d.span.end && d.span.start < r.end))
+        .filter(|r| text[r.clone()].chars().any(char::is_uppercase))
+        .collect();
+    for d in dates {
+        let at = d.span.start;
+        let reference = is_reference(text, at, &code_spans);
         if event.is_none()
-            && d.span.start < lead_end
+            && !reference
+            && lead.iter().any(|r| r.contains(&at))
             && let Some(day) = d.day
         {
             event = Some((d.month as u8, day as u8));
@@ -321,9 +379,10 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
                 buf.push('-');
                 push_digits(&mut buf, day, 2);
             }
-            emit(class, &buf);
+            emit(class, &buf, at);
         };
         match (d.year, d.day) {
+            _ if reference => put(Class::DateRef, d.year, d.day),
             (Some(y), Some(day)) => {
                 put(Class::DateFull, Some(y), Some(day));
                 put(Class::DateDayMonth, None, Some(day));
@@ -335,15 +394,9 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
         }
         masked.push(d.span);
     }
-    for r in codes(text, &runs) {
-        if overlaps(&r, &masked) {
-            continue;
-        }
-        let s = &text[r.clone()];
-        if s.chars().any(char::is_uppercase) {
-            emit(Class::Code, &fold(s).replace('–', "-"));
-            masked.push(r);
-        }
+    for r in code_spans {
+        emit(Class::Code, &fold(&text[r.clone()]).replace('–', "-"), r.start);
+        masked.push(r);
     }
     masked.extend(times(text, &runs));
     for r in numbers(text, &runs) {
@@ -361,7 +414,7 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
             // A multiplier word belongs to the last number of the run only.
             let v = if i + 1 == n { v * multiplier } else { v };
             if let Some(class) = number_feature(v, grouped, &mut buf) {
-                emit(class, &buf);
+                emit(class, &buf, r.start);
             }
         }
     }
@@ -370,8 +423,8 @@ fn features(text: &str, lang: Option<Lang>, emit: &mut dyn FnMut(Class, &str), l
 }
 
 /// Splits a digit run with separators into numbers, reading separators by the text's language:
-/// Vietnamese and French group thousands with "." or spaces and mark decimals with ","; English
-/// groups with "," and marks decimals with ".". Returns the numbers and the byte length consumed.
+/// Vietnamese, French and the other day-first languages group thousands with "." or spaces and mark
+/// decimals with ","; English and Malay group with "," and mark decimals with ".". Returns the numbers and the byte length consumed.
 fn parse_numbers(s: &str, lang: Option<Lang>) -> (Vec<(f64, bool)>, usize) {
     let mut groups: Vec<&str> = Vec::new();
     let mut seps: Vec<char> = Vec::new();
@@ -388,7 +441,7 @@ fn parse_numbers(s: &str, lang: Option<Lang>) -> (Vec<(f64, bool)>, usize) {
     let is_space = |c: char| c == ' ' || c == '\u{00A0}' || c == '\u{202F}';
     let same_sep = |a: char, b: char| a == b || (is_space(a) && is_space(b));
     let is_thousands = |c: char| match lang {
-        Some(Lang::En) => c == ',',
+        Some(l) if l.comma_thousands() => c == ',',
         _ => c == '.' || is_space(c),
     };
 
@@ -432,9 +485,10 @@ fn multiplier_after(rest: &str) -> f64 {
         .take_while(|c| is_letter(*c))
         .collect();
     match fold(&word).as_str() {
-        "trieu" | "million" | "millions" => 1e6,
-        "ty" | "ti" | "milliard" | "milliards" | "billion" | "billions" => 1e9,
-        "nghin" | "ngan" | "thousand" | "thousands" | "mille" => 1e3,
+        "trieu" | "million" | "millions" | "millionen" | "millones" | "milhoes" | "milioni" | "miljoen" | "juta" => 1e6,
+        "ty" | "ti" | "milliard" | "milliards" | "billion" | "billions" | "milliarden" | "miliardi" | "miljard"
+        | "bilion" => 1e9,
+        "nghin" | "ngan" | "thousand" | "thousands" | "mille" | "tausend" | "mil" | "duizend" | "ribu" => 1e3,
         _ => 1.0,
     }
 }
@@ -479,53 +533,6 @@ fn number_feature(v: f64, grouped: bool, buf: &mut String) -> Option<Class> {
         buf.truncate(kept);
         Some(Class::NumDecimal)
     }
-}
-
-/// Bigrams of consecutive capitalised words ("Le Van Dung" → "van dung" after the run's leading
-/// stopword): names and places, which machine translation copies without diacritics.
-fn names(text: &str, emit: &mut dyn FnMut(Class, &str)) {
-    let mut run: Vec<String> = Vec::new();
-    let mut pair = String::new();
-    let mut flush = |run: &mut Vec<String>, emit: &mut dyn FnMut(Class, &str)| {
-        let start = run.iter().take_while(|w| RUN_STOPWORDS.contains(&w.as_str())).count();
-        let words = &run[start..];
-        for w in words.windows(2) {
-            pair.clear();
-            pair.push_str(&w[0]);
-            pair.push(' ');
-            pair.push_str(&w[1]);
-            emit(Class::Name, &pair);
-        }
-        run.clear();
-    };
-    // A hand scan over words (letters, marks, inner apostrophes and hyphens), tracking whether
-    // only spaces separate a word from the previous one.
-    let is_word = is_letter;
-    let mut rest = text;
-    let mut joined = false;
-    while !rest.is_empty() {
-        let Some(start) = rest.find(is_word) else { break };
-        let gap = &rest[..start];
-        if !gap.chars().all(|c| c == ' ' || c == '\u{00A0}') {
-            joined = false;
-        }
-        let tail = &rest[start..];
-        let len = tail
-            .find(|c: char| !(is_word(c) || c == '\'' || c == '’' || c == '-'))
-            .unwrap_or(tail.len());
-        let w = &tail[..len];
-        rest = &tail[len..];
-        let capitalised = w.chars().next().is_some_and(char::is_uppercase);
-        let acronym = w.chars().filter(|&c| is_letter(c)).count() >= 2 && w.chars().all(|c| !c.is_lowercase());
-        if !joined || !capitalised || acronym {
-            flush(&mut run, emit);
-        }
-        if capitalised && !acronym {
-            run.push(fold(w));
-        }
-        joined = true;
-    }
-    flush(&mut run, emit);
 }
 
 #[cfg(test)]
@@ -649,6 +656,101 @@ mod tests {
             assert_eq!(times(t, &runs), ranges(&time, t), "times in {t:?}");
             assert_eq!(numbers(t, &runs), ranges(&number, t), "numbers in {t:?}");
         }
+    }
+
+    fn event(text: &str, lang: Lang) -> Option<(u8, u8)> {
+        let lead = std::iter::once(0..text.len()).collect::<Vec<_>>();
+        fingerprint_and_event(text, Some(lang), &lead).event_day
+    }
+
+    #[test]
+    fn reference_dates_are_not_the_event_day() {
+        type Case<'a> = (&'a str, Lang, Option<(u8, u8)>);
+        let cases: &[Case<'_>] = &[
+            (
+                "Triển khai Nghị định 03/2019/NĐ-CP ngày 5/9/2019 của Chính phủ, chiều 15/10 Công an tỉnh họp",
+                Lang::Vi,
+                Some((10, 15)),
+            ),
+            (
+                "Five years of implementing Decree 03/2019/ND-CP dated September 5, 2019: on the afternoon of October 15 the police met",
+                Lang::En,
+                Some((10, 15)),
+            ),
+            (
+                "le décret 03/2019/ND-CP du 5 septembre 2019 ; le 15 janvier, la réunion",
+                Lang::Fr,
+                Some((1, 15)),
+            ),
+            (
+                "Decree No. 03/2019/ND-CP, dated 5 September 2019, was reviewed on January 15",
+                Lang::En,
+                Some((1, 15)),
+            ),
+            (
+                "Kỷ niệm 95 năm Ngày thành lập Đảng (3/2/1930 - 3/2/2025), sáng 1/2 tỉnh tổ chức",
+                Lang::Vi,
+                Some((2, 1)),
+            ),
+            (
+                "On the afternoon of October 15, the committee met",
+                Lang::En,
+                Some((10, 15)),
+            ),
+            (
+                "Am Nachmittag des 20. Juni tagte der Ausschuss",
+                Lang::De,
+                Some((6, 20)),
+            ),
+        ];
+        for (text, lang, want) in cases {
+            assert_eq!(event(text, *lang), *want, "{text}");
+        }
+        // The decree's date is still a feature, of the reference class.
+        assert!(has(
+            "Nghị định 03/2019/NĐ-CP ngày 5/9/2019",
+            Some(Lang::Vi),
+            Class::DateRef,
+            "2019-09-05"
+        ));
+        assert!(!has(
+            "Nghị định 03/2019/NĐ-CP ngày 5/9/2019",
+            Some(Lang::Vi),
+            Class::DateDayMonth,
+            "09-05"
+        ));
+    }
+
+    #[test]
+    fn numbers_of_other_locales_read_the_same() {
+        for (text, lang) in [
+            ("mehr als 62.000 Menschen und 6,4 kg", Lang::De),
+            ("más de 62.000 personas y 6,4 kg", Lang::Es),
+            ("lebih 62,000 orang dan 6.4 kg", Lang::Ms),
+        ] {
+            assert!(has(text, Some(lang), Class::NumLarge, "62000"), "{text}");
+            assert!(has(text, Some(lang), Class::NumDecimal, "6.4"), "{text}");
+        }
+        assert!(has("180 Millionen VND", Some(Lang::De), Class::NumLarge, "180000000"));
+    }
+
+    #[test]
+    fn ranks_follow_the_text() {
+        let fp = fingerprint_and_event(
+            "Le 15 janvier, 611 personnes et 62 000 participants",
+            Some(Lang::Fr),
+            &[],
+        );
+        let rank_of = |class: Class, s: &str| {
+            let k = key(class, s);
+            fp.features.iter().position(|f| *f == k).map(|i| fp.order[i])
+        };
+        let (day, small, large) = (
+            rank_of(Class::DateDayMonth, "01-15"),
+            rank_of(Class::NumMid, "611"),
+            rank_of(Class::NumLarge, "62000"),
+        );
+        assert!(day < small && small < large, "{day:?} {small:?} {large:?}");
     }
 
     #[test]

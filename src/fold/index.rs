@@ -27,13 +27,20 @@ pub const CANDIDATE_FEATURES: usize = 8;
 /// ...each walked over its most recent carriers only: the pages of one story arrive close in time,
 /// and this bounds the work per page whatever the index size.
 pub const RECENT_CARRIERS: usize = 64;
-/// A shared feature counts as evidence (see `fold::MIN_EVIDENCE`) only when at most this many
-/// documents carry it, or one in `EVIDENCE_DF_RATIO` of the index if that is more.
-pub const EVIDENCE_MIN_DF: usize = 128;
-pub const EVIDENCE_DF_RATIO: usize = 500;
+/// The rarity prior: document frequencies are smoothed as if the index had already seen this
+/// many pages of the genre, none carrying the feature. A feature's share of the index is then
+/// estimated as (df + 1) / (pages + PRIOR_PAGES), so nothing looks rare before the index holds
+/// pages to be rare among: with three pages indexed, a feature two of them carry has a share of
+/// 3/103, not 2/3 → "rare". See ARCHITECTURE.md, "Rarity before evidence".
+pub const PRIOR_PAGES: f32 = 100.0;
+/// A shared feature counts fully as evidence (see `fold::MIN_EVIDENCE`) when its smoothed share is
+/// at most one in this many pages, and in proportion to its log-rarity below that: a feature on
+/// one page in 20 counts about half. With the prior, a feature seen once counts 0.74 in an empty
+/// index and fully from about a thousand pages on.
+pub const EVIDENCE_FULL_RARITY: f32 = 200.0;
 
 /// How many candidates are scored exactly after the rough pass.
-pub const RESCORE: usize = 8;
+pub const RESCORE: usize = 16;
 
 /// A record or story id: the 32 hex digits of a record id, as a number.
 pub type Id = u128;
@@ -64,10 +71,16 @@ pub struct IndexedDoc {
     pub content_hash: String,
     pub location: String,
     pub original_url: Option<String>,
+    /// Other-language versions the page names (`hreflang` alternates), resolved.
+    pub alternates: Vec<String>,
     pub features: Vec<u32>,
+    /// Rank of each feature's first mention (`Fingerprint::order`); empty when unknown.
+    pub order: Vec<u8>,
     pub sketch: Sketch,
     /// (month, day) of the event, from the lead.
     pub event_day: Option<(u8, u8)>,
+    /// The event the document's story reports (a story id: the event's first story).
+    pub event_id: String,
     /// Unix seconds when it was indexed; the window counts from here.
     pub at: i64,
 }
@@ -78,9 +91,11 @@ struct Doc {
     norm: f32,
     record: Id,
     story: Id,
+    event: Id,
     /// 0 when none.
     duplicate_of: Id,
     features: Box<[u32]>,
+    order: Box<[u8]>,
     sketch: Sketch,
     at: i64,
     relation: Relation,
@@ -94,28 +109,18 @@ struct Tag(u16);
 
 impl Tag {
     fn new(lang: Option<Lang>, event_day: Option<(u8, u8)>) -> Tag {
-        let l = match lang {
-            None => 0,
-            Some(Lang::Vi) => 1,
-            Some(Lang::Fr) => 2,
-            Some(Lang::En) => 3,
-        };
-        // Month 1–12 in 4 bits, day 1–31 in 5 bits; 0 means no event day.
+        // Language in the low 4 bits; month 1–12 in 4 bits and day 1–31 in 5 bits above it, 0
+        // meaning no event day.
         let e = event_day.map_or(0, |(m, d)| (u16::from(m & 0x0f) << 5) | u16::from(d & 0x1f));
-        Tag(l | (e << 2))
+        Tag(u16::from(Lang::tag(lang) & 0x0f) | (e << 4))
     }
 
     fn lang(self) -> Option<Lang> {
-        match self.0 & 3 {
-            1 => Some(Lang::Vi),
-            2 => Some(Lang::Fr),
-            3 => Some(Lang::En),
-            _ => None,
-        }
+        Lang::from_tag((self.0 & 0x0f) as u8).flatten()
     }
 
     fn event_day(self) -> Option<(u8, u8)> {
-        let e = self.0 >> 2;
+        let e = self.0 >> 4;
         (e != 0).then_some(((e >> 5) as u8, (e & 0x1f) as u8))
     }
 }
@@ -156,7 +161,8 @@ pub struct StoryIndex {
     by_record: HashMap<Id, u32>,
     by_content: HashMap<Id, u32>,
     by_location: HashMap<u64, u32>,
-    by_original_url: HashMap<u64, u32>,
+    /// URLs indexed pages name as versions of themselves (original URL, alternates).
+    by_link: HashMap<u64, u32>,
     postings: HashMap<u32, Postings>,
     /// Evictions since the lookup maps were last swept.
     stale: usize,
@@ -203,7 +209,7 @@ impl StoryIndex {
             by_record: HashMap::default(),
             by_content: HashMap::default(),
             by_location: HashMap::default(),
-            by_original_url: HashMap::default(),
+            by_link: HashMap::default(),
             postings: HashMap::default(),
             stale: 0,
             feature_slots: 0,
@@ -242,8 +248,9 @@ impl StoryIndex {
         self.by_location.get(&hash_str(location)).and_then(|&s| self.live(s))
     }
 
-    pub fn by_original_url(&self, url: &str) -> Option<u32> {
-        self.by_original_url.get(&hash_str(url)).and_then(|&s| self.live(s))
+    /// The first live page that names `url` as its original or an alternate.
+    pub fn by_link(&self, url: &str) -> Option<u32> {
+        self.by_link.get(&hash_str(url)).and_then(|&s| self.live(s))
     }
 
     pub fn record(&self, doc: u32) -> Id {
@@ -252,6 +259,42 @@ impl StoryIndex {
 
     pub fn story(&self, doc: u32) -> Id {
         self.doc(doc).story
+    }
+
+    pub fn event(&self, doc: u32) -> Id {
+        self.doc(doc).event
+    }
+
+    /// Moves a live document to another story (a merge the fold decided on later evidence),
+    /// with its new relation and the record it now stands against (0: none).
+    pub fn set_story(&mut self, doc: u32, story: Id, relation: Relation, duplicate_of: Id) {
+        let i = doc.wrapping_sub(self.base) as usize;
+        if let Some(d) = self.docs.get_mut(i) {
+            d.story = story;
+            d.relation = relation;
+            d.duplicate_of = duplicate_of;
+        }
+    }
+
+    /// Moves a live document to another event.
+    pub fn set_event(&mut self, doc: u32, event: Id) {
+        let i = doc.wrapping_sub(self.base) as usize;
+        if let Some(d) = self.docs.get_mut(i) {
+            d.event = event;
+        }
+    }
+
+    /// Whether `seq` names a live document.
+    pub fn is_live(&self, seq: u32) -> bool {
+        self.live(seq).is_some()
+    }
+
+    pub fn order(&self, doc: u32) -> &[u8] {
+        &self.doc(doc).order
+    }
+
+    pub fn at(&self, doc: u32) -> i64 {
+        self.doc(doc).at
     }
 
     fn tag(&self, seq: u32) -> Tag {
@@ -279,13 +322,15 @@ impl StoryIndex {
         (d.relation, (d.duplicate_of != 0).then_some(d.duplicate_of))
     }
 
-    /// Rarity weight of a feature: its class prior times a smoothed inverse document frequency.
+    /// Rarity weight of a feature: its class prior times its smoothed inverse document frequency
+    /// plus one (so a feature every page carries still weighs a little).
     fn weight_df(&self, feature: u32, df: u32) -> f32 {
-        Class::of(feature).prior() * (ln_1p_n(self.docs.len()) - ln_df(df) + 1.0)
+        Class::of(feature).prior() * (idf(ln_pages(self.docs.len()), df) + 1.0)
     }
 
-    fn evidence_max_df(&self) -> usize {
-        EVIDENCE_MIN_DF.max(self.docs.len() / EVIDENCE_DF_RATIO)
+    /// How much of its class's evidence a shared feature carried by `df` documents gives.
+    fn evidence_factor(&self, df: u32) -> f32 {
+        (idf(ln_pages(self.docs.len()), df) / EVIDENCE_FULL_RARITY.ln()).clamp(0.0, 1.0)
     }
 
     /// Each feature's (weight², df), and the fingerprint's norm.
@@ -316,9 +361,7 @@ impl StoryIndex {
                     dot += w2;
                     // Only a rare shared feature is evidence: thousands of stories share a
                     // common name or date.
-                    if df as usize <= self.evidence_max_df() {
-                        evidence += Class::of(a[i]).evidence();
-                    }
+                    evidence += Class::of(a[i]).evidence() * self.evidence_factor(df);
                     i += 1;
                     j += 1;
                 }
@@ -409,9 +452,14 @@ impl StoryIndex {
         self.candidates_for(&self.query(features), keep)
     }
 
-    /// Adds a document, then evicts what the limits no longer allow. Returns the (record, story)
-    /// ids evicted. Idempotent: a live record id is left as it is.
-    pub fn insert(&mut self, d: &IndexedDoc) -> Vec<(Id, Id)> {
+    /// The sequence number the next inserted document gets.
+    pub fn next_seq(&self) -> u32 {
+        self.base.wrapping_add(self.docs.len() as u32)
+    }
+
+    /// Adds a document, then evicts what the limits no longer allow. Returns the evicted
+    /// documents' (sequence number, record, story). Idempotent: a live record id is left as it is.
+    pub fn insert(&mut self, d: &IndexedDoc) -> Vec<(u32, Id, Id)> {
         let record = parse_id(&d.record_id);
         if self.get_record(record).is_some() {
             return Vec::new();
@@ -419,7 +467,7 @@ impl StoryIndex {
         let seq = self.base.wrapping_add(self.docs.len() as u32);
         // The norm with each feature's document frequency counting this document, as `weigh`
         // would compute it now, summed while the postings are at hand.
-        let ln_n = ln_1p_n(self.docs.len());
+        let ln_n = ln_pages(self.docs.len());
         let tag = Tag::new(d.lang, d.event_day);
         let mut norm2 = 0.0f32;
         for &f in &d.features {
@@ -427,7 +475,7 @@ impl StoryIndex {
             let before = posting_bytes(p);
             p.df += 1;
             // The same expression as `weight_df`, so the norm is the same to the bit.
-            norm2 += (Class::of(f).prior() * (ln_n - ln_df(p.df) + 1.0)).powi(2);
+            norm2 += (Class::of(f).prior() * (idf(ln_n, p.df) + 1.0)).powi(2);
             let base = self.base;
             let evicted = p
                 .docs
@@ -446,15 +494,17 @@ impl StoryIndex {
         self.by_record.insert(record, seq);
         self.by_content.entry(parse_id(&d.content_hash)).or_insert(seq);
         self.by_location.entry(hash_str(&d.location)).or_insert(seq);
-        if let Some(u) = &d.original_url {
-            self.by_original_url.entry(hash_str(u)).or_insert(seq);
+        for u in d.original_url.iter().chain(&d.alternates) {
+            self.by_link.entry(hash_str(u)).or_insert(seq);
         }
         self.docs.push_back(Doc {
             norm: norm2.sqrt(),
             record,
             story: parse_id(&d.story_id),
+            event: parse_id(&d.event_id),
             duplicate_of: d.duplicate_of.as_deref().map_or(0, parse_id),
             features: d.features.clone().into_boxed_slice(),
+            order: d.order.clone().into_boxed_slice(),
             sketch: d.sketch,
             at: d.at,
             relation: d.relation,
@@ -463,7 +513,7 @@ impl StoryIndex {
         self.evict(d.at)
     }
 
-    fn evict(&mut self, now: i64) -> Vec<(Id, Id)> {
+    fn evict(&mut self, now: i64) -> Vec<(u32, Id, Id)> {
         let mut out = Vec::new();
         while let Some(front) = self.docs.front() {
             let too_many = self.docs.len() > self.limits.max_docs;
@@ -471,6 +521,7 @@ impl StoryIndex {
             if !too_many && !too_old {
                 break;
             }
+            let seq = self.base;
             let Some(doc) = self.docs.pop_front() else { break };
             self.tags.pop_front();
             self.base = self.base.wrapping_add(1);
@@ -484,7 +535,7 @@ impl StoryIndex {
                     }
                 }
             }
-            out.push((doc.record, doc.story));
+            out.push((seq, doc.record, doc.story));
             self.stale += 1;
         }
         if self.stale > 1024 && self.stale > self.docs.len() / 4 {
@@ -500,7 +551,7 @@ impl StoryIndex {
         self.by_record.retain(|_, s| live(s));
         self.by_content.retain(|_, s| live(s));
         self.by_location.retain(|_, s| live(s));
-        self.by_original_url.retain(|_, s| live(s));
+        self.by_link.retain(|_, s| live(s));
         for p in self.postings.values_mut() {
             let mut k = 0;
             for i in 0..p.docs.len() {
@@ -520,30 +571,36 @@ impl StoryIndex {
     pub fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         let map = |cap: usize, entry: usize| cap * (entry + 1);
+        // Each feature slot holds its key and its rank.
         let docs =
-            self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 4 + self.tags.capacity() * size_of::<Tag>();
+            self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 5 + self.tags.capacity() * size_of::<Tag>();
         let postings = map(self.postings.capacity(), 4 + size_of::<Postings>()) + self.posting_bytes;
         docs + postings
             + map(self.by_record.capacity(), 16 + 4)
             + map(self.by_content.capacity(), 16 + 4)
             + map(self.by_location.capacity(), 8 + 4)
-            + map(self.by_original_url.capacity(), 8 + 4)
+            + map(self.by_link.capacity(), 8 + 4)
     }
 }
 
-/// ln(n + 1), for the index size n.
-fn ln_1p_n(n: usize) -> f32 {
-    (n as f32 + 1.0).ln()
+/// ln(n + PRIOR_PAGES), for the index size n.
+fn ln_pages(n: usize) -> f32 {
+    (n as f32 + PRIOR_PAGES).ln()
 }
 
-/// ln(df + 0.5), from a table for the document frequencies that occur most.
+/// The smoothed inverse document frequency, given `ln_pages`: ln((n + PRIOR_PAGES) / (df + 1)).
+fn idf(ln_pages: f32, df: u32) -> f32 {
+    (ln_pages - ln_df(df)).max(0.0)
+}
+
+/// ln(df + 1), from a table for the document frequencies that occur most.
 fn ln_df(df: u32) -> f32 {
     static TABLE: std::sync::LazyLock<Vec<f32>> =
-        std::sync::LazyLock::new(|| (0..4096).map(|d| (d as f32 + 0.5).ln()).collect());
+        std::sync::LazyLock::new(|| (0..4096).map(|d| (d as f32 + 1.0).ln()).collect());
     TABLE
         .get(df as usize)
         .copied()
-        .unwrap_or_else(|| (df as f32 + 0.5).ln())
+        .unwrap_or_else(|| (df as f32 + 1.0).ln())
 }
 
 #[cfg(test)]
@@ -566,9 +623,12 @@ mod tests {
                 content_hash: format!("{:032x}", i + 1_000_000),
                 location: format!("https://example.vn/{i}"),
                 original_url: None,
+                alternates: Vec::new(),
                 features: (0..(i % 40)).map(|k| (k * 7 + i % 13) | ((k % 9) << 28)).collect(),
+                order: Vec::new(),
                 sketch: Sketch::default(),
                 event_day: None,
+                event_id: format!("{:032x}", i / 3),
                 at: i64::from(i),
             };
             let mut features = doc.features.clone();
@@ -586,7 +646,7 @@ mod tests {
 
     #[test]
     fn tags_round_trip_every_language_and_day() {
-        for lang in [None, Some(Lang::Vi), Some(Lang::Fr), Some(Lang::En)] {
+        for lang in std::iter::once(None).chain(Lang::ALL.map(Some)) {
             for day in [None, Some((1, 1)), Some((12, 31)), Some((2, 29))] {
                 let t = Tag::new(lang, day);
                 assert_eq!((t.lang(), t.event_day()), (lang, day));

@@ -1,45 +1,89 @@
-//! Folding: deciding, page by page in arrival order, which story a record belongs to.
+//! Folding: deciding, page by page in arrival order, which story a record belongs to and which
+//! event its story reports.
+//!
+//! Two levels. A *story* is one source article: the original, its translations, copies, re-posts,
+//! excerpts and URL variants. An *event* is the incident or meeting reported: stories of one event
+//! (independent write-ups by other outlets) share an `event_id` but are never merged.
 //!
 //! A record joins an earlier story when (in this order of evidence) it is the same record replayed,
 //! its normalised body equals an indexed one (`duplicate`), it names an indexed page as its source
-//! or an indexed page names it (direct evidence, no scoring), its MinHash sketch nearly matches a
-//! same-language document (`near_duplicate`), or its cross-lingual fingerprint's best match among
-//! documents in other languages clears the floor and it is that document's best match too
-//! (`translation`). Otherwise it founds a story (`original`).
+//! or an indexed page names it (direct evidence, no scoring), or a candidate member passes the
+//! same-article test (`evidence`: a near-copy in words, or a faithful rendering of the same facts
+//! in the same order) *and* the record agrees with the story as a whole (no member's event day or
+//! numbers contradict it; no same-language member is an independent write-up of it) *and* the match
+//! is mutual at story level (no page of the record's language in another story matches that member
+//! better and passes the same test). Otherwise it founds a story (`original`), linked to the event
+//! of the best candidate that shares the event's key facts (same day, shared quantities), or to an
+//! event of its own.
 //!
-//! Each story has one canonical member: the first, unless `prefer_lang` ranks a later member's
-//! language higher; then that member becomes canonical and the decision carries a `StoryUpdate`
-//! re-labelling the previous canonical member.
+//! The relation is the member's against the story's canonical member: `near_duplicate` in the
+//! canonical's language, `translation` in another. Each story has one canonical member: the first,
+//! unless `prefer_lang` ranks a later member's language higher; then that member becomes canonical
+//! and the decision carries a `StoryUpdate` re-labelling the previous canonical member.
 //!
 //! Pure and synchronous: the pipeline runs it on its own thread and persists what it indexes.
 
+pub mod decide;
+pub mod evidence;
 pub mod fingerprint;
 pub mod index;
+mod late;
 pub mod minhash;
+mod names;
 pub mod normalize;
 pub mod row;
 pub mod stage;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::model::{Article, Lang, Relation, StoryUpdate, StoryUpdateKind};
-use index::{Id, IndexedDoc, Limits, Query, StoryIndex, format_id, parse_id};
+use crate::model::{Article, CanonicalChange, Lang, Relation, StoryUpdate};
+use decide::Match;
+use evidence::{Overlap, Side};
+use index::{Id, IndexedDoc, Limits, StoryIndex, format_id, parse_id};
 use minhash::Sketch;
+use row::Moved;
 
 /// Default floor on the cross-lingual score (weighted cosine of fingerprints). On the dev set true
 /// translations score above 0.5 nearly always; 0.4 leaves that margin.
 pub const DEFAULT_MIN_SCORE: f64 = 0.40;
 
-/// Two pages that each state at least this many specific numbers (counts, amounts, quantities)...
-pub const NUMBERS_MIN: usize = 3;
-/// ...and share less than this share of the smaller set report different events: a translation
-/// keeps its numbers.
-pub const NUMBERS_MIN_SHARED: f32 = 0.3;
-
-/// Least evidence a translation match needs: shared specific features (mid/large numbers,
-/// decimals, dates, codes) count one each, shared name bigrams half. Small numbers and years count
-/// nothing: too many stories of one province share them.
+/// Least evidence a same-article match needs: shared specific features (mid/large numbers,
+/// decimals, dates, codes) count one each, shared name bigrams half, each scaled by its rarity
+/// (`index::EVIDENCE_FULL_RARITY`). Small numbers, years and reference dates count nothing: too
+/// many stories of one province share them.
 pub const MIN_EVIDENCE: f32 = 3.0;
+
+/// A faithful rendering (a translation, a re-translation) keeps nearly every specific fact of the
+/// shorter page...
+pub const FAITHFUL_COVERAGE: f32 = 0.7;
+/// ...in the same order...
+pub const FAITHFUL_ORDER: f32 = 0.75;
+/// ...and most of its features of every class (names, small numbers): another outlet's write-up
+/// of the same event shares the key facts but names and counts things of its own.
+pub const FAITHFUL_CONTAINMENT: f32 = 0.55;
+/// Below this many shared specific facts, a faithful pair must share as much as an excerpt does.
+pub const FEW_FACTS: u16 = 3;
+/// An excerpt: at least this share of its features, and of its specific facts, in the other page...
+pub const EXCERPT_CONTAINMENT: f32 = 0.85;
+pub const EXCERPT_COVERAGE: f32 = 0.9;
+/// ...needs only this score and evidence.
+pub const EXCERPT_MIN_SCORE: f32 = 0.3;
+pub const EXCERPT_MIN_EVIDENCE: f32 = 2.0;
+/// Two pages in one language that are not near-copies in words are one article only when their
+/// facts match this closely (two machine translations of one original into the same language).
+pub const SAME_LANG_MIN_SCORE: f32 = 0.75;
+pub const SAME_LANG_COVERAGE: f32 = 0.9;
+/// Same-language pages sharing this much of their fingerprint, in other words, are independent
+/// write-ups of one event: such a page cannot join a story holding the other.
+pub const WRITE_UP_SCORE: f32 = 0.3;
+
+/// Two stories report one event when their pages share at least this many event facts (specific
+/// numbers, event dates) with this much evidence and score, and contradict nothing.
+pub const EVENT_FACTS: u16 = 2;
+pub const EVENT_MIN_EVIDENCE: f32 = 2.0;
+pub const EVENT_MIN_SCORE: f32 = 0.2;
+/// Without an event day on both sides, one more shared fact is needed.
+pub const EVENT_FACTS_UNDATED: u16 = 3;
 
 /// Near-duplicate thresholds on MinHash estimates: a re-post keeps most shingles (Jaccard), a
 /// truncated copy is mostly contained in its original (containment).
@@ -58,6 +102,9 @@ pub const NEAR_MIN_SCORE: f32 = 0.5;
 /// Sketches of fewer shingles than this are too small to call a near-duplicate on.
 pub const NEAR_MIN_SHINGLES: u32 = 12;
 
+/// At most this many members of a story are checked for contradictions (the newest).
+pub const AGREE_MEMBERS: usize = 64;
+
 /// What the fold needs to know about one record.
 #[derive(Clone, Debug)]
 pub struct FoldInput {
@@ -66,10 +113,15 @@ pub struct FoldInput {
     pub content_hash: String,
     pub location: String,
     pub original_url: Option<String>,
+    /// Other-language versions the page names (`hreflang`), resolved: direct evidence.
+    pub alternates: Vec<String>,
     pub features: Vec<u32>,
+    /// Rank of each feature's first mention in the text (`fingerprint::Fingerprint::order`).
+    pub order: Vec<u8>,
     pub sketch: Sketch,
-    /// The event's day and month: the first dated mention in the lead. Two pages reporting
-    /// different days are different events, however alike (the same annual conference).
+    /// The event's day and month: the first event date in the lead (reference dates such as a
+    /// cited decree's are skipped). Two pages reporting different days are different events,
+    /// however alike (the same annual conference).
     pub event_day: Option<(u8, u8)>,
     /// Unix seconds, for the index window.
     pub at: i64,
@@ -84,21 +136,52 @@ impl FoldInput {
             Some(t) => (format!("{t}\n{body}"), t.len() + 1),
             None => (body.to_string(), 0),
         };
-        // The lead: the first two paragraphs.
-        let lead_len: usize = article.paragraphs.iter().take(2).map(|p| p.len() + 2).sum();
-        let (features, event_day) = fingerprint::fingerprint_and_event(&text, article.lang, title_len + lead_len);
+        // The lead: the title and the first two paragraphs that are not a stamp or dateline (the
+        // page's own date, which a copy published the next day does not share).
+        let mut lead = Vec::with_capacity(3);
+        if title_len > 0 {
+            lead.push(0..title_len);
+        }
+        let mut start = title_len;
+        for p in &article.paragraphs {
+            if lead.len() >= usize::from(title_len > 0) + 2 {
+                break;
+            }
+            if !is_stamp(p) {
+                lead.push(start..start + p.len());
+            }
+            start += p.len() + 2;
+        }
+        let fp = fingerprint::fingerprint_and_event(&text, article.lang, &lead);
         FoldInput {
             record_id,
             lang: article.lang,
             content_hash: normalize::content_hash(body),
             location,
             original_url: article.original_url.clone(),
-            features,
+            alternates: Vec::new(),
+            features: fp.features,
+            order: fp.order,
             sketch: minhash::sketch(body),
-            event_day,
+            event_day: fp.event_day,
             at,
         }
     }
+
+    fn side(&self) -> Side<'_> {
+        Side {
+            features: &self.features,
+            order: &self.order,
+            event_day: self.event_day,
+        }
+    }
+}
+
+/// Whether a paragraph is a stamp or dateline ("Cập nhật: 14:20, 08/01/2024", "Samedi 28 décembre
+/// 2024", "January 8, 2024 10:05"): short, no sentence, and a date in it.
+fn is_stamp(p: &str) -> bool {
+    let p = p.trim();
+    p.len() <= 64 && !p.ends_with(['.', '!', '?', ':']) && !crate::dates::find_dates(p).is_empty()
 }
 
 /// Where a record goes.
@@ -109,8 +192,16 @@ pub struct Decision {
     pub duplicate_of: Option<String>,
     /// The score behind a `near_duplicate` (Jaccard) or `translation` (fingerprint) decision.
     pub score: Option<f32>,
-    /// Set when this record became its story's canonical member.
-    pub update: Option<StoryUpdate>,
+    /// The event the story reports: the id of the event's first story.
+    pub event_id: String,
+    /// The indexed record whose event a new story was linked to, if any.
+    pub event_via: Option<String>,
+    /// Corrections this record's evidence made: its becoming canonical, stories merged, events
+    /// linked.
+    pub updates: Vec<StoryUpdate>,
+    /// Stories to merge into this one and events to link to this one, applied by `fold`.
+    merge: Vec<Id>,
+    link: Vec<Id>,
 }
 
 /// Fold settings.
@@ -134,8 +225,11 @@ impl Default for FoldOptions {
 
 struct StoryState {
     canonical: Id,
+    canonical_lang: Option<Lang>,
     rank: usize,
-    members: u32,
+    event: Id,
+    /// Sequence numbers of the members in the index, oldest first; evicted ones leave the front.
+    members: Vec<u32>,
 }
 
 pub struct Folder {
@@ -152,6 +246,8 @@ pub struct Indexed {
     pub doc: Option<IndexedDoc>,
     /// Record ids that left the index (to delete from the persisted copy).
     pub evicted: Vec<String>,
+    /// Persisted documents whose placement a merge or event link changed.
+    pub moved: Vec<Moved>,
 }
 
 impl Folder {
@@ -171,22 +267,28 @@ impl Folder {
 
     /// Replays a persisted document (at start-up). Returns ids evicted by the limits.
     pub fn restore(&mut self, doc: &IndexedDoc) -> Vec<String> {
-        self.track(doc);
+        if self.index.get_record(parse_id(&doc.record_id)).is_some() {
+            return Vec::new();
+        }
+        self.track(doc, self.index.next_seq());
         self.insert(doc)
     }
 
-    fn track(&mut self, doc: &IndexedDoc) {
+    fn track(&mut self, doc: &IndexedDoc, seq: u32) {
         let story = parse_id(&doc.story_id);
         let rank = self.rank(doc.lang);
         let record = parse_id(&doc.record_id);
         let s = self.stories.entry(story).or_insert(StoryState {
             canonical: record,
+            canonical_lang: doc.lang,
             rank,
-            members: 0,
+            event: parse_id(&doc.event_id),
+            members: Vec::new(),
         });
-        s.members += 1;
+        s.members.push(seq);
         if rank < s.rank {
             s.canonical = record;
+            s.canonical_lang = doc.lang;
             s.rank = rank;
         }
     }
@@ -194,10 +296,10 @@ impl Folder {
     fn insert(&mut self, doc: &IndexedDoc) -> Vec<String> {
         let evicted = self.index.insert(doc);
         let mut out = Vec::with_capacity(evicted.len());
-        for (record, story) in evicted {
+        for (seq, record, story) in evicted {
             if let Some(s) = self.stories.get_mut(&story) {
-                s.members -= 1;
-                if s.members == 0 {
+                s.members.retain(|&m| m != seq);
+                if s.members.is_empty() {
                     self.stories.remove(&story);
                 }
             }
@@ -215,7 +317,8 @@ impl Folder {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.index.memory_bytes() + self.stories.capacity() * (16 + std::mem::size_of::<StoryState>() + 1)
+        let members: usize = self.stories.values().map(|s| s.members.capacity() * 4).sum();
+        self.index.memory_bytes() + self.stories.capacity() * (16 + std::mem::size_of::<StoryState>() + 1) + members
     }
 
     /// Decides and indexes one record.
@@ -228,12 +331,17 @@ impl Folder {
                 relation,
                 duplicate_of: duplicate_of.map(format_id),
                 score: None,
-                update: None,
+                event_id: format_id(self.index.event(doc)),
+                event_via: None,
+                updates: Vec::new(),
+                merge: Vec::new(),
+                link: Vec::new(),
             };
             return (decision, Indexed::default());
         }
         let mut decision = self.decide(&input);
         self.apply_preference(&input, &mut decision);
+        let at = input.at;
         let doc = IndexedDoc {
             record_id: input.record_id,
             story_id: decision.story_id.clone(),
@@ -243,18 +351,35 @@ impl Folder {
             content_hash: input.content_hash,
             location: input.location,
             original_url: input.original_url,
+            alternates: input.alternates,
             features: input.features,
+            order: input.order,
             sketch: input.sketch,
             event_day: input.event_day,
+            event_id: decision.event_id.clone(),
             at: input.at,
         };
-        self.track(&doc);
+        self.track(&doc, self.index.next_seq());
         let evicted = self.insert(&doc);
+        let mut moved = Vec::new();
+        let story = parse_id(&decision.story_id);
+        for merged in std::mem::take(&mut decision.merge) {
+            if let Some(u) = self.merge_story(story, merged, at, &mut moved) {
+                decision.updates.push(u);
+            }
+        }
+        let event = parse_id(&decision.event_id);
+        for linked in std::mem::take(&mut decision.link) {
+            if let Some(u) = self.link_event(event, linked, at, &mut moved) {
+                decision.updates.push(u);
+            }
+        }
         (
             decision,
             Indexed {
                 doc: Some(doc),
                 evicted,
+                moved,
             },
         )
     }
@@ -269,147 +394,151 @@ impl Folder {
         if self.rank(input.lang) >= state.rank {
             return;
         }
-        decision.update = Some(StoryUpdate {
-            kind: StoryUpdateKind::StoryUpdate,
+        decision.updates.push(StoryUpdate::Canonical(CanonicalChange {
             story_id: decision.story_id.clone(),
             canonical: input.record_id.clone(),
             record_id: format_id(state.canonical),
             relation: decision.relation,
             updated_at: chrono::DateTime::from_timestamp(input.at, 0).unwrap_or_default(),
-        });
+        }));
         decision.relation = Relation::Original;
         decision.duplicate_of = None;
     }
 
-    fn join(&self, doc: u32, relation: Relation, score: Option<f32>) -> Decision {
+    /// Joins the story of `doc`, in the relation the record's language has to the canonical's.
+    fn join(&self, input: &FoldInput, doc: u32, duplicate: bool, score: Option<f32>) -> Decision {
+        let story = self.index.story(doc);
+        let canonical_lang = self
+            .stories
+            .get(&story)
+            .map_or(self.index.lang(doc), |s| s.canonical_lang);
+        let relation = if duplicate {
+            Relation::Duplicate
+        } else if input.lang.is_some() && input.lang == canonical_lang {
+            Relation::NearDuplicate
+        } else {
+            Relation::Translation
+        };
         Decision {
-            story_id: format_id(self.index.story(doc)),
+            story_id: format_id(story),
             relation,
             duplicate_of: Some(format_id(self.index.record(doc))),
             score,
-            update: None,
+            event_id: self.event_of(story),
+            event_via: None,
+            updates: Vec::new(),
+            merge: Vec::new(),
+            link: Vec::new(),
         }
+    }
+
+    /// A story's event id.
+    fn event_of(&self, story: Id) -> String {
+        format_id(self.stories.get(&story).map_or(story, |s| s.event))
+    }
+
+    /// Indexed pages the record names as its versions, or that name it: direct evidence. One per
+    /// story, oldest story first.
+    fn linked(&self, input: &FoldInput) -> Vec<u32> {
+        let ix = &self.index;
+        let mut docs: Vec<u32> = input
+            .original_url
+            .iter()
+            .chain(&input.alternates)
+            .filter_map(|u| ix.by_location(u))
+            .chain(ix.by_link(&input.location))
+            .collect();
+        docs.sort_unstable_by_key(|&d| d.wrapping_sub(ix.next_seq()));
+        let mut stories: Vec<Id> = Vec::new();
+        docs.retain(|&d| {
+            let s = ix.story(d);
+            let new = !stories.contains(&s);
+            stories.push(s);
+            new
+        });
+        docs
     }
 
     fn decide(&self, input: &FoldInput) -> Decision {
         let ix = &self.index;
         if let Some(doc) = ix.by_content(parse_id(&input.content_hash)) {
-            return self.join(doc, Relation::Duplicate, None);
+            return self.join(input, doc, true, None);
         }
-        let linked = input
-            .original_url
-            .as_deref()
-            .and_then(|u| ix.by_location(u))
-            .or_else(|| ix.by_original_url(&input.location));
-        if let Some(doc) = linked {
-            let relation = if ix.lang(doc) == input.lang {
-                Relation::NearDuplicate
-            } else {
-                Relation::Translation
-            };
-            return self.join(doc, relation, None);
+        let linked = self.linked(input);
+        if let Some(&doc) = linked.first() {
+            let mut d = self.join(input, doc, false, None);
+            // The record is a version of pages in other stories too: they are one article.
+            d.merge = linked[1..].iter().map(|&o| ix.story(o)).collect();
+            return d;
         }
         let Some(lang) = input.lang else {
-            return self.original(input);
+            return self.original(input, None);
         };
-        // Weighed once for both searches.
         let query = ix.query(&input.features);
-        if let Some((doc, j)) = self.best_near_duplicate(lang, input, &query) {
-            return self.join(doc, Relation::NearDuplicate, Some(j));
+        let cands = ix.candidates_for(&query, |_, _, _| true);
+        // Same-article matches, one per story (its best member), best first.
+        let mut matches: Vec<Match> = Vec::new();
+        for c in &cands {
+            let Some(reported) = self.same_article(lang, input, &query, c) else {
+                continue;
+            };
+            let story = ix.story(c.doc);
+            if matches.iter().any(|m| m.story == story) {
+                continue;
+            }
+            matches.push(Match {
+                story,
+                doc: c.doc,
+                score: c.score,
+                reported,
+            });
         }
-        if let Some((doc, score)) = self.best_translation(lang, &query, input.event_day) {
-            return self.join(doc, Relation::Translation, Some(score));
+        for m in &matches {
+            if self.agrees_with_story(lang, input, &query, m) && self.is_mutual(lang, m) {
+                return self.join(input, m.doc, false, Some(m.reported));
+            }
         }
-        self.original(input)
+        // The best event; other events the record reports too, whose pages agree with the best
+        // one's, are one event with it (late evidence: a page bridging two write-ups).
+        let mut events: Vec<u32> = Vec::new();
+        for c in cands.iter().filter(|c| self.same_event(input, c)) {
+            let e = self.index.event(c.doc);
+            if events.iter().any(|&d| self.index.event(d) == e) {
+                continue;
+            }
+            if let Some(&best) = events.first() {
+                let o = Overlap::of(self.side(best), self.side(c.doc));
+                if o.day_conflict || !o.numbers_agree() {
+                    continue;
+                }
+            }
+            events.push(c.doc);
+        }
+        let mut d = self.original(input, events.first().copied());
+        d.link = events.iter().skip(1).map(|&doc| self.index.event(doc)).collect();
+        d
     }
 
-    fn original(&self, input: &FoldInput) -> Decision {
+    /// A new story, in the event of `event` (a document) or in an event of its own.
+    fn original(&self, input: &FoldInput, event: Option<u32>) -> Decision {
         Decision {
             story_id: input.record_id.clone(),
             relation: Relation::Original,
             duplicate_of: None,
             score: None,
-            update: None,
+            event_id: event.map_or_else(|| input.record_id.clone(), |d| format_id(self.index.event(d))),
+            event_via: event.map(|d| format_id(self.index.record(d))),
+            updates: Vec::new(),
+            merge: Vec::new(),
+            link: Vec::new(),
         }
     }
 
-    /// The same-language document whose sketch this one nearly matches, if any. Both must also
-    /// state the same facts: stories written on one template share most of their wording.
-    fn best_near_duplicate(&self, lang: Lang, input: &FoldInput, query: &Query<'_>) -> Option<(u32, f32)> {
-        let ix = &self.index;
-        if input.sketch.shingles < NEAR_MIN_SHINGLES {
-            return None;
+    fn side(&self, doc: u32) -> Side<'_> {
+        Side {
+            features: self.index.features(doc),
+            order: self.index.order(doc),
+            event_day: self.index.event_day(doc),
         }
-        let conflict = |b: Option<(u8, u8)>| matches!((input.event_day, b), (Some(x), Some(y)) if x != y);
-        let rough = ix.rough(query, |_, l, e| l == Some(lang) && !conflict(e));
-        rough
-            .into_iter()
-            // The sketch first: it sits in the document, while the exact score reads the whole
-            // fingerprint; no candidate failing this could pass the test below.
-            .filter(|&d| {
-                let other = ix.sketch(d);
-                other.shingles >= NEAR_MIN_SHINGLES
-                    && (input.sketch.jaccard(other) >= NEAR_JACCARD
-                        || input.sketch.containment(other) >= NEAR_CONTAINMENT.min(NEAR_LOOSE_CONTAINMENT))
-            })
-            .map(|d| ix.score(query, d))
-            .filter(|c| c.score >= NEAR_MIN_SCORE)
-            .filter_map(|c| {
-                let other = ix.sketch(c.doc);
-                // A copy states the same facts (a truncated one, a subset of them) ...
-                let facts = ix.feature_containment(&input.features, ix.features(c.doc));
-                if facts < NEAR_FACTS {
-                    return None;
-                }
-                // ... in nearly the same words; a subset of the facts vouches for a looser overlap.
-                let j = input.sketch.jaccard(other);
-                let contained = input.sketch.containment(other);
-                let subset = c.evidence >= MIN_EVIDENCE
-                    && contained >= NEAR_LOOSE_CONTAINMENT
-                    && facts >= NEAR_FEATURE_CONTAINMENT;
-                let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
-                near.then_some((c.doc, j))
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
-
-    /// The other-language document this fingerprint matches best, if the match clears the floor
-    /// and is mutual: no document of `lang` outside the candidate's story matches it better.
-    fn best_translation(&self, lang: Lang, query: &Query<'_>, day: Option<(u8, u8)>) -> Option<(u32, f32)> {
-        let ix = &self.index;
-        let features = query.features();
-        let conflict = |a: Option<(u8, u8)>, b: Option<(u8, u8)>| matches!((a, b), (Some(x), Some(y)) if x != y);
-        let cands = ix.candidates_for(query, |_, l, e| l.is_some_and(|l| l != lang) && !conflict(day, e));
-        let best = *cands.iter().find(|c| numbers_agree(features, ix.features(c.doc)))?;
-        if best.score < self.min_score || best.evidence < MIN_EVIDENCE {
-            return None;
-        }
-        let story = ix.story(best.doc);
-        let best_day = ix.event_day(best.doc);
-        let rivals = ix.candidates(ix.features(best.doc), |d, l, e| {
-            l == Some(lang) && !conflict(best_day, e) && ix.story(d) != story
-        });
-        let best_features = ix.features(best.doc);
-        if rivals
-            .iter()
-            .find(|r| numbers_agree(best_features, ix.features(r.doc)))
-            .is_some_and(|r| r.score > best.score)
-        {
-            return None;
-        }
-        Some((best.doc, best.score))
-    }
-}
-
-/// Whether two fingerprints' specific numbers are compatible with one story (see `NUMBERS_MIN`).
-fn numbers_agree(a: &[u32], b: &[u32]) -> bool {
-    use fingerprint::Class;
-    let numeric = |f: &&u32| matches!(Class::of(**f), Class::NumMid | Class::NumLarge | Class::NumDecimal);
-    let na = a.iter().filter(numeric).count();
-    let nb = b.iter().filter(numeric).count();
-    if na < NUMBERS_MIN || nb < NUMBERS_MIN {
-        return true;
-    }
-    let shared = a.iter().filter(numeric).filter(|f| b.binary_search(f).is_ok()).count();
-    shared as f32 >= NUMBERS_MIN_SHARED * na.min(nb) as f32
 }

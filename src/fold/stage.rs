@@ -39,23 +39,36 @@ pub fn run(
         let started = std::time::Instant::now();
         // A page's canonical URL on its own site is its identity, so URL variants of one page
         // make one record and are all done once it is delivered.
-        let (canonical_url, _) = s.links();
+        let (canonical_url, alternates) = s.links();
         let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
         let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
         let body = s.article.body();
-        let input = FoldInput::from_article(
+        let mut input = FoldInput::from_article(
             id.clone(),
             s.location.clone(),
             &s.article,
             &body,
             Utc::now().timestamp(),
         );
+        // Versions the page names in other languages: direct evidence of its story.
+        input.alternates = alternates
+            .into_iter()
+            .map(|a| a.url)
+            .filter(|u| *u != s.location)
+            .collect();
         let content_hash = input.content_hash.clone();
         let (decision, indexed) = folder.fold(input);
         let persisted = match &indexed.doc {
             Some(doc) => state.save_doc(&doc.to_row()),
             None => Ok(()),
         }
+        .and_then(|()| {
+            if indexed.moved.is_empty() {
+                Ok(())
+            } else {
+                state.move_docs(&indexed.moved)
+            }
+        })
         .and_then(|()| {
             if indexed.evicted.is_empty() {
                 Ok(())
@@ -76,6 +89,7 @@ pub fn run(
         };
         let placement = Placement {
             story_id: decision.story_id,
+            event_id: decision.event_id,
             relation: decision.relation,
             duplicate_of: decision.duplicate_of,
         };
@@ -85,12 +99,12 @@ pub fn run(
             story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
             elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
         );
-        stats.record(&record, decision.update.as_ref(), index_size(&folder));
-        if let Some(u) = &decision.update {
-            tracing::debug!(stage = "fold", story_id = %u.story_id, record_id = %u.canonical, previous = %u.record_id, "canonical member changed");
+        stats.record(&record, &decision.updates, index_size(&folder));
+        for u in &decision.updates {
+            tracing::debug!(stage = "fold", record_id = %record.id, kind = u.kind(), subject = %u.subject(), "story update");
         }
         let delivery = Arc::new(Delivery {
-            update: decision.update,
+            updates: decision.updates,
             receipt,
             record,
         });

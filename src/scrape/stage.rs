@@ -27,6 +27,7 @@ pub struct Scraped {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
     pub story_id: String,
+    pub event_id: String,
     pub relation: Relation,
     pub duplicate_of: Option<String>,
 }
@@ -59,6 +60,7 @@ impl Scraped {
             lang_confidence: a.lang.map(|_| a.lang_confidence),
             id,
             story_id: placement.story_id,
+            event_id: placement.event_id,
             relation: placement.relation,
             duplicate_of: placement.duplicate_of,
             source: self.source.to_string(),

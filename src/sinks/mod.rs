@@ -283,9 +283,7 @@ pub fn run(
             if spec.duplicates == DuplicatePolicy::Mark || d.record.relation == Relation::Original {
                 items.push(Item::Record(&d.record));
             }
-            if let Some(u) = &d.update {
-                items.push(Item::Update(u));
-            }
+            items.extend(d.updates.iter().map(Item::Update));
         }
         stats.sink_received(&spec.id, queue.len() as u64);
         let written = match write_with_retry(spec, &mut sink, &items, stats, retry, &mut cancelled_at) {
@@ -381,7 +379,7 @@ fn write_one_by_one(
 fn dead_letter(spec: &SinkSpec, item: &Item<'_>, e: &anyhow::Error, retry: &Retry) {
     let (id, value) = match item {
         Item::Record(r) => (r.id.as_str(), serde_json::to_value(r)),
-        Item::Update(u) => (u.record_id.as_str(), serde_json::to_value(u)),
+        Item::Update(u) => (u.subject(), serde_json::to_value(u)),
     };
     tracing::warn!(stage = "sink", sink = %spec.id, record_id = %id, error = %format!("{e:#}"), "record rejected by the sink; dead-lettered");
     let line = serde_json::json!({

@@ -1,7 +1,8 @@
 //! The NATS JetStream sink: each record published to `subject` (with `{source}` and `{lang}`
 //! filled in) with `Nats-Msg-Id` set to the record id, and a batch acknowledged only once the
 //! server has acknowledged every message. Story updates go to the same subject as the record that
-//! caused them, as a `"type": "story_update"` message with id `update-<canonical id>`.
+//! caused them, as a message with the update's `type` and a stable id (`StoryUpdate::id`:
+//! `update-<canonical id>`, `merge-<merged>-<story>`, `event-<merged>-<event>`).
 //!
 //! JetStream drops a message whose id it saw within the stream's duplicate window, so a replay
 //! after a crash is stored once; a stream this sink creates keeps a 24-hour window. The client is
@@ -198,11 +199,7 @@ impl NatsSink {
                     last_subject = self.subject_for(&r.source, r.lang.map(|l| l.code()));
                     (last_subject.clone(), r.id.clone(), serde_json::to_vec(r)?)
                 }
-                Item::Update(u) => (
-                    last_subject.clone(),
-                    format!("update-{}", u.canonical),
-                    serde_json::to_vec(u)?,
-                ),
+                Item::Update(u) => (last_subject.clone(), u.id(), serde_json::to_vec(u)?),
             };
             messages.push((subject, id, payload));
         }

@@ -8,7 +8,10 @@ use anyhow::Context;
 use postgres::{Client, NoTls};
 use serde::Deserialize;
 
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, redact, table_name};
+use super::sql::{
+    COLUMNS, Change, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
+    migrate_statements, redact, table_name,
+};
 use super::{DuplicatePolicy, Item};
 use crate::config::Cx;
 
@@ -92,6 +95,9 @@ impl PostgresSink {
                 }
             }
         }
+        client
+            .batch_execute(&index_statements(table))
+            .with_context(|| format!("cannot index table {table} at {target}"))?;
         Ok(PostgresSink {
             client: Some(client),
             url: url.to_string(),
@@ -125,10 +131,7 @@ impl PostgresSink {
             COLUMNS.join(", "),
             placeholders.join(", ")
         );
-        let update_sql = format!(
-            "UPDATE {} SET relation = $1, duplicate_of = $2 WHERE id = $3",
-            self.table
-        );
+        let [relation_sql, placement_sql, event_sql] = change_statements(&self.table, Dialect::Postgres);
         if self.client.as_ref().is_none_or(|c| c.is_closed()) {
             self.client =
                 Some(Client::connect(&self.url, NoTls).with_context(|| format!("cannot connect to {target}"))?);
@@ -140,7 +143,9 @@ impl PostgresSink {
             .transaction()
             .with_context(|| format!("cannot write to {target}"))?;
         let insert = tx.prepare(&insert_sql)?;
-        let update = tx.prepare(&update_sql)?;
+        let relation = tx.prepare(&relation_sql)?;
+        let placement = tx.prepare(&placement_sql)?;
+        let event = tx.prepare(&event_sql)?;
         for item in items {
             match item {
                 Item::Record(r) => {
@@ -151,6 +156,7 @@ impl PostgresSink {
                         &[
                             &r.id,
                             &r.story_id,
+                            &r.event_id,
                             &r.relation.as_str(),
                             &r.duplicate_of,
                             &r.source,
@@ -172,8 +178,24 @@ impl PostgresSink {
                     .with_context(|| format!("cannot insert record {} at {target}", r.id))?;
                 }
                 Item::Update(u) => {
-                    tx.execute(&update, &[&u.relation.as_str(), &u.canonical, &u.record_id])
-                        .with_context(|| format!("cannot apply a story update at {target}"))?;
+                    for c in changes(u) {
+                        match c {
+                            Change::Relation {
+                                relation: r,
+                                duplicate_of,
+                                id,
+                            } => tx.execute(&relation, &[&r, &duplicate_of, &id]),
+                            Change::Placement {
+                                story_id,
+                                event_id,
+                                relation: r,
+                                duplicate_of,
+                                id,
+                            } => tx.execute(&placement, &[&story_id, &event_id, &r, &duplicate_of, &id]),
+                            Change::Event { event_id, merged } => tx.execute(&event, &[&event_id, &merged]),
+                        }
+                        .with_context(|| format!("cannot apply a {} at {target}", u.kind()))?;
+                    }
                 }
             }
         }

@@ -1,12 +1,15 @@
 //! What the two SQL sinks (SQLite and PostgreSQL) share: the table's columns, the rules for table
 //! names, and the contract. A record is inserted once by id (a replay changes nothing, so
-//! at-least-once delivery has an exactly-once effect); a story update rewrites the previously
-//! canonical row's `relation` and points its `duplicate_of` at the new canonical record.
+//! at-least-once delivery has an exactly-once effect). Updates rewrite rows in place, and are
+//! idempotent too: a canonical change rewrites the previously canonical row's `relation` and
+//! points its `duplicate_of` at the new canonical record; a story merge moves each listed row to
+//! the remaining story and event; an event link moves every row of the merged event.
 
 /// Columns of the records table, in insert order.
 pub const COLUMNS: &[&str] = &[
     "id",
     "story_id",
+    "event_id",
     "relation",
     "duplicate_of",
     "source",
@@ -40,6 +43,7 @@ pub fn create_statements(table: &str, dialect: Dialect) -> String {
          CREATE TABLE IF NOT EXISTS {table} (
             id TEXT PRIMARY KEY,
             story_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
             relation TEXT NOT NULL,
             duplicate_of TEXT,
             source TEXT NOT NULL,
@@ -61,6 +65,84 @@ pub fn create_statements(table: &str, dialect: Dialect) -> String {
     )
 }
 
+/// Indexes on columns later table versions added, run once the table is migrated (idempotent).
+pub fn index_statements(table: &str) -> String {
+    format!("CREATE INDEX IF NOT EXISTS {table}_event ON {table} (event_id);")
+}
+
+/// One row change an update asks of a SQL table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<'a> {
+    /// `UPDATE … SET relation = $1, duplicate_of = $2 WHERE id = $3` (see `RELATION_SQL`).
+    Relation {
+        relation: &'a str,
+        duplicate_of: &'a str,
+        id: &'a str,
+    },
+    /// `UPDATE … SET story_id = $1, event_id = $2, relation = $3, duplicate_of = $4 WHERE id = $5`.
+    Placement {
+        story_id: &'a str,
+        event_id: &'a str,
+        relation: &'a str,
+        duplicate_of: &'a str,
+        id: &'a str,
+    },
+    /// `UPDATE … SET event_id = $1 WHERE event_id = $2`.
+    Event { event_id: &'a str, merged: &'a str },
+}
+
+/// The statements behind `Change`, with `$n` placeholders (SQLite reads `?n` the same way).
+pub fn change_statements(table: &str, dialect: Dialect) -> [String; 3] {
+    let p = |n: u8| match dialect {
+        Dialect::Sqlite => format!("?{n}"),
+        Dialect::Postgres => format!("${n}"),
+    };
+    [
+        format!(
+            "UPDATE {table} SET relation = {}, duplicate_of = {} WHERE id = {}",
+            p(1),
+            p(2),
+            p(3)
+        ),
+        format!(
+            "UPDATE {table} SET story_id = {}, event_id = {}, relation = {}, duplicate_of = {} WHERE id = {}",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5)
+        ),
+        format!("UPDATE {table} SET event_id = {} WHERE event_id = {}", p(1), p(2)),
+    ]
+}
+
+/// The row changes an update makes.
+pub fn changes(u: &crate::model::StoryUpdate) -> Vec<Change<'_>> {
+    use crate::model::StoryUpdate;
+    match u {
+        StoryUpdate::Canonical(c) => vec![Change::Relation {
+            relation: c.relation.as_str(),
+            duplicate_of: &c.canonical,
+            id: &c.record_id,
+        }],
+        StoryUpdate::StoryMerge(m) => m
+            .members
+            .iter()
+            .map(|member| Change::Placement {
+                story_id: &m.story_id,
+                event_id: &m.event_id,
+                relation: member.relation.as_str(),
+                duplicate_of: &member.duplicate_of,
+                id: &member.record_id,
+            })
+            .collect(),
+        StoryUpdate::EventLink(e) => vec![Change::Event {
+            event_id: &e.event_id,
+            merged: &e.merged_event_id,
+        }],
+    }
+}
+
 /// Column types for times, authors and reals. SQLite stores times as RFC 3339 text and authors as
 /// a JSON array; `alternates` is JSON text in both (`[{"lang","url"}]`).
 fn types(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
@@ -71,21 +153,34 @@ fn types(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
 }
 
 /// The table version this newsfold writes, recorded in `newsfold_schema`.
-/// v2 added `canonical_url`, `updated_at`, `alternates` and `lang_confidence`.
-pub const TABLE_VERSION: i32 = 2;
+/// v2 added `canonical_url`, `updated_at`, `alternates` and `lang_confidence`; v3 `event_id`
+/// (filled with the story id in older rows: each story its own event).
+pub const TABLE_VERSION: i32 = 3;
 
 /// The statements that bring a table written by an older newsfold to `TABLE_VERSION`, or `None`
 /// when there is nothing to do.
 pub fn migrate_statements(table: &str, from: i32, dialect: Dialect) -> Option<String> {
     let (time, _, real) = types(dialect);
-    (from < 2).then(|| {
-        format!(
+    let mut out = String::new();
+    if from < 2 {
+        out.push_str(&format!(
             "ALTER TABLE {table} ADD COLUMN canonical_url TEXT;
              ALTER TABLE {table} ADD COLUMN updated_at {time};
              ALTER TABLE {table} ADD COLUMN alternates TEXT NOT NULL DEFAULT '[]';
-             ALTER TABLE {table} ADD COLUMN lang_confidence {real};
-             UPDATE newsfold_schema SET version = {TABLE_VERSION} WHERE table_name = '{table}';"
-        )
+             ALTER TABLE {table} ADD COLUMN lang_confidence {real};\n"
+        ));
+    }
+    if from < 3 {
+        out.push_str(&format!(
+            "ALTER TABLE {table} ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
+             UPDATE {table} SET event_id = story_id WHERE event_id = '';\n"
+        ));
+    }
+    (!out.is_empty()).then(|| {
+        out.push_str(&format!(
+            "UPDATE newsfold_schema SET version = {TABLE_VERSION} WHERE table_name = '{table}';"
+        ));
+        out
     })
 }
 

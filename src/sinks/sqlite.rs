@@ -7,7 +7,10 @@ use anyhow::Context;
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 
-use super::sql::{COLUMNS, Dialect, TABLE_VERSION, create_statements, migrate_statements, table_name};
+use super::sql::{
+    COLUMNS, Change, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
+    migrate_statements, table_name,
+};
 use super::{DuplicatePolicy, Item};
 use crate::config::Cx;
 
@@ -95,6 +98,8 @@ impl SqliteSink {
                 }
             }
         }
+        conn.execute_batch(&index_statements(table))
+            .with_context(|| format!("cannot index table {table} in {}", path.display()))?;
         Ok(SqliteSink {
             conn,
             table: table.to_string(),
@@ -115,16 +120,17 @@ impl SqliteSink {
                 COLUMNS.join(", "),
                 placeholders.join(", ")
             ))?;
-            let mut update = tx.prepare(&format!(
-                "UPDATE {} SET relation = ?1, duplicate_of = ?2 WHERE id = ?3",
-                self.table
-            ))?;
+            let [relation, placement, event] = change_statements(&self.table, Dialect::Sqlite);
+            let mut relation = tx.prepare(&relation)?;
+            let mut placement = tx.prepare(&placement)?;
+            let mut event = tx.prepare(&event)?;
             for item in items {
                 match item {
                     Item::Record(r) => {
                         insert.execute(params![
                             r.id,
                             r.story_id,
+                            r.event_id,
                             r.relation.as_str(),
                             r.duplicate_of,
                             r.source,
@@ -144,7 +150,23 @@ impl SqliteSink {
                         ])?;
                     }
                     Item::Update(u) => {
-                        update.execute(params![u.relation.as_str(), u.canonical, u.record_id])?;
+                        for c in changes(u) {
+                            match c {
+                                Change::Relation {
+                                    relation: r,
+                                    duplicate_of,
+                                    id,
+                                } => relation.execute(params![r, duplicate_of, id])?,
+                                Change::Placement {
+                                    story_id,
+                                    event_id,
+                                    relation: r,
+                                    duplicate_of,
+                                    id,
+                                } => placement.execute(params![story_id, event_id, r, duplicate_of, id])?,
+                                Change::Event { event_id, merged } => event.execute(params![event_id, merged])?,
+                            };
+                        }
                     }
                 }
             }

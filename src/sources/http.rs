@@ -761,7 +761,7 @@ mod tests {
     #[test]
     fn every_http_source_key_is_validated_with_line_and_column() {
         let text = format!(
-            "{SINK}[sources.f]\ntype = \"feed\"\nurl = \"ftp://x.vn/rss\"\nlinks = \"a\"\ninterval = \"10ms\"\nmax_concurrency = 0\nallow_hosts = [\"a b\"]\nrefresh = \"5s\"\nlang = \"de\"\n[sources.l]\ntype = \"listing\"\nurl = \"https://x.vn/\"\nlinks = \"h3[\"\nmax_pages = 0\n[sources.p]\ntype = \"pages\"\nurls = []\n[sources.u]\ntype = \"sitemap\"\nurls = [\"https://x.vn/a\"]\nuser_agent = \"bad\\u0001agent\"\n"
+            "{SINK}[sources.f]\ntype = \"feed\"\nurl = \"ftp://x.vn/rss\"\nlinks = \"a\"\ninterval = \"10ms\"\nmax_concurrency = 0\nallow_hosts = [\"a b\"]\nrefresh = \"5s\"\nlang = \"xx\"\n[sources.l]\ntype = \"listing\"\nurl = \"https://x.vn/\"\nlinks = \"h3[\"\nmax_pages = 0\n[sources.p]\ntype = \"pages\"\nurls = []\n[sources.u]\ntype = \"sitemap\"\nurls = [\"https://x.vn/a\"]\nuser_agent = \"bad\\u0001agent\"\n"
         );
         let got = test_errors(&text);
         let want = [
@@ -771,7 +771,7 @@ mod tests {
             "c.toml:9:19: sources.f.max_concurrency: must be between 1 and 64",
             "c.toml:10:15: sources.f.allow_hosts: \"a b\" is not a host name",
             "c.toml:11:11: sources.f.refresh: must be at least 1m",
-            "c.toml:12:8: sources.f.lang: unknown language \"de\", expected one of \"vi\", \"fr\", \"en\"",
+            "c.toml:12:8: sources.f.lang: unknown language \"xx\", expected one of \"vi\", \"fr\", \"en\", \"de\"",
             "c.toml:16:9: sources.l.links: invalid CSS selector \"h3[\": ",
             "c.toml:17:13: sources.l.max_pages: must be between 1 and 100",
             "c.toml:20:8: sources.p.urls: needs at least one URL",

@@ -184,7 +184,7 @@ min_score = 1.5
 type = "files"
 path = "missing"
 glob = ["*.txt", "[unclosed"]
-lang = "de"
+lang = "zz"
 interval = "0s"
 
 [sources."bad name"]
@@ -207,7 +207,7 @@ path = "-"
         "c.toml:6:13: fold.min_score: must be between 0 and 1",
         "c.toml:10:8: sources.a.path: no such directory",
         "c.toml:11:8: sources.a.glob: invalid pattern \"[unclosed\"",
-        "c.toml:12:8: sources.a.lang: unknown language \"de\"",
+        "c.toml:12:8: sources.a.lang: unknown language \"zz\"",
         "c.toml:13:12: sources.a.interval: must be longer than zero",
         "sources.bad name: name \"bad name\" must be",
         "sinks: at most one sink may write to stdout",

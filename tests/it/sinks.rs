@@ -1,14 +1,15 @@
 //! The sink contract, which every sink kind passes: what is delivered can be read back intact, a
 //! replayed record changes nothing in a table (at-least-once delivery, exactly-once effect; a JSON
-//! Lines file appends it again and readers keep the last line per id), and a story update is
-//! applied. PostgreSQL is the real server on 127.0.0.1 (see `util::postgres_url`).
+//! Lines file appends it again and readers keep the last line per id), and the story updates (a
+//! canonical change, a story merge, an event link) are applied. PostgreSQL is the real server on
+//! 127.0.0.1 (see `util::postgres_url`).
 
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-use newsfold::model::{Lang, Record, Relation, StoryUpdate, StoryUpdateKind};
+use newsfold::model::{CanonicalChange, EventLink, Lang, MergedMember, Record, Relation, StoryMerge, StoryUpdate};
 use newsfold::sinks::jsonl::{Fsync, JsonlSettings, JsonlTarget};
 use newsfold::sinks::nats::NatsSettings;
 use newsfold::sinks::postgres::PostgresSettings;
@@ -23,7 +24,8 @@ fn record(n: u8, relation: Relation, duplicate_of: Option<&Record>, lang: Lang) 
     let id = format!("{:032x}", 0xabc0 + n as u128);
     Record {
         id: id.clone(),
-        story_id: duplicate_of.map_or(id, |d| d.story_id.clone()),
+        story_id: duplicate_of.map_or(id.clone(), |d| d.story_id.clone()),
+        event_id: duplicate_of.map_or(id, |d| d.event_id.clone()),
         relation,
         duplicate_of: duplicate_of.map(|d| d.id.clone()),
         source: "seeds".into(),
@@ -51,46 +53,105 @@ fn record(n: u8, relation: Relation, duplicate_of: Option<&Record>, lang: Lang) 
     }
 }
 
-/// The effective state a sink holds: id → (relation, duplicate_of, body, authors, published_at).
-type State = BTreeMap<String, (String, Option<String>, String, Vec<String>, Option<String>)>;
+/// The effective state a sink holds: id → (relation, duplicate_of, story, event, body, authors,
+/// published_at).
+type Row = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Vec<String>,
+    Option<String>,
+);
+type State = BTreeMap<String, Row>;
 
-fn deliver(spec: &SinkSpec, fr: &Record, vi: &Record, update: &StoryUpdate) {
+/// The contract's records and updates: a French original (1); a German page (3) and an English
+/// one (4) each founding a story; then the Vietnamese original (2) joins the French story and
+/// becomes its canonical member, direct evidence merges the German story into it, and the English
+/// story's event is linked to it.
+struct Fixtures {
+    first: Vec<Record>,
+    vi: Record,
+    updates: Vec<StoryUpdate>,
+}
+
+fn fixtures() -> Fixtures {
+    let fr = record(1, Relation::Original, None, Lang::Fr);
+    let de = record(3, Relation::Original, None, Lang::De);
+    let en = record(4, Relation::Original, None, Lang::En);
+    let mut vi = record(2, Relation::Original, None, Lang::Vi);
+    vi.story_id = fr.story_id.clone();
+    vi.event_id = fr.event_id.clone();
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 1, 0).unwrap();
+    let updates = vec![
+        StoryUpdate::Canonical(CanonicalChange {
+            story_id: fr.story_id.clone(),
+            canonical: vi.id.clone(),
+            record_id: fr.id.clone(),
+            relation: Relation::Translation,
+            updated_at: at,
+        }),
+        StoryUpdate::StoryMerge(StoryMerge {
+            story_id: fr.story_id.clone(),
+            merged_story_id: de.story_id.clone(),
+            event_id: fr.event_id.clone(),
+            members: vec![MergedMember {
+                record_id: de.id.clone(),
+                relation: Relation::Translation,
+                duplicate_of: vi.id.clone(),
+            }],
+            updated_at: at,
+        }),
+        StoryUpdate::EventLink(EventLink {
+            event_id: fr.event_id.clone(),
+            merged_event_id: en.event_id.clone(),
+            updated_at: at,
+        }),
+    ];
+    Fixtures {
+        first: vec![fr, de, en],
+        vi,
+        updates,
+    }
+}
+
+fn deliver(spec: &SinkSpec, f: &Fixtures) {
     let mut sink = Sink::open(spec).expect("sink opens");
-    sink.write(&[Item::Record(fr)]).expect("first batch");
-    // The Vietnamese original arrives, becomes canonical, and the French record is re-labelled;
-    // then the same batch is replayed, as after a crash before acknowledgement.
+    let first: Vec<Item<'_>> = f.first.iter().map(Item::Record).collect();
+    sink.write(&first).expect("first batch");
+    // The Vietnamese original arrives with the updates its evidence made; then the same batch is
+    // replayed, as after a crash before acknowledgement.
+    let mut second = vec![Item::Record(&f.vi)];
+    second.extend(f.updates.iter().map(Item::Update));
     for _ in 0..2 {
-        sink.write(&[Item::Record(vi), Item::Update(update)])
-            .expect("second batch");
+        sink.write(&second).expect("second batch");
     }
     drop(sink);
     // A sink reopened on existing storage keeps working (migrations are idempotent).
     let mut again = Sink::open(spec).expect("sink reopens");
-    again.write(&[Item::Record(fr)]).expect("replay after reopen");
+    again.write(&[Item::Record(&f.first[0])]).expect("replay after reopen");
 }
 
-fn expected(fr: &Record, vi: &Record) -> State {
+fn expected(f: &Fixtures) -> State {
+    let [fr, de, en] = [&f.first[0], &f.first[1], &f.first[2]];
+    let vi = &f.vi;
+    let row = |r: &Record, relation: &str, dup: Option<&Record>, story: &Record, event: &Record| -> Row {
+        (
+            relation.into(),
+            dup.map(|d| d.id.clone()),
+            story.id.clone(),
+            event.id.clone(),
+            r.body.clone(),
+            r.authors.clone(),
+            Some("2024-01-19T07:30:00Z".into()),
+        )
+    };
     let mut s = State::new();
-    s.insert(
-        fr.id.clone(),
-        (
-            "translation".into(),
-            Some(vi.id.clone()),
-            fr.body.clone(),
-            fr.authors.clone(),
-            Some("2024-01-19T07:30:00Z".into()),
-        ),
-    );
-    s.insert(
-        vi.id.clone(),
-        (
-            "original".into(),
-            None,
-            vi.body.clone(),
-            vi.authors.clone(),
-            Some("2024-01-19T07:30:00Z".into()),
-        ),
-    );
+    s.insert(fr.id.clone(), row(fr, "translation", Some(vi), fr, fr));
+    s.insert(vi.id.clone(), row(vi, "original", None, fr, fr));
+    s.insert(de.id.clone(), row(de, "translation", Some(vi), fr, fr));
+    s.insert(en.id.clone(), row(en, "original", None, en, fr));
     s
 }
 
@@ -104,26 +165,53 @@ fn utc(ts: &str) -> String {
 
 fn jsonl_state(lines: &[Value]) -> State {
     let mut s = State::new();
+    let text = |v: &Value| v.as_str().unwrap().to_string();
     for l in lines {
-        if l["type"] == "story_update" {
-            let e = s
-                .get_mut(l["record_id"].as_str().unwrap())
-                .expect("update follows its record");
-            e.0 = l["relation"].as_str().unwrap().to_string();
-            e.1 = l["canonical"].as_str().map(str::to_string);
-            continue;
+        match l["type"].as_str() {
+            Some("story_update") => {
+                let e = s
+                    .get_mut(l["record_id"].as_str().unwrap())
+                    .expect("update follows its record");
+                e.0 = text(&l["relation"]);
+                e.1 = Some(text(&l["canonical"]));
+                continue;
+            }
+            Some("story_merge") => {
+                for m in l["members"].as_array().unwrap() {
+                    let e = s
+                        .get_mut(m["record_id"].as_str().unwrap())
+                        .expect("merged member known");
+                    e.0 = text(&m["relation"]);
+                    e.1 = Some(text(&m["duplicate_of"]));
+                    e.2 = text(&l["story_id"]);
+                    e.3 = text(&l["event_id"]);
+                }
+                continue;
+            }
+            Some("event_link") => {
+                for e in s.values_mut() {
+                    if e.3 == text(&l["merged_event_id"]) {
+                        e.3 = text(&l["event_id"]);
+                    }
+                }
+                continue;
+            }
+            Some(other) => panic!("unknown update type {other}"),
+            None => {}
         }
         // Readers keep the last line per id; a replayed line is the same record again.
-        let id = l["id"].as_str().unwrap().to_string();
+        let id = text(&l["id"]);
         if s.contains_key(&id) {
             continue;
         }
         s.insert(
             id,
             (
-                l["relation"].as_str().unwrap().to_string(),
+                text(&l["relation"]),
                 l["duplicate_of"].as_str().map(str::to_string),
-                l["body"].as_str().unwrap().to_string(),
+                text(&l["story_id"]),
+                text(&l["event_id"]),
+                text(&l["body"]),
                 l["authors"]
                     .as_array()
                     .unwrap()
@@ -135,21 +223,6 @@ fn jsonl_state(lines: &[Value]) -> State {
         );
     }
     s
-}
-
-fn fixtures() -> (Record, Record, StoryUpdate) {
-    let fr = record(1, Relation::Original, None, Lang::Fr);
-    let mut vi = record(2, Relation::Original, None, Lang::Vi);
-    vi.story_id = fr.story_id.clone();
-    let update = StoryUpdate {
-        kind: StoryUpdateKind::StoryUpdate,
-        story_id: fr.story_id.clone(),
-        canonical: vi.id.clone(),
-        record_id: fr.id.clone(),
-        relation: Relation::Translation,
-        updated_at: Utc.with_ymd_and_hms(2026, 11, 23, 10, 1, 0).unwrap(),
-    };
-    (fr, vi, update)
 }
 
 fn jsonl_spec(path: &std::path::Path, fsync: Fsync, rotate_bytes: u64) -> SinkSpec {
@@ -169,13 +242,13 @@ fn jsonl_passes_the_sink_contract() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.jsonl");
     let spec = jsonl_spec(&path, Fsync::Batch, 0);
-    let (fr, vi, update) = fixtures();
-    deliver(&spec, &fr, &vi, &update);
+    let f = fixtures();
+    deliver(&spec, &f);
     let lines = read_records(&path);
     for l in &lines {
         crate::util::assert_schema(l);
     }
-    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+    assert_eq!(jsonl_state(&lines), expected(&f));
 }
 
 fn sqlite_spec(path: &std::path::Path) -> SinkSpec {
@@ -194,22 +267,26 @@ fn sqlite_passes_the_sink_contract() {
     let ws = Workspace::new();
     let path = ws.path().join("out/records.sqlite");
     let spec = sqlite_spec(&path);
-    let (fr, vi, update) = fixtures();
-    deliver(&spec, &fr, &vi, &update);
+    let f = fixtures();
+    deliver(&spec, &f);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut stmt = conn
-        .prepare("SELECT id, relation, duplicate_of, body, authors, published_at FROM news_records ORDER BY id")
+        .prepare(
+            "SELECT id, relation, duplicate_of, story_id, event_id, body, authors, published_at FROM news_records ORDER BY id",
+        )
         .unwrap();
     let state: State = stmt
         .query_map([], |r| {
-            let authors: String = r.get(4)?;
-            let published: Option<String> = r.get(5)?;
+            let authors: String = r.get(6)?;
+            let published: Option<String> = r.get(7)?;
             Ok((
                 r.get::<_, String>(0)?,
                 (
                     r.get(1)?,
                     r.get(2)?,
                     r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
                     serde_json::from_str(&authors).unwrap(),
                     published.as_deref().map(utc),
                 ),
@@ -218,7 +295,7 @@ fn sqlite_passes_the_sink_contract() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(state, expected(&fr, &vi));
+    assert_eq!(state, expected(&f));
 }
 
 #[test]
@@ -233,19 +310,21 @@ fn postgres_passes_the_sink_contract() {
             table: table.clone(),
         }),
     };
-    let (fr, vi, update) = fixtures();
-    deliver(&spec, &fr, &vi, &update);
+    let f = fixtures();
+    deliver(&spec, &f);
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let rows = client
         .query(
-            &format!("SELECT id, relation, duplicate_of, body, authors, published_at FROM {table} ORDER BY id"),
+            &format!(
+                "SELECT id, relation, duplicate_of, story_id, event_id, body, authors, published_at FROM {table} ORDER BY id"
+            ),
             &[],
         )
         .unwrap();
     let state: State = rows
         .iter()
         .map(|r| {
-            let published: Option<chrono::DateTime<Utc>> = r.get(5);
+            let published: Option<chrono::DateTime<Utc>> = r.get(7);
             (
                 r.get::<_, String>(0),
                 (
@@ -253,13 +332,15 @@ fn postgres_passes_the_sink_contract() {
                     r.get(2),
                     r.get(3),
                     r.get(4),
+                    r.get(5),
+                    r.get(6),
                     published.map(|p| p.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
                 ),
             )
         })
         .collect();
     crate::util::drop_pg_table(&url, &table);
-    assert_eq!(state, expected(&fr, &vi));
+    assert_eq!(state, expected(&f));
 }
 
 #[test]
@@ -343,7 +424,7 @@ fn send(
     acks.expect(receipt.clone());
     tx.send_blocking(std::sync::Arc::new(Delivery {
         record,
-        update: None,
+        updates: Vec::new(),
         receipt,
     }))
     .unwrap();
@@ -447,19 +528,22 @@ fn nats_passes_the_sink_contract() {
             create_stream: true,
         }),
     };
-    let (fr, vi, update) = fixtures();
-    deliver(&spec, &fr, &vi, &update);
+    let f = fixtures();
+    deliver(&spec, &f);
     let messages = drain_stream(&url, &stream);
-    // Replays inside the duplicate window are stored once: fr, vi, the update.
+    // Replays inside the duplicate window are stored once: three records, vi, the updates.
     let ids: Vec<&str> = messages.iter().map(|(_, id, _)| id.as_str()).collect();
-    assert_eq!(ids, vec![fr.id.as_str(), vi.id.as_str(), &format!("update-{}", vi.id)]);
+    let mut want: Vec<String> = f.first.iter().map(|r| r.id.clone()).collect();
+    want.push(f.vi.id.clone());
+    want.extend(f.updates.iter().map(StoryUpdate::id));
+    assert_eq!(ids, want);
     assert!(messages[0].0.ends_with(".seeds.fr"), "{}", messages[0].0);
-    assert!(messages[1].0.ends_with(".seeds.vi"), "{}", messages[1].0);
+    assert!(messages[3].0.ends_with(".seeds.vi"), "{}", messages[3].0);
     let lines: Vec<Value> = messages.into_iter().map(|(_, _, v)| v).collect();
     for l in &lines {
         crate::util::assert_schema(l);
     }
-    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+    assert_eq!(jsonl_state(&lines), expected(&f));
 }
 
 #[test]
@@ -545,8 +629,8 @@ fn webhook_spec(url: &str, secret: Option<&str>) -> SinkSpec {
 fn webhook_passes_the_sink_contract_with_signed_batches() {
     let server = crate::util::HookServer::start(|_, _| 200);
     let spec = webhook_spec(&server.url, Some("s3cret"));
-    let (fr, vi, update) = fixtures();
-    deliver(&spec, &fr, &vi, &update);
+    let f = fixtures();
+    deliver(&spec, &f);
     let requests = server.requests();
     assert_eq!(requests.len(), 4, "one POST per batch");
     let mut lines = Vec::new();
@@ -562,7 +646,7 @@ fn webhook_passes_the_sink_contract_with_signed_batches() {
     for l in &lines {
         crate::util::assert_schema(l);
     }
-    assert_eq!(jsonl_state(&lines), expected(&fr, &vi));
+    assert_eq!(jsonl_state(&lines), expected(&f));
 }
 
 #[test]
@@ -688,7 +772,7 @@ fn a_version_1_sqlite_table_is_migrated_and_keeps_its_rows() {
         .unwrap();
     }
     let spec = sqlite_spec(&path);
-    let (fr, _, _) = fixtures();
+    let fr = fixtures().first.remove(0);
     let mut sink = Sink::open(&spec).expect("the old table is migrated");
     sink.write(&[Item::Record(&fr)]).unwrap();
     drop(sink);
@@ -714,4 +798,9 @@ fn a_version_1_sqlite_table_is_migrated_and_keeps_its_rows() {
     assert_eq!(new.1, fr.canonical_url);
     assert_eq!(new.2, serde_json::to_string(&fr.alternates).unwrap());
     assert_eq!(new.3, Some(0.9));
+    // Each old story is its own event.
+    let event: String = conn
+        .query_row("SELECT event_id FROM news_records WHERE id = 'old'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(event, "old");
 }

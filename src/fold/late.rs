@@ -1,0 +1,102 @@
+//! Late evidence corrects the past: a page naming pages of two stories as its versions merges
+//! them, and a page sharing the facts of two agreeing events links them. Each correction moves the
+//! documents in the index and says which persisted rows to rewrite (`Moved`) and what to tell the
+//! sinks (`StoryUpdate`).
+
+use super::index::{Id, format_id};
+use super::row::Moved;
+use super::*;
+use crate::model::{EventLink, MergedMember, StoryMerge};
+
+impl Folder {
+    /// Moves every member of story `merged` into `into`, each in its relation to `into`'s
+    /// canonical member, into `into`'s event.
+    pub(super) fn merge_story(&mut self, into: Id, merged: Id, at: i64, moved: &mut Vec<Moved>) -> Option<StoryUpdate> {
+        if into == merged {
+            return None;
+        }
+        let gone = self.stories.remove(&merged)?;
+        let Some(target) = self.stories.get(&into) else {
+            self.stories.insert(merged, gone);
+            return None;
+        };
+        let (canonical, canonical_lang, event) = (target.canonical, target.canonical_lang, target.event);
+        let mut members = Vec::new();
+        for &seq in &gone.members {
+            if !self.index.is_live(seq) {
+                continue;
+            }
+            let relation = if self.index.lang(seq).is_some() && self.index.lang(seq) == canonical_lang {
+                Relation::NearDuplicate
+            } else {
+                Relation::Translation
+            };
+            let (_, dup) = self.index.relation(seq);
+            let duplicate_of = dup.unwrap_or(canonical);
+            self.index.set_story(seq, into, relation, duplicate_of);
+            self.index.set_event(seq, event);
+            let record = format_id(self.index.record(seq));
+            moved.push(Moved {
+                record_id: record.clone(),
+                story_id: format_id(into),
+                event_id: format_id(event),
+                relation,
+                duplicate_of: Some(format_id(duplicate_of)),
+            });
+            members.push(MergedMember {
+                record_id: record,
+                relation,
+                duplicate_of: format_id(duplicate_of),
+            });
+        }
+        if let Some(target) = self.stories.get_mut(&into) {
+            target.members.extend(&gone.members);
+            target
+                .members
+                .sort_unstable_by_key(|&s| s.wrapping_sub(self.index.next_seq()));
+        }
+        Some(StoryUpdate::StoryMerge(StoryMerge {
+            story_id: format_id(into),
+            merged_story_id: format_id(merged),
+            event_id: format_id(event),
+            members,
+            updated_at: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+        }))
+    }
+
+    /// Puts every story of event `merged` into event `into`.
+    pub(super) fn link_event(&mut self, into: Id, merged: Id, at: i64, moved: &mut Vec<Moved>) -> Option<StoryUpdate> {
+        if into == merged {
+            return None;
+        }
+        let mut any = false;
+        for (&story, state) in self.stories.iter_mut() {
+            if state.event != merged {
+                continue;
+            }
+            any = true;
+            state.event = into;
+            for &seq in &state.members {
+                if !self.index.is_live(seq) {
+                    continue;
+                }
+                self.index.set_event(seq, into);
+                let (relation, dup) = self.index.relation(seq);
+                moved.push(Moved {
+                    record_id: format_id(self.index.record(seq)),
+                    story_id: format_id(story),
+                    event_id: format_id(into),
+                    relation,
+                    duplicate_of: dup.map(format_id),
+                });
+            }
+        }
+        any.then(|| {
+            StoryUpdate::EventLink(EventLink {
+                event_id: format_id(into),
+                merged_event_id: format_id(merged),
+                updated_at: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+            })
+        })
+    }
+}
