@@ -22,9 +22,16 @@ impl Folder {
     /// Whether the record is the candidate's article: a near-copy in words within one language, or
     /// a faithful rendering of the same facts (a translation, or a second translation into the
     /// same language). Returns the score to report.
-    pub(super) fn same_article(&self, lang: Lang, input: &FoldInput, query: &Query<'_>, c: &Scored) -> Option<f32> {
+    pub(super) fn same_article(
+        &self,
+        lang: Lang,
+        input: &FoldInput,
+        query: &Query<'_>,
+        c: &Scored,
+        o: &Overlap,
+    ) -> Option<f32> {
         let ix = &self.index;
-        let o = Overlap::of(input.side(), self.side(c.doc));
+        let o = *o;
         if o.day_conflict || !o.numbers_agree() {
             return None;
         }
@@ -112,9 +119,11 @@ impl Folder {
         let member_query = ix.query(member);
         let day = ix.event_day(m.doc);
         let conflict = |e: Option<(u8, u8)>| matches!((day, e), (Some(x), Some(y)) if x != y);
-        let rivals = ix.candidates_for(&member_query, |d, l, e| {
-            l == Some(lang) && !conflict(e) && ix.story(d) != m.story
-        });
+        let rivals = ix.candidates_top(
+            &member_query,
+            |d, l, e| l == Some(lang) && !conflict(e) && ix.story(d) != m.story,
+            RIVALS,
+        );
         for r in rivals {
             if r.score <= m.score {
                 break;
@@ -129,8 +138,7 @@ impl Folder {
 
     /// Whether the record reports the candidate's event: the same day (or neither dated, with one
     /// more shared fact), shared quantities, no contradiction.
-    pub(super) fn same_event(&self, input: &FoldInput, c: &Scored) -> bool {
-        let o = Overlap::of(input.side(), self.side(c.doc));
+    pub(super) fn same_event(&self, input: &FoldInput, c: &Scored, o: &Overlap) -> bool {
         let dated = input.event_day.is_some() && self.index.event_day(c.doc).is_some();
         let facts = if dated { EVENT_FACTS } else { EVENT_FACTS_UNDATED };
         !o.day_conflict

@@ -83,14 +83,18 @@ pub const NUMBERS_MIN_SHARED: f32 = 0.3;
 
 impl Overlap {
     pub fn of(a: Side<'_>, b: Side<'_>) -> Overlap {
+        let (sa, na) = counts(a.features);
+        let (sb, nb) = counts(b.features);
         let mut o = Overlap {
-            specific: (count(a.features, is_specific), count(b.features, is_specific)),
-            numbers: (count(a.features, is_number), count(b.features, is_number)),
+            specific: (sa, sb),
+            numbers: (na, nb),
             day_conflict: day_conflict(a, b),
             ..Overlap::default()
         };
-        // Ranks of shared features, (rank in a, rank in b).
-        let mut ranks: Vec<(u8, u8)> = Vec::new();
+        // Ranks of shared features, (rank in a, rank in b): at most `MAX_FEATURES` are kept per
+        // page, so a stack buffer holds them (beyond it, order is read from the first ones).
+        let mut ranks = [(0u8, 0u8); RANKS];
+        let mut n_ranks = 0;
         let (mut i, mut j) = (0, 0);
         while i < a.features.len() && j < b.features.len() {
             match a.features[i].cmp(&b.features[j]) {
@@ -108,8 +112,11 @@ impl Overlap {
                     if is_event_fact(f) {
                         o.shared_event_facts += 1;
                     }
-                    if let (Some(&ra), Some(&rb)) = (a.order.get(i), b.order.get(j)) {
-                        ranks.push((ra, rb));
+                    if let (Some(&ra), Some(&rb)) = (a.order.get(i), b.order.get(j))
+                        && n_ranks < RANKS
+                    {
+                        ranks[n_ranks] = (ra, rb);
+                        n_ranks += 1;
                     }
                     i += 1;
                     j += 1;
@@ -128,12 +135,13 @@ impl Overlap {
         } else {
             o.containment
         };
-        let known = !a.order.is_empty() && !b.order.is_empty() && ranks.len() == usize::from(o.shared);
-        (o.order, o.order_but_one) = if !known || ranks.len() < 3 {
+        let ranks = &mut ranks[..n_ranks];
+        let known = !a.order.is_empty() && !b.order.is_empty() && n_ranks == usize::from(o.shared).min(RANKS);
+        (o.order, o.order_but_one) = if !known || n_ranks < 3 {
             (1.0, 1.0)
         } else {
-            let run = in_order(&mut ranks) as f32;
-            let n = ranks.len() as f32;
+            let run = in_order(ranks) as f32;
+            let n = n_ranks as f32;
             (run / n, ((run + 1.0) / n).min(1.0))
         };
         o
@@ -174,26 +182,35 @@ fn day_conflict(a: Side<'_>, b: Side<'_>) -> bool {
     !mentions(large, small_day)
 }
 
-fn count(features: &[u32], keep: fn(u32) -> bool) -> u16 {
-    features.iter().filter(|&&f| keep(f)).count().min(u16::MAX as usize) as u16
+/// How many specific features and how many numbers, in one pass.
+fn counts(features: &[u32]) -> (u16, u16) {
+    let (mut specific, mut numbers) = (0u16, 0u16);
+    for &f in features {
+        specific = specific.saturating_add(u16::from(is_specific(f)));
+        numbers = numbers.saturating_add(u16::from(is_number(f)));
+    }
+    (specific, numbers)
 }
 
 /// The longest non-decreasing run of `b` ranks when pairs are ordered by `a` rank (patience
 /// sorting, O(n log n)): how many shared features both texts mention in the same order.
 fn in_order(ranks: &mut [(u8, u8)]) -> usize {
     ranks.sort_unstable();
-    let mut tails: Vec<u8> = Vec::with_capacity(ranks.len());
-    for &(_, b) in ranks.iter() {
+    let mut tails = [0u8; RANKS];
+    let mut len = 0;
+    for &(_, b) in ranks.iter().take(RANKS) {
         // First tail greater than b (non-decreasing sequences may repeat a rank).
-        let k = tails.partition_point(|&t| t <= b);
-        if k == tails.len() {
-            tails.push(b);
-        } else {
-            tails[k] = b;
+        let k = tails[..len].partition_point(|&t| t <= b);
+        tails[k] = b;
+        if k == len {
+            len += 1;
         }
     }
-    tails.len()
+    len
 }
+
+/// Shared features whose order is compared: `fingerprint::MAX_FEATURES`, with room.
+const RANKS: usize = 64;
 
 #[cfg(test)]
 mod tests {

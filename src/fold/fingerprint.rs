@@ -225,14 +225,24 @@ fn is_reference(text: &str, at: usize, codes: &[Range<usize>]) -> bool {
     let clause = before
         .rfind([',', ';', '.', ':', '\n'])
         .map_or(before, |i| &before[i + 1..]);
-    let folded = fold(clause);
-    let words: Vec<&str> = folded
+    if clause.trim().is_empty() {
+        return false;
+    }
+    // The clause's folded words, each between single spaces, so a cue is found as a whole
+    // word sequence by one substring search.
+    let mut words = String::with_capacity(clause.len() + 2);
+    words.push(' ');
+    for w in fold(clause)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect();
+    {
+        words.push_str(w);
+        words.push(' ');
+    }
     REFERENCE_CUES.iter().any(|cue| {
-        let cue: Vec<&str> = cue.split(' ').collect();
-        words.windows(cue.len()).any(|w| w == cue.as_slice())
+        words
+            .match_indices(cue)
+            .any(|(i, _)| words[..i].ends_with(' ') && words[i + cue.len()..].starts_with(' '))
     })
 }
 

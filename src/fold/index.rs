@@ -5,11 +5,14 @@
 //! is older than `window`. Memory per document is kept small on purpose (ids as u128, feature keys
 //! as u32, at most `MAX_FEATURES` features, a 36-byte sketch); `memory_bytes` estimates it.
 //!
-//! Invariants: a record id is live at most once; `postings[f].df` counts live documents carrying
-//! `f`; a posting list is sorted by sequence number, so evicted documents form a prefix that is
-//! trimmed when the list is next touched; a list holds at most the `MAX_POSTINGS` newest documents
-//! carrying its feature (the pages of one story arrive close together). Lookup maps may hold keys of
-//! evicted documents until the next sweep; lookups check liveness.
+//! Invariants: a record id is live at most once; a feature carried by exactly one live document is
+//! in `singles` (most features are: a page's own names and numbers), one carried by more is in
+//! `postings`, whose `df` counts the live documents carrying it; a posting list is sorted by
+//! sequence number, so evicted documents form a prefix that is trimmed when the list is next
+//! touched; a list holds at most the `MAX_POSTINGS` newest documents carrying its feature (the pages
+//! of one story arrive close together). Lookup maps may hold keys of evicted documents until the
+//! next sweep; lookups check liveness. Record and content ids are looked up by 64 of their 128 bits
+//! and checked against the document where it matters.
 
 use std::collections::VecDeque;
 
@@ -40,7 +43,7 @@ pub const PRIOR_PAGES: f32 = 100.0;
 pub const EVIDENCE_FULL_RARITY: f32 = 200.0;
 
 /// How many candidates are scored exactly after the rough pass.
-pub const RESCORE: usize = 16;
+pub const RESCORE: usize = 10;
 
 /// A record or story id: the 32 hex digits of a record id, as a number.
 pub type Id = u128;
@@ -89,11 +92,11 @@ struct Doc {
     /// The fingerprint's norm when indexed. Weights drift slowly as the index grows; a stored
     /// norm spares a table lookup per feature of every candidate scored.
     norm: f32,
+    /// Sequence number of the document this one matched (`NONE` when none).
+    duplicate_of: u32,
     record: Id,
     story: Id,
     event: Id,
-    /// 0 when none.
-    duplicate_of: Id,
     features: Box<[u32]>,
     order: Box<[u8]>,
     sketch: Sketch,
@@ -125,13 +128,20 @@ impl Tag {
     }
 }
 
-/// The documents carrying one feature, with their tags beside them (`tags[i]` is `docs[i]`'s), so
-/// a candidate walk filters by language and event day without touching the documents.
+/// No document.
+const NONE: u32 = u32::MAX;
+
+/// The documents carrying a feature that two or more live documents carry. A candidate walk
+/// filters them by the dense `tags` array, without touching the documents.
 #[derive(Default)]
 struct Postings {
     df: u32,
     docs: Vec<u32>,
-    tags: Vec<Tag>,
+}
+
+/// 64 bits of a 128-bit id, for lookup maps (the document holds the whole id).
+fn key64(id: Id) -> u64 {
+    (id as u64) ^ ((id >> 64) as u64)
 }
 
 /// Bounds on the index.
@@ -158,12 +168,14 @@ pub struct StoryIndex {
     tags: VecDeque<Tag>,
     /// Sequence number of `docs[0]`.
     base: u32,
-    by_record: HashMap<Id, u32>,
-    by_content: HashMap<Id, u32>,
+    by_record: HashMap<u64, u32>,
+    by_content: HashMap<u64, u32>,
     by_location: HashMap<u64, u32>,
     /// URLs indexed pages name as versions of themselves (original URL, alternates).
     by_link: HashMap<u64, u32>,
     postings: HashMap<u32, Postings>,
+    /// Features exactly one live document carries, and that document.
+    singles: HashMap<u32, u32>,
     /// Evictions since the lookup maps were last swept.
     stale: usize,
     /// Kept as the index changes, so `memory_bytes` is O(1): feature keys held by live documents,
@@ -173,13 +185,21 @@ pub struct StoryIndex {
 }
 
 fn posting_bytes(p: &Postings) -> usize {
-    p.docs.capacity() * 4 + p.tags.capacity() * std::mem::size_of::<Tag>()
+    p.docs.capacity() * 4
+}
+
+/// A query feature's weight², document frequency and the evidence it gives when shared.
+#[derive(Clone, Copy, Debug)]
+struct Weight {
+    w2: f32,
+    df: u32,
+    evidence: f32,
 }
 
 /// A page's fingerprint with its weights and rarest features (`StoryIndex::query`).
 pub struct Query<'a> {
     features: &'a [u32],
-    weights: Vec<(f32, u32)>,
+    weights: Vec<Weight>,
     norm: f32,
     rarest: Vec<usize>,
 }
@@ -211,6 +231,7 @@ impl StoryIndex {
             by_location: HashMap::default(),
             by_link: HashMap::default(),
             postings: HashMap::default(),
+            singles: HashMap::default(),
             stale: 0,
             feature_slots: 0,
             posting_bytes: 0,
@@ -235,13 +256,13 @@ impl StoryIndex {
 
     pub fn get_record(&self, record: Id) -> Option<u32> {
         self.by_record
-            .get(&record)
+            .get(&key64(record))
             .and_then(|&s| self.live(s))
             .filter(|&s| self.doc(s).record == record)
     }
 
     pub fn by_content(&self, content: Id) -> Option<u32> {
-        self.by_content.get(&content).and_then(|&s| self.live(s))
+        self.by_content.get(&key64(content)).and_then(|&s| self.live(s))
     }
 
     pub fn by_location(&self, location: &str) -> Option<u32> {
@@ -269,6 +290,7 @@ impl StoryIndex {
     /// with its new relation and the record it now stands against (0: none).
     pub fn set_story(&mut self, doc: u32, story: Id, relation: Relation, duplicate_of: Id) {
         let i = doc.wrapping_sub(self.base) as usize;
+        let duplicate_of = self.get_record(duplicate_of).unwrap_or(NONE);
         if let Some(d) = self.docs.get_mut(i) {
             d.story = story;
             d.relation = relation;
@@ -317,9 +339,10 @@ impl StoryIndex {
         &self.doc(doc).features
     }
 
+    /// The document's relation and the record it matched, while that record is indexed.
     pub fn relation(&self, doc: u32) -> (Relation, Option<Id>) {
         let d = self.doc(doc);
-        (d.relation, (d.duplicate_of != 0).then_some(d.duplicate_of))
+        (d.relation, self.live(d.duplicate_of).map(|m| self.doc(m).record))
     }
 
     /// Rarity weight of a feature: its class prior times its smoothed inverse document frequency
@@ -333,22 +356,36 @@ impl StoryIndex {
         (idf(ln_pages(self.docs.len()), df) / EVIDENCE_FULL_RARITY.ln()).clamp(0.0, 1.0)
     }
 
-    /// Each feature's (weight², df), and the fingerprint's norm.
-    fn weigh(&self, features: &[u32]) -> (Vec<(f32, u32)>, f32) {
-        let w: Vec<(f32, u32)> = features
+    /// How many live documents carry `f`.
+    fn df(&self, f: u32) -> u32 {
+        match self.postings.get(&f) {
+            Some(p) => p.df,
+            None => u32::from(self.singles.contains_key(&f)),
+        }
+    }
+
+    /// Each feature's weight, and the fingerprint's norm.
+    fn weigh(&self, features: &[u32]) -> (Vec<Weight>, f32) {
+        let w: Vec<Weight> = features
             .iter()
-            .map(|f| {
-                let df = self.postings.get(f).map_or(0, |p| p.df);
-                (self.weight_df(*f, df).powi(2), df)
+            .map(|&f| {
+                let df = self.df(f);
+                Weight {
+                    w2: self.weight_df(f, df).powi(2),
+                    df,
+                    // Only a rare shared feature is evidence: thousands of stories share a
+                    // common name or date.
+                    evidence: Class::of(f).evidence() * self.evidence_factor(df),
+                }
             })
             .collect();
-        let norm = w.iter().map(|(w2, _)| w2).sum::<f32>().sqrt();
+        let norm = w.iter().map(|w| w.w2).sum::<f32>().sqrt();
         (w, norm)
     }
 
     /// Weighted cosine of two sorted fingerprints, and the evidence they share, with `a`'s weights
     /// and both norms already computed (see `weigh`).
-    fn similarity_weighed(&self, a: &[u32], wa: &[(f32, u32)], na: f32, b: &[u32], nb: f32) -> (f32, f32) {
+    fn similarity_weighed(&self, a: &[u32], wa: &[Weight], na: f32, b: &[u32], nb: f32) -> (f32, f32) {
         let (mut i, mut j) = (0, 0);
         let mut dot = 0.0f32;
         let mut evidence = 0.0f32;
@@ -357,11 +394,8 @@ impl StoryIndex {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    let (w2, df) = wa[i];
-                    dot += w2;
-                    // Only a rare shared feature is evidence: thousands of stories share a
-                    // common name or date.
-                    evidence += Class::of(a[i]).evidence() * self.evidence_factor(df);
+                    dot += wa[i].w2;
+                    evidence += wa[i].evidence;
                     i += 1;
                     j += 1;
                 }
@@ -388,8 +422,8 @@ impl StoryIndex {
     /// A page's features weighed against the index once, for every candidate search it makes.
     pub fn query<'a>(&self, features: &'a [u32]) -> Query<'a> {
         let (weights, norm) = self.weigh(features);
-        let mut rarest: Vec<usize> = (0..features.len()).filter(|&k| weights[k].1 > 0).collect();
-        rarest.sort_by_key(|&k| (weights[k].1, features[k]));
+        let mut rarest: Vec<usize> = (0..features.len()).filter(|&k| weights[k].df > 0).collect();
+        rarest.sort_by_key(|&k| (weights[k].df, features[k]));
         rarest.truncate(CANDIDATE_FEATURES);
         Query {
             features,
@@ -406,22 +440,43 @@ impl StoryIndex {
     /// Each of those features is walked over its `RECENT_CARRIERS` newest documents, so the work
     /// per page is bounded whatever the index size.
     pub fn rough(&self, q: &Query<'_>, keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool) -> Vec<u32> {
+        self.rough_top(q, keep, RESCORE)
+    }
+
+    /// `rough`, keeping the `n` best.
+    fn rough_top(
+        &self,
+        q: &Query<'_>,
+        keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool,
+        n: usize,
+    ) -> Vec<u32> {
         let mut acc: HashMap<u32, f32> = HashMap::default();
         acc.reserve(q.rarest.len() * RECENT_CARRIERS);
         for &k in &q.rarest {
-            let Some(p) = self.postings.get(&q.features[k]) else {
-                continue;
+            let f = q.features[k];
+            let carriers: &[u32] = match (self.postings.get(&f), self.singles.get(&f)) {
+                (Some(p), _) => &p.docs,
+                (None, Some(d)) => std::slice::from_ref(d),
+                (None, None) => continue,
             };
-            let w = q.weights[k].0;
-            for (&d, &t) in p.docs.iter().zip(&p.tags).rev().take(RECENT_CARRIERS) {
-                if self.live(d).is_some() && keep(d, t.lang(), t.event_day()) {
+            let w = q.weights[k].w2;
+            for &d in carriers.iter().rev().take(RECENT_CARRIERS) {
+                if self.live(d).is_none() {
+                    continue;
+                }
+                let t = self.tag(d);
+                if keep(d, t.lang(), t.event_day()) {
                     *acc.entry(d).or_insert(0.0) += w;
                 }
             }
         }
         let mut rough: Vec<(u32, f32)> = acc.into_iter().collect();
-        rough.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        rough.truncate(RESCORE);
+        let by_weight = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if rough.len() > n {
+            rough.select_nth_unstable_by(n, by_weight);
+            rough.truncate(n);
+        }
+        rough.sort_by(by_weight);
         rough.into_iter().map(|(d, _)| d).collect()
     }
 
@@ -438,7 +493,21 @@ impl StoryIndex {
         q: &Query<'_>,
         keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool,
     ) -> Vec<Scored> {
-        let mut out: Vec<Scored> = self.rough(q, keep).into_iter().map(|d| self.score(q, d)).collect();
+        self.candidates_top(q, keep, RESCORE)
+    }
+
+    /// `candidates_for`, scoring the `n` best rough candidates.
+    pub fn candidates_top(
+        &self,
+        q: &Query<'_>,
+        keep: impl Fn(u32, Option<Lang>, Option<(u8, u8)>) -> bool,
+        n: usize,
+    ) -> Vec<Scored> {
+        let mut out: Vec<Scored> = self
+            .rough_top(q, keep, n)
+            .into_iter()
+            .map(|d| self.score(q, d))
+            .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         out
     }
@@ -470,39 +539,64 @@ impl StoryIndex {
         let ln_n = ln_pages(self.docs.len());
         let tag = Tag::new(d.lang, d.event_day);
         let mut norm2 = 0.0f32;
+        let base = self.base;
         for &f in &d.features {
-            let p = self.postings.entry(f).or_default();
-            let before = posting_bytes(p);
-            p.df += 1;
+            let df = if let Some(p) = self.postings.get_mut(&f) {
+                let before = posting_bytes(p);
+                p.df += 1;
+                let evicted = p
+                    .docs
+                    .iter()
+                    .take_while(|&&s| s.wrapping_sub(base) > u32::MAX / 2)
+                    .count();
+                p.docs.drain(..evicted);
+                if p.docs.len() < MAX_POSTINGS {
+                    p.docs.push(seq);
+                }
+                let (df, after) = (p.df, posting_bytes(p));
+                self.posting_bytes = self.posting_bytes + after - before;
+                df
+            } else if let Some(first) = self.singles.remove(&f) {
+                // A second carrier: the feature gets a posting list.
+                let p = Postings {
+                    df: 2,
+                    docs: vec![first, seq],
+                };
+                self.posting_bytes += posting_bytes(&p);
+                self.postings.insert(f, p);
+                2
+            } else {
+                self.singles.insert(f, seq);
+                1
+            };
             // The same expression as `weight_df`, so the norm is the same to the bit.
-            norm2 += (Class::of(f).prior() * (idf(ln_n, p.df) + 1.0)).powi(2);
-            let base = self.base;
-            let evicted = p
-                .docs
-                .iter()
-                .take_while(|&&s| s.wrapping_sub(base) > u32::MAX / 2)
-                .count();
-            p.docs.drain(..evicted);
-            p.tags.drain(..evicted);
-            if p.docs.len() < MAX_POSTINGS {
-                p.docs.push(seq);
-                p.tags.push(tag);
-            }
-            self.posting_bytes = self.posting_bytes + posting_bytes(p) - before;
+            norm2 += (Class::of(f).prior() * (idf(ln_n, df) + 1.0)).powi(2);
         }
         self.feature_slots += d.features.len();
-        self.by_record.insert(record, seq);
-        self.by_content.entry(parse_id(&d.content_hash)).or_insert(seq);
+        self.by_record.insert(key64(record), seq);
+        self.by_content.entry(key64(parse_id(&d.content_hash))).or_insert(seq);
         self.by_location.entry(hash_str(&d.location)).or_insert(seq);
         for u in d.original_url.iter().chain(&d.alternates) {
             self.by_link.entry(hash_str(u)).or_insert(seq);
         }
+        let duplicate_of = d
+            .duplicate_of
+            .as_deref()
+            .and_then(|r| self.get_record(parse_id(r)))
+            .unwrap_or(NONE);
+        // Grown by a quarter at a time rather than doubled: the document array is most of the
+        // index, and doubling would leave up to half of it unused.
+        if self.docs.len() == self.docs.capacity() {
+            let more = (self.docs.len() / 4).max(16);
+            self.docs.reserve_exact(more);
+            self.tags.reserve_exact(more);
+        }
         self.docs.push_back(Doc {
             norm: norm2.sqrt(),
+            duplicate_of,
             record,
             story: parse_id(&d.story_id),
             event: parse_id(&d.event_id),
-            duplicate_of: d.duplicate_of.as_deref().map_or(0, parse_id),
             features: d.features.clone().into_boxed_slice(),
             order: d.order.clone().into_boxed_slice(),
             sketch: d.sketch,
@@ -527,7 +621,9 @@ impl StoryIndex {
             self.base = self.base.wrapping_add(1);
             self.feature_slots -= doc.features.len();
             for f in doc.features.iter() {
-                if let Some(p) = self.postings.get_mut(f) {
+                if self.singles.get(f) == Some(&seq) {
+                    self.singles.remove(f);
+                } else if let Some(p) = self.postings.get_mut(f) {
                     p.df = p.df.saturating_sub(1);
                     if p.df == 0 {
                         self.posting_bytes -= posting_bytes(p);
@@ -553,16 +649,9 @@ impl StoryIndex {
         self.by_location.retain(|_, s| live(s));
         self.by_link.retain(|_, s| live(s));
         for p in self.postings.values_mut() {
-            let mut k = 0;
-            for i in 0..p.docs.len() {
-                if live(&p.docs[i]) {
-                    p.docs[k] = p.docs[i];
-                    p.tags[k] = p.tags[i];
-                    k += 1;
-                }
-            }
-            p.docs.truncate(k);
-            p.tags.truncate(k);
+            let before = posting_bytes(p);
+            p.docs.retain(live);
+            self.posting_bytes = self.posting_bytes + posting_bytes(p) - before;
         }
         self.stale = 0;
     }
@@ -574,10 +663,12 @@ impl StoryIndex {
         // Each feature slot holds its key and its rank.
         let docs =
             self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 5 + self.tags.capacity() * size_of::<Tag>();
-        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>()) + self.posting_bytes;
+        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
+            + self.posting_bytes
+            + map(self.singles.capacity(), 4 + 4);
         docs + postings
-            + map(self.by_record.capacity(), 16 + 4)
-            + map(self.by_content.capacity(), 16 + 4)
+            + map(self.by_record.capacity(), 8 + 4)
+            + map(self.by_content.capacity(), 8 + 4)
             + map(self.by_location.capacity(), 8 + 4)
             + map(self.by_link.capacity(), 8 + 4)
     }

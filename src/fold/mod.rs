@@ -102,6 +102,9 @@ pub const NEAR_MIN_SCORE: f32 = 0.5;
 /// Sketches of fewer shingles than this are too small to call a near-duplicate on.
 pub const NEAR_MIN_SHINGLES: u32 = 12;
 
+/// Rivals of a matched member scored exactly in the mutual-best test.
+pub const RIVALS: usize = 8;
+
 /// At most this many members of a story are checked for contradictions (the newest).
 pub const AGREE_MEMBERS: usize = 64;
 
@@ -476,32 +479,47 @@ impl Folder {
         };
         let query = ix.query(&input.features);
         let cands = ix.candidates_for(&query, |_, _, _| true);
-        // Same-article matches, one per story (its best member), best first.
-        let mut matches: Vec<Match> = Vec::new();
-        for c in &cands {
-            let Some(reported) = self.same_article(lang, input, &query, c) else {
+        // What each candidate's fingerprint says of the record's, computed when first needed and
+        // only for candidates some test could accept (the lowest score any accepts).
+        let overlaps: Vec<std::cell::OnceCell<Option<Overlap>>> = cands.iter().map(|_| Default::default()).collect();
+        let overlap = |k: usize| -> Option<Overlap> {
+            *overlaps[k].get_or_init(|| {
+                let c = &cands[k];
+                (c.score >= EVENT_MIN_SCORE.min(EXCERPT_MIN_SCORE)).then(|| Overlap::of(input.side(), self.side(c.doc)))
+            })
+        };
+        // Same-article matches, best first, one per story (its best member): the first that agrees
+        // with its story and is mutual takes the record.
+        let mut tried: Vec<Id> = Vec::new();
+        for (k, c) in cands.iter().enumerate() {
+            let Some(o) = overlap(k) else { continue };
+            let Some(reported) = self.same_article(lang, input, &query, c, &o) else {
                 continue;
             };
             let story = ix.story(c.doc);
-            if matches.iter().any(|m| m.story == story) {
+            if tried.contains(&story) {
                 continue;
             }
-            matches.push(Match {
+            tried.push(story);
+            let m = Match {
                 story,
                 doc: c.doc,
                 score: c.score,
                 reported,
-            });
-        }
-        for m in &matches {
-            if self.agrees_with_story(lang, input, &query, m) && self.is_mutual(lang, m) {
+            };
+            if self.agrees_with_story(lang, input, &query, &m) && self.is_mutual(lang, &m) {
                 return self.join(input, m.doc, false, Some(m.reported));
             }
         }
         // The best event; other events the record reports too, whose pages agree with the best
         // one's, are one event with it (late evidence: a page bridging two write-ups).
         let mut events: Vec<u32> = Vec::new();
-        for c in cands.iter().filter(|c| self.same_event(input, c)) {
+        let events_of = cands
+            .iter()
+            .enumerate()
+            .filter(|&(k, c)| overlap(k).is_some_and(|o| self.same_event(input, c, &o)))
+            .map(|(_, c)| c);
+        for c in events_of {
             let e = self.index.event(c.doc);
             if events.iter().any(|&d| self.index.event(d) == e) {
                 continue;
