@@ -1,7 +1,8 @@
 //! Extraction benchmark: every page of ../shared/data/article-extraction-benchmark through the
 //! daemon's own scrape code (`scrape::scrape` on an HTML `Page`, no source rules), one thread.
 //!
-//! `cargo bench --bench extract -- DATA_DIR OUT_DIR [ROUNDS]` writes OUT_DIR/<id>.txt (the
+//! `cargo bench --bench extract -- DATA_DIR OUT_DIR [ROUNDS]` writes OUT_DIR/<id>.txt and
+//! OUT_DIR/<id>.json (title, authors, published_at) (the
 //! record body) for the benchmark's scorer and prints pages/s over ROUNDS passes (default 3).
 //! bench/extract.sh runs it beside trafilatura and scores both.
 
@@ -49,13 +50,22 @@ fn main() {
         let start = Instant::now();
         let mut bodies = Vec::with_capacity(pages.len());
         for p in &pages {
-            bodies.push(newsfold::scrape::scrape(p).map(|a| a.body()));
+            bodies.push(newsfold::scrape::scrape(p));
         }
         best = best.min(start.elapsed().as_secs_f64());
         if round == 0 {
             for (p, b) in pages.iter().zip(&bodies) {
                 match b {
-                    Ok(body) => std::fs::write(out.join(format!("{}.txt", p.key)), body).expect("write"),
+                    Ok(a) => {
+                        std::fs::write(out.join(format!("{}.txt", p.key)), a.body()).expect("write");
+                        // The metadata, as the readability test pages' score.py reads it.
+                        let meta = serde_json::json!({
+                            "title": a.title,
+                            "authors": a.authors,
+                            "published_at": a.published_at.map(|d| d.to_rfc3339()),
+                        });
+                        std::fs::write(out.join(format!("{}.json", p.key)), meta.to_string()).expect("write");
+                    }
                     Err(e) => {
                         failed += 1;
                         eprintln!("{}: {e}", p.key);

@@ -118,10 +118,10 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             )),
         ],
         stamp_time_first: re(&format!(
-            r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
+            r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(am|pm|sa|ch)(?-u:\b))?(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
         )),
         stamp_date_first: re(&format!(
-            r"(?i)^{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?)?{zone}\s*$"
+            r"(?i)^{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?(?:\s*(am|pm|sa|ch)(?-u:\b))?)?{zone}\s*$"
         )),
     }
 });
@@ -360,23 +360,40 @@ pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
     if line.is_empty() || line.len() > 80 || line.bytes().filter(u8::is_ascii_digit).count() < 4 {
         return None;
     }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(line) {
+    if let Some(dt) = parse_iso(line) {
         return Some(dt);
     }
     let p = &*PATTERNS;
-    let at = |y: Option<u32>, mo: Option<u32>, d: Option<u32>, h: Option<u32>, mi: Option<u32>, s: Option<u32>| {
+    let at = |y: Option<u32>,
+              mo: Option<u32>,
+              d: Option<u32>,
+              h: Option<u32>,
+              mi: Option<u32>,
+              s: Option<u32>,
+              half: Option<&str>| {
         let date = NaiveDate::from_ymd_opt(y? as i32, mo?, d?)?;
-        let time = NaiveTime::from_hms_opt(h.unwrap_or(0), mi.unwrap_or(0), s.unwrap_or(0))?;
+        // "03:04 AM", "10:03 CH" (chiều, afternoon): a 12-hour clock.
+        let h = h.unwrap_or(0);
+        let h = match half.map(str::to_ascii_lowercase).as_deref() {
+            Some("pm" | "ch") if h < 12 => h + 12,
+            Some("am" | "sa") if h == 12 => 0,
+            _ => h,
+        };
+        let time = NaiveTime::from_hms_opt(h, mi.unwrap_or(0), s.unwrap_or(0))?;
         vietnam().from_local_datetime(&date.and_time(time)).single()
     };
+    fn text<'t>(m: Option<regex::Match<'t>>) -> Option<&'t str> {
+        m.map(|m| m.as_str())
+    }
     if let Some(c) = p.stamp_time_first.captures(line) {
         return at(
+            num(c.get(6)),
             num(c.get(5)),
             num(c.get(4)),
-            num(c.get(3)),
             num(c.get(1)),
             num(c.get(2)),
             None,
+            text(c.get(3)),
         );
     }
     if let Some(c) = p.stamp_date_first.captures(line) {
@@ -387,6 +404,7 @@ pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
             num(c.get(4)),
             num(c.get(5)),
             num(c.get(6)),
+            text(c.get(7)),
         );
     }
     // A line that is one textual date and little else: "le 29 novembre 2024".
@@ -403,6 +421,37 @@ pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
         }
     }
     None
+}
+
+/// An ISO 8601 date or date-time as pages write it in meta tags and JSON-LD, leniently: RFC 3339,
+/// an offset without a colon (`+0700`), no seconds, a space for `T`, no zone (Vietnam time), or a
+/// date alone (midnight, Vietnam time).
+pub fn parse_iso(value: &str) -> Option<DateTime<FixedOffset>> {
+    let v = value.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(v) {
+        return Some(dt);
+    }
+    if v.len() < 10 || !v.as_bytes()[..4].iter().all(u8::is_ascii_digit) || v.as_bytes()[4] != b'-' {
+        return None;
+    }
+    let v = v.replacen(' ', "T", 1);
+    let v = v.strip_suffix('Z').map_or(v.clone(), |s| format!("{s}+00:00"));
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(dt) = DateTime::parse_from_str(&v, f) {
+            return Some(dt);
+        }
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(&v, f) {
+            return vietnam().from_local_datetime(&naive).single();
+        }
+    }
+    NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok().and_then(local_midnight)
 }
 
 /// Midnight of `date` in Vietnam.
@@ -543,6 +592,13 @@ pub(crate) mod tests {
             ("2024-01-19T08:00:00+00:00", "2024-01-19T08:00:00+00:00"),
             ("le 29 novembre 2024", "2024-11-29T00:00:00+07:00"),
             ("November 29, 2024", "2024-11-29T00:00:00+07:00"),
+            ("Thứ Hai, 24/12/2012, 03:04 AM (GMT+7)", "2012-12-24T03:04:00+07:00"),
+            ("Thứ Hai, 24/12/2012, 03:04 PM (GMT+7)", "2012-12-24T15:04:00+07:00"),
+            ("2026-03-07T00:01:00", "2026-03-07T00:01:00+07:00"),
+            ("2026-03-07T09:40:00+0700", "2026-03-07T09:40:00+07:00"),
+            ("2026-03-07T09:40+07:00", "2026-03-07T09:40:00+07:00"),
+            ("2026-03-07 09:40:00", "2026-03-07T09:40:00+07:00"),
+            ("2026-03-07", "2026-03-07T00:00:00+07:00"),
         ];
         for (line, want) in cases {
             let got = parse_stamp(line).map(|d| d.to_rfc3339());

@@ -53,9 +53,56 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     ),
     hreflang: sel(r#"link[rel~="alternate"][hreflang][href]"#),
     visible_date: sel(
-        r#"time, [class*="date"], [class*="time"], [class*="meta"], [class*="byline"], [itemprop="datePublished"]"#,
+        r#"time, [class*="date"], [class*="time"], [class*="Date"], [class*="Time"], [class*="meta"], [class*="byline"], [itemprop="datePublished"]"#,
     ),
 });
+
+/// Dates the page prints in date, time, meta or byline elements ("Thứ Sáu, 29/11/2024 09:12",
+/// "le 29 novembre 2024", "By Staff | November 29, 2024"), in document order, each with whether it
+/// states a time of day. Dates inside links or tickers are other articles' and are skipped.
+fn printed_dates(doc: &Html) -> Vec<(DateTime<FixedOffset>, bool)> {
+    let s = &*SELECTORS;
+    let mut out = Vec::new();
+    for e in doc.select(&s.visible_date).take(60) {
+        let in_link = e.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            let tag = a.value().name();
+            tag == "a" || tag == "marquee" || tag == "li"
+        }) || e.value().name() == "a";
+        if in_link {
+            continue;
+        }
+        let t = text_of(e);
+        if t.len() > 120 {
+            continue;
+        }
+        if let Some(d) = parse_stamp(&t) {
+            out.push((d, d.time() != chrono::NaiveTime::MIN));
+        } else if let Some(d) = find_dates(&t)
+            .into_iter()
+            .find_map(|m| m.to_date())
+            .and_then(local_midnight)
+        {
+            out.push((d, false));
+        }
+    }
+    out
+}
+
+/// The article's date: the first date and time the page prints, when it is within two days of
+/// the declared one (rules, JSON-LD, meta: often the time the draft was created, or a date
+/// without its time); else the declared one; else the first printed date.
+fn published(
+    declared: Option<DateTime<FixedOffset>>,
+    printed: &[(DateTime<FixedOffset>, bool)],
+) -> Option<DateTime<FixedOffset>> {
+    let timed = printed.iter().find(|(_, t)| *t).map(|(d, _)| *d);
+    match (declared, timed) {
+        (Some(d), Some(p)) if (p - d).num_hours().abs() <= 48 => Some(p),
+        (Some(d), _) => Some(d),
+        (None, Some(p)) => Some(p),
+        (None, None) => printed.first().map(|(d, _)| *d),
+    }
+}
 
 fn text_of(el: ElementRef<'_>) -> String {
     el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
@@ -192,7 +239,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     let meta_date = |sel: &Selector| {
         doc.select(sel)
             .filter_map(|m| m.value().attr("content"))
-            .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)))
+            .find_map(parse_stamp)
     };
     let updated_at = ld.as_ref().and_then(|a| a.modified).or_else(|| meta_date(&s.modified));
     let mut alternates: Vec<(String, String)> = Vec::new();
@@ -206,7 +253,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         }
     }
 
-    let stated = ruled
+    let declared = ruled
         .as_ref()
         .and_then(|r| r.published_at)
         .or_else(|| ld.as_ref().and_then(|a| a.published))
@@ -214,24 +261,9 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             doc.select(&s.published)
                 .filter_map(|m| m.value().attr("content"))
                 .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
-                .find_map(|v| DateTime::parse_from_rfc3339(v.trim()).ok().or_else(|| parse_stamp(v)))
-        })
-        .or_else(|| {
-            // A date the page shows ("Thứ Sáu, 29/11/2024 09:12", "le 29 novembre 2024", "By Staff |
-            // November 29, 2024") in a date, time or meta element.
-            doc.select(&s.visible_date).take(20).find_map(|e| {
-                let t = text_of(e);
-                if t.len() > 120 {
-                    return None;
-                }
-                parse_stamp(&t).or_else(|| {
-                    find_dates(&t)
-                        .into_iter()
-                        .find_map(|m| m.to_date())
-                        .and_then(local_midnight)
-                })
-            })
+                .find_map(parse_stamp)
         });
+    let stated = published(declared, &printed_dates(&doc));
     let canonical = doc
         .select(&s.canonical)
         .find_map(|l| l.value().attr("href"))
@@ -269,6 +301,30 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         },
     };
     ex.lines = main_text::blocks(&containers, &stats);
+    // The lead, when the page sets it apart from the body it chose.
+    if body_rule.is_none() && !ex.lines.is_empty() {
+        let headline = doc.select(&s.h1).next().map(|h| h.id());
+        let body = containers.first().map(|c| c.id());
+        // The page's language as declared, else as its first blocks read.
+        let lang = ex.declared_lang.or_else(|| {
+            let sample: String = ex
+                .lines
+                .iter()
+                .take(6)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            super::lang::detect(&sample, None)
+        });
+        let culture = matches!(lang, Some(Lang::Vi | Lang::Fr));
+        if let Some(lead) = super::lead::find(&doc, body, headline, ex.title.as_deref(), culture) {
+            let start: String = lead.chars().take(40).collect();
+            let squash = |l: &String| l.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !ex.lines.iter().take(3).any(|l| squash(l).contains(&start)) {
+                ex.lines.insert(0, lead);
+            }
+        }
+    }
     // A page whose JSON-LD states a much longer article body than the markup yielded (text loaded
     // by script, a body split over many containers) is read from the JSON-LD instead.
     if body_rule.is_none()
@@ -310,6 +366,24 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_printed_date_and_time_win_over_a_meta_date_of_the_same_days() {
+        let page = r#"<html lang="vi"><head><meta itemprop="datePublished" content="2012-12-25">
+            <meta property="article:published_time" content="2012-12-23T14:02+07:00"></head><body>
+            <ul><li><span class="time">16:10 | 26/12/2012</span></li></ul>
+            <h1>Tiêu đề bài báo</h1><div class="publication_date">Thứ Hai, 24/12/2012, 03:04 AM (GMT+7)</div>
+            <div class="detail-sapo">(Dân trí) - Sáng 24/12, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin.</div>
+            <article><p>Theo thông tin ban đầu, hai đối tượng bị bắt quả tang tại thôn Nà Lầm, xã Yên Khoái.</p>
+            <p>Vụ việc đang được cơ quan chức năng điều tra làm rõ.</p></article></body></html>"#;
+        let ex = read(page);
+        assert_eq!(
+            ex.published_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2012-12-24T03:04:00+07:00"),
+            "the printed stamp, not the ticker's nor the meta's"
+        );
+        assert!(ex.lines[0].starts_with("(Dân trí) - Sáng 24/12"), "{:?}", ex.lines);
+    }
 
     #[test]
     fn reads_a_simple_article_page() {

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod html;
 pub mod jsonld;
 pub mod lang;
+pub mod lead;
 pub mod main_text;
 pub mod prune;
 pub mod rules;
