@@ -1,10 +1,134 @@
-//! Trailing bylines: "Actualités et photos : Kim Tien", "Bài và ảnh: Minh Anh", or a bare line of
-//! names such as "Dieu Thuy-Anh Tuan" (two reporters, "Diệu Thùy" and "Anh Tuấn", as Vietnamese
-//! papers join them). They move from the body to `authors`; nothing else in the text is touched.
+//! Bylines. Trailing ones in the body: "Actualités et photos : Kim Tien", "Bài và ảnh: Minh Anh",
+//! or a bare line of names such as "Dieu Thuy-Anh Tuan" (two reporters, "Diệu Thùy" and "Anh
+//! Tuấn", as Vietnamese papers join them); they move from the body to `authors`, nothing else in
+//! the text is touched. And the page's own (`from_page`): author meta tags, `itemprop=author`,
+//! `rel=author`, then a short byline or author element, with "By", "Par", "Theo" and the like
+//! stripped and never the outlet's own name.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+
+static META: LazyLock<Selector> = LazyLock::new(|| {
+    Selector::parse(
+        r#"meta[name="author"], meta[property="article:author"], meta[name="dc.creator"], meta[name="DC.creator"], meta[property="dc:creator"], meta[name="parsely-author"], meta[name="sailthru.author"], meta[name="byl"]"#,
+    )
+    .expect("author meta selector parses")
+});
+static MARKED: LazyLock<Selector> = LazyLock::new(|| {
+    Selector::parse(r#"[itemprop~="author"] [itemprop~="name"], [itemprop~="author"], [rel~="author"]"#)
+        .expect("author selector parses")
+});
+static NAMED: LazyLock<Selector> = LazyLock::new(|| {
+    Selector::parse(
+        r#"[class*="byline"], [class*="author"], [id*="byline"], [id*="author"], [class*="Byline"], [class*="Author"]"#,
+    )
+    .expect("byline selector parses")
+});
+static SITE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse(r#"meta[property="og:site_name"]"#).expect("site selector parses"));
+
+/// A byline's lead-in word, stripped: "By Jane Doe", "Par Jean Dupont", "Theo Minh Anh".
+static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:by|par|por|von|di|door|oleh|theo|written by|posted by|words by|author:|tác giả:?)\s+")
+        .expect("lead-in pattern compiles")
+});
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Names in one byline string, or none when it does not read as names: at most 100 characters,
+/// no URL, a capitalised word, not the site's name.
+fn names_in(raw: &str, site: Option<&str>) -> Vec<String> {
+    let t = squash(raw);
+    let t = LEAD_IN.replace(&t, "");
+    let t = t
+        .trim()
+        .trim_matches(|c: char| c == '|' || c == '-' || c == '–' || c == ',');
+    if t.is_empty() || t.chars().count() > 100 || t.contains("://") || t.starts_with('@') {
+        return Vec::new();
+    }
+    // A date or time after the names ("Jane Doe | 22 Dec 2016", "Jane Doe, 10:05") is not a name.
+    let t = t.split(['|', '\n', '•', '·']).next().unwrap_or(t).trim();
+    let cut = t
+        .find(|c: char| c.is_ascii_digit())
+        .map_or(t, |i| t[..i].trim_end_matches([',', ' ', '-', '–']));
+    if !cut.chars().next().is_some_and(char::is_uppercase) {
+        return Vec::new();
+    }
+    let is_site = |n: &str| site.is_some_and(|s| n.eq_ignore_ascii_case(s.trim()));
+    split_names(cut)
+        .into_iter()
+        .filter(|n| !n.is_empty() && n.split_whitespace().count() <= 6 && !is_site(n) && !is_credit(n))
+        .collect()
+}
+
+/// A generic credit rather than a person: "Staff Writer", "Reporter", "PV", "Nhóm PV".
+fn is_credit(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "staff",
+        "writer",
+        "writers",
+        "reporter",
+        "reporters",
+        "correspondent",
+        "editor",
+        "editors",
+        "editorial",
+        "team",
+        "desk",
+        "admin",
+        "administrator",
+        "newsroom",
+        "pv",
+        "btv",
+        "ctv",
+        "nhóm",
+        "rédaction",
+        "redaction",
+    ];
+    name.split_whitespace()
+        .all(|w| WORDS.contains(&w.to_lowercase().as_str()))
+}
+
+/// The page's own byline: author meta tags first, then `itemprop=author` or `rel=author`, then a
+/// short element whose class or id names a byline or author. Empty when none reads as names.
+pub fn from_page(doc: &Html) -> Vec<String> {
+    let site = doc
+        .select(&SITE)
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .map(str::to_string);
+    let site = site.as_deref();
+    let pick = |raw: &str| names_in(raw, site);
+    for m in doc.select(&META) {
+        let names = m.value().attr("content").map(pick).unwrap_or_default();
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    let text = |e: ElementRef<'_>| e.text().collect::<Vec<_>>().join(" ");
+    for e in doc.select(&MARKED) {
+        let raw = e.value().attr("content").map_or_else(|| text(e), str::to_string);
+        let names = pick(&raw);
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    for e in doc.select(&NAMED).take(40) {
+        let raw = text(e);
+        if raw.chars().count() > 120 {
+            continue;
+        }
+        let names = pick(&raw);
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    Vec::new()
+}
 
 static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -114,6 +238,29 @@ mod tests {
 
         let (_, authors) = take(&["Đoạn văn.", "Bài và ảnh: Minh Anh, Quốc Tuấn"]);
         assert_eq!(authors, vec!["Minh Anh", "Quốc Tuấn"]);
+    }
+
+    #[test]
+    fn the_pages_own_byline_is_read_from_meta_or_markup() {
+        let page = |html: &str| from_page(&Html::parse_document(html));
+        assert_eq!(page(r#"<meta name="author" content="Jane Doe">"#), vec!["Jane Doe"]);
+        assert_eq!(
+            page(r#"<div class="byline">By Jane Doe and John Roe | 22 Dec 2016</div>"#),
+            vec!["Jane Doe", "John Roe"]
+        );
+        assert_eq!(
+            page(r#"<span itemprop="author"><span itemprop="name">Minh Anh</span></span>"#),
+            vec!["Minh Anh"]
+        );
+        assert_eq!(page(r#"<p class="author">Theo Nhật Xuân</p>"#), vec!["Nhật Xuân"]);
+        // The outlet's own name is no author; a URL is none either.
+        assert!(
+            page(r#"<meta property="og:site_name" content="Báo Dân trí"><meta name="author" content="Báo Dân trí">"#)
+                .is_empty()
+        );
+        assert!(page(r#"<meta property="article:author" content="https://facebook.com/x">"#).is_empty());
+        assert!(page(r#"<div class="byline">By Staff Writer | Nov 29</div>"#).is_empty());
+        assert!(page(r#"<div class="author-box">Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</div>"#).is_empty());
     }
 
     #[test]

@@ -57,6 +57,70 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     ),
 });
 
+/// Words of a title, folded for comparison.
+fn title_words(t: &str) -> Vec<String> {
+    t.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `<title>` or `og:title` without the site's name: "Headline - Zing News | Xã hội" → "Headline".
+/// The part cut is after the first separator (" | ", " - ", " – ", " — ", " :: ", " _ ") and must
+/// be shorter than what stays, which keeps at least three words.
+fn without_site(t: &str) -> String {
+    let t = t.trim();
+    let cut = [" | ", " - ", " – ", " — ", " :: ", " _ ", " » "]
+        .iter()
+        .filter_map(|sep| t.find(sep))
+        .min();
+    match cut {
+        Some(i) if title_words(&t[..i]).len() >= 3 && t[i..].chars().count() < t[..i].chars().count() => {
+            t[..i].trim().to_string()
+        }
+        _ => t.to_string(),
+    }
+}
+
+/// The headline: an `h1` that agrees with the page's declared title (`og:title`, else `<title>`,
+/// without the site's name), which a breadcrumb or the site's logo in an `h1` does not; else
+/// `og:title` without the site's name; else the first `h1` unless it reads as furniture (a
+/// breadcrumb, one or two words); else `<title>` without the site's name.
+fn headline(doc: &Html) -> Option<String> {
+    let s = &*SELECTORS;
+    let og = doc
+        .select(&s.og_title)
+        .find_map(|m| m.value().attr("content").map(str::to_string).and_then(nonempty));
+    let page_title = doc.select(&s.title).next().map(text_of).and_then(nonempty);
+    let h1s: Vec<String> = doc.select(&s.h1).take(8).map(text_of).filter_map(nonempty).collect();
+    let declared = og.as_deref().or(page_title.as_deref()).map(without_site);
+    if let Some(declared) = &declared {
+        let want = title_words(declared);
+        // The h1 whose words the declared title holds best (at least half of the h1's, two or more).
+        let best = h1s
+            .iter()
+            .map(|h| {
+                let words = title_words(h);
+                let shared = words.iter().filter(|w| want.contains(w)).count();
+                (h, shared, words.len())
+            })
+            .filter(|(_, shared, n)| *shared * 2 >= *n && *shared >= 2.min(*n) && *shared > 0)
+            .max_by_key(|(_, shared, _)| *shared)
+            .map(|(h, _, _)| h.clone());
+        if best.is_some() {
+            return best;
+        }
+    }
+    if let Some(og) = og {
+        return Some(without_site(&og));
+    }
+    let furniture = |h: &str| title_words(h).len() <= 2 || h.contains(['>', '»', '›']);
+    match h1s.into_iter().next() {
+        Some(h) if !furniture(&h) || page_title.is_none() => Some(h),
+        _ => page_title.map(|t| without_site(&t)),
+    }
+}
+
 /// Dates the page prints in date, time, meta or byline elements ("Thứ Sáu, 29/11/2024 09:12",
 /// "le 29 novembre 2024", "By Staff | November 29, 2024"), in document order, each with whether it
 /// states a time of day. Dates inside links or tickers are other articles' and are skipped.
@@ -207,20 +271,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         }
     }
     let body_rule = rules.and_then(|r| r.body.as_ref());
-    let title = ruled.as_ref().and_then(|r| r.title.clone()).or_else(|| {
-        doc.select(&s.h1)
-            .next()
-            .map(text_of)
-            .and_then(nonempty)
-            .or_else(|| {
-                doc.select(&s.og_title)
-                    .next()
-                    .and_then(|m| m.value().attr("content"))
-                    .map(str::to_string)
-                    .and_then(nonempty)
-            })
-            .or_else(|| doc.select(&s.title).next().map(text_of).and_then(nonempty))
-    });
+    let title = ruled.as_ref().and_then(|r| r.title.clone()).or_else(|| headline(&doc));
 
     let lang_code = |l: &str| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l));
     let ld = jsonld::article(
@@ -283,6 +334,9 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     match ruled {
         Some(r) if rules.is_some_and(|r| r.authors.is_some()) => ex.authors = r.authors,
         _ => ex.authors = ld.as_ref().map(|a| a.authors.clone()).unwrap_or_default(),
+    }
+    if ex.authors.is_empty() && rules.is_none_or(|r| r.authors.is_none()) {
+        ex.authors = super::byline::from_page(&doc);
     }
     let stats = main_text::TextStats::of(&doc);
     let containers: Vec<ElementRef<'_>> = match body_rule {
@@ -366,6 +420,21 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_headline_is_the_h1_that_agrees_with_the_declared_title() {
+        let t = |html: &str| headline(&Html::parse_document(html));
+        assert_eq!(
+            t(r#"<title>Cần Thơ khánh thành cầu mới - Báo Cần Thơ</title><h1>THỜI SỰ > Cần Thơ</h1><h1>Cần Thơ khánh thành cầu mới</h1>"#)
+                .as_deref(),
+            Some("Cần Thơ khánh thành cầu mới")
+        );
+        assert_eq!(
+            t(r#"<title>Mưa lớn gây ngập nhiều tuyến phố - Zing News | Xã hội</title><h1>Zing News</h1>"#).as_deref(),
+            Some("Mưa lớn gây ngập nhiều tuyến phố")
+        );
+        assert_eq!(t("<h1>Only a headline</h1>").as_deref(), Some("Only a headline"));
+    }
 
     #[test]
     fn the_printed_date_and_time_win_over_a_meta_date_of_the_same_days() {
