@@ -21,6 +21,20 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Client libraries that log their connection options, credentials included, below INFO (async-nats
+/// prints `password: Some(…)` at DEBUG): they are held at INFO whatever the filter says, so no
+/// secret reaches the logs at any level.
+const CAPPED: &[&str] = &["async_nats=info", "tokio_postgres=info", "postgres=info"];
+
+/// `filter` with the `CAPPED` directives added (a directive naming a target outranks a general
+/// level, and these come last, so they hold even against `async_nats=trace`).
+fn capped(filter: EnvFilter) -> EnvFilter {
+    CAPPED.iter().fold(filter, |f, d| match d.parse() {
+        Ok(directive) => f.add_directive(directive),
+        Err(_) => f,
+    })
+}
+
 /// Installs the global subscriber. Returns an error for an invalid filter directive.
 pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
     let (filter, chosen) = match level {
@@ -36,7 +50,7 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
             _ => (EnvFilter::new("info"), false),
         },
     };
-    let (filter, handle) = reload::Layer::new(filter);
+    let (filter, handle) = reload::Layer::new(capped(filter));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry
@@ -73,7 +87,7 @@ pub fn apply_level(level: &str, force: bool) -> anyhow::Result<bool> {
     }
     let filter = EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
     handle
-        .reload(filter)
+        .reload(capped(filter))
         .map_err(|e| anyhow::anyhow!("cannot change the log level: {e}"))?;
     Ok(true)
 }

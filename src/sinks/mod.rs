@@ -348,7 +348,14 @@ fn write_with_retry(
             }
         }
         let jitter = std::time::Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
-        sleep_unless_cancelled(backoff + jitter, &retry.shutdown);
+        match *cancelled_at {
+            // Draining: the backoff still holds (a shutdown is no reason to hammer a failing
+            // server), but never past the drain deadline.
+            Some(since) => {
+                std::thread::sleep((backoff + jitter).min(retry.drain_timeout.saturating_sub(since.elapsed())))
+            }
+            None => sleep_unless_cancelled(backoff + jitter, &retry.shutdown),
+        }
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
 }

@@ -506,7 +506,14 @@ impl Crawl {
             match parsed {
                 Ok(sitemap::Sitemap::Index(children)) => {
                     for child in children {
-                        if depth + 1 > MAX_SITEMAP_DEPTH {
+                        if seen.contains(child.as_str()) {
+                            // An index listing itself, or A → B → A: read once, said once.
+                            self.fail(
+                                &child,
+                                FailureKind::BadSitemap,
+                                "the sitemap index lists a sitemap already read (a loop); skipped",
+                            );
+                        } else if depth + 1 > MAX_SITEMAP_DEPTH {
                             self.fail(
                                 &child,
                                 FailureKind::BadSitemap,

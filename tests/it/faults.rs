@@ -278,3 +278,33 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
     assert!(jsonl_ids.is_subset(&stream_ids), "the stream holds every record id");
     assert_eq!(stream_ids.len(), PAGES, "and only those");
 }
+
+/// Issue 16 (secrets leak): a run at DEBUG with a password in every URL form (NATS user info, a
+/// webhook token in the query string) prints none of them, on stdout or stderr.
+#[test]
+fn secrets_appear_in_no_output_at_debug() {
+    let Some(nats) = crate::util::nats_url() else { return };
+    let server = crate::util::HookServer::start(|n, _| if n == 0 { 503 } else { 200 });
+    let ws = Workspace::new();
+    let nats_with_password = nats.replacen("nats://", "nats://newsfold:nats-pw-s3cret@", 1);
+    let stream = unique_table("secrets").to_uppercase();
+    ws.write_config(&format!(
+        "[sinks.bus]\ntype = \"nats\"\nurl = \"{nats_with_password}\"\nstream = \"{stream}\"\nsubject = \"it.{}.{{source}}\"\n\n[sinks.hook]\ntype = \"webhook\"\nurl = \"{}?token=hook-token-s3cret\"\n",
+        stream.to_lowercase(),
+        server.url
+    ));
+    ws.add_all_seeds();
+    let config = ws.config();
+    let out = ws.newsfold(&["--log-level", "debug", "once", "--config", config.to_str().unwrap()]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("DEBUG") || all.contains("\"level\":\"DEBUG\""),
+        "the run logged at DEBUG"
+    );
+    for secret in ["nats-pw-s3cret", "hook-token-s3cret"] {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
+    // Five records reached the stream (and the stream is removed).
+    assert_eq!(crate::util::drain_stream(&nats, &stream).len(), 5);
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Workspace, seed, stderr_lines};
+use crate::util::{Workspace, seed, stderr_lines, text};
 use crate::web::{Route, Site};
 
 fn escape(s: &str) -> String {
@@ -749,5 +749,58 @@ fn newsfold_scrape_prints_the_record_for_a_file_and_a_local_page() {
         String::from_utf8_lossy(&out.stderr).contains("HTTP 404"),
         "{}",
         crate::util::text(&out)
+    );
+}
+
+/// Issue 16 (sitemap loops): an index that lists itself, and two indexes that list each other,
+/// are read once each, and the loop is a warning and a counted failure, not silence.
+#[test]
+fn a_sitemap_index_that_loops_is_reported_and_read_once() {
+    let site = Site::start("127.0.0.5");
+    let page = site.url("/a.html");
+    let index = |children: &[String]| {
+        let items: String = children
+            .iter()
+            .map(|c| format!("<sitemap><loc>{c}</loc></sitemap>"))
+            .collect();
+        Route::typed(
+            "application/xml",
+            format!("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{items}</sitemapindex>"),
+        )
+    };
+    site.route("/robots.txt", Route::status(404, &[]))
+        .route("/self.xml", index(&[site.url("/self.xml"), site.url("/b.xml")]))
+        .route("/b.xml", index(&[site.url("/self.xml"), site.url("/urls.xml")]))
+        .route(
+            "/urls.xml",
+            Route::typed(
+                "application/xml",
+                format!("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><url><loc>{page}</loc></url></urlset>"),
+            ),
+        )
+        .route("/a.html", Route::html(article("vi-article.html", "001", "Hội nghị", &page)));
+    let ws = workspace(
+        &format!(
+            "[sources.loop]\ntype = \"sitemap\"\nurl = \"{}\"\nmin_delay = \"0s\"\n",
+            site.url("/self.xml")
+        ),
+        "",
+    );
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(ws.records().len(), 1, "the page behind the loop arrives once");
+    assert_eq!(site.hits_of("/self.xml").len(), 1);
+    assert_eq!(site.hits_of("/b.xml").len(), 1);
+    let lines = stderr_lines(&out);
+    let loops: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["level"] == "WARN" && l["kind"] == "bad_sitemap")
+        .collect();
+    // Both loops point back at /self.xml: one line, the repeat rate-limited; both counted.
+    assert_eq!(loops.len(), 1, "{loops:?}");
+    let summary = lines.iter().find(|l| l["message"] == "run finished").unwrap();
+    assert!(
+        summary["summary"].as_str().unwrap().contains("failed bad_sitemap: 2"),
+        "{summary}"
     );
 }

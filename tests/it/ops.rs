@@ -256,6 +256,7 @@ fn a_sink_outage_and_the_drain_make_the_daemon_unready_while_the_api_still_answe
 
     // SIGTERM: the drain waits for the hook up to drain_timeout; meanwhile the API still answers,
     // alive but not ready.
+    let before_drain = hook.requests().len();
     d.signal("TERM");
     d.wait_logged(
         "shutdown requested; draining in-flight pages (signal again to exit now)",
@@ -277,6 +278,10 @@ fn a_sink_outage_and_the_drain_make_the_daemon_unready_while_the_api_still_answe
         "the hook never took its record"
     );
     assert!(hook.requests().len() >= 2, "retried");
+    // Issue 16 (retry storm while draining): the drain keeps backing off, a handful of attempts
+    // in 4 s rather than one a millisecond.
+    let during_drain = hook.requests().len() - before_drain;
+    assert!(during_drain <= 12, "{during_drain} attempts during a 4 s drain");
 }
 
 #[test]
