@@ -161,6 +161,7 @@ pub async fn run(
             queues,
             started: std::time::Instant::now(),
             shutdown: shutdown.clone(),
+            token: config.api_token.as_ref().map(|t| Arc::from(t.0.as_str())),
         };
         crate::api::serve(listen, api, api_stop.clone()).await?;
     }
@@ -304,7 +305,10 @@ async fn reload_config(sources: &mut Supervisor, running: &mut Config) {
     }
     let restart: Vec<&str> = [
         ("state", running.state_path != new.state_path),
-        ("api", running.api_listen != new.api_listen),
+        (
+            "api",
+            running.api_listen != new.api_listen || running.api_token != new.api_token,
+        ),
         ("log.repeat_window", running.log.repeat_window != new.log.repeat_window),
         ("pipeline", running.pipeline != new.pipeline),
         ("fold", running.fold != new.fold),

@@ -5,7 +5,8 @@
 //! Read-only over the pipeline: it reads `Stats` and the queues' lengths (through weak handles,
 //! which never keep a queue open), and probes the state store and the sinks with their own
 //! short-lived connections. It serves until the pipeline has drained; during the drain `/readyz`
-//! answers 503.
+//! answers 503. With `[api] token` set, every request but `/healthz` must carry
+//! `Authorization: Bearer <token>`; others get 401.
 
 mod metrics;
 mod page;
@@ -47,6 +48,8 @@ pub struct Api {
     pub started: Instant,
     /// Cancelled when shutdown starts: not ready any more.
     pub shutdown: CancellationToken,
+    /// The bearer token requests must carry (all but `/healthz`), when set.
+    pub token: Option<Arc<str>>,
 }
 
 struct Shared {
@@ -65,12 +68,15 @@ pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> any
         api,
         metrics: metrics::Exporter::new(),
     });
-    let app = Router::new()
+    let token = shared.api.token.clone();
+    let guarded = Router::new()
         .route("/", get(status_page))
         .route("/metrics", get(render_metrics))
-        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(shared);
+        .route_layer(axum::middleware::from_fn(move |req, next| {
+            authorize(token.clone(), req, next)
+        }));
+    let app = guarded.route("/healthz", get(healthz)).with_state(shared);
     tracing::info!(listen = %local, "api listening");
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -81,6 +87,34 @@ pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> any
         }
     });
     Ok(local)
+}
+
+/// Lets a request through when no token is configured or it carries the token.
+async fn authorize(token: Option<Arc<str>>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let Some(token) = token else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if same(presented.as_bytes(), token.as_bytes()) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is required\n",
+        )
+            .into_response()
+    }
+}
+
+/// Byte strings compared in time that depends on their lengths only, not on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn healthz() -> &'static str {

@@ -42,6 +42,8 @@ pub struct Config {
     pub state_path: PathBuf,
     /// `[api] listen`: where `run` serves /metrics, /healthz, /readyz and the status page.
     pub api_listen: Option<std::net::SocketAddr>,
+    /// `[api] token`: the bearer token the API asks for (all but `/healthz`), when set.
+    pub api_token: Option<sections::Secret>,
     pub log: LogSettings,
     pub pipeline: PipelineSettings,
     pub fold: crate::fold::FoldOptions,
@@ -115,7 +117,8 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     let config = Config {
         file: file.to_path_buf(),
         state_path: cx.resolve(&state.path),
-        api_listen: sections::api(&mut cx, api),
+        api_listen: sections::api(&mut cx, &api),
+        api_token: sections::api_token(&mut cx, &api),
         log: sections::log(&mut cx, log),
         pipeline: sections::pipeline(&mut cx, pipeline),
         fold: sections::fold(&mut cx, fold),
@@ -283,5 +286,15 @@ mod tests {
         let p = preview(&long);
         assert!(p.ends_with("… (200 bytes)"), "{p}");
         assert_eq!(p.chars().filter(|c| *c == 'é').count(), 80);
+    }
+
+    #[test]
+    fn a_weak_api_token_is_refused_without_showing_it() {
+        let got = test_errors(&format!(
+            "{MINIMAL}[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"short-s3cret\"\n"
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("api.token: must be 16 to 512"), "{got:?}");
+        assert!(!got[0].contains("short-s3cret"), "{got:?}");
     }
 }

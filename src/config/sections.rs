@@ -36,7 +36,22 @@ impl Default for RawState {
 #[serde(deny_unknown_fields)]
 pub struct RawApi {
     pub listen: Option<String>,
+    /// A bearer token every request but `/healthz` must present (`${VAR}` expanded).
+    pub token: Option<String>,
 }
+
+/// A secret from the config: compared, never shown (`Debug` prints `***`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Shortest accepted API token: a guessable one protects nothing.
+pub const MIN_TOKEN: usize = 16;
 
 /// `[log]`: the log filter (unless `--log-level` or `RUST_LOG` is given) and the repeat window.
 #[derive(Debug, Default, Deserialize)]
@@ -326,7 +341,22 @@ pub fn fold(cx: &mut Cx<'_>, raw: RawFold) -> crate::fold::FoldOptions {
     }
 }
 
-pub fn api(cx: &mut Cx<'_>, raw: RawApi) -> Option<std::net::SocketAddr> {
+/// `[api] token`: expanded, printable ASCII without spaces, 16 to 512 bytes. The value never
+/// appears in an error.
+pub fn api_token(cx: &mut Cx<'_>, raw: &RawApi) -> Option<Secret> {
+    let t = raw.token.as_deref()?;
+    let t = cx.expand_env("api.token", t);
+    if t.len() < MIN_TOKEN || t.len() > 512 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+        cx.error(
+            "api.token",
+            format!("must be {MIN_TOKEN} to 512 printable characters without spaces (the value is not shown)"),
+        );
+        return None;
+    }
+    Some(Secret(t))
+}
+
+pub fn api(cx: &mut Cx<'_>, raw: &RawApi) -> Option<std::net::SocketAddr> {
     let l = raw.listen.as_deref()?;
     match l.parse::<std::net::SocketAddr>() {
         Ok(a) => Some(a),

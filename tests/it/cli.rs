@@ -304,11 +304,13 @@ fn a_bad_config_exits_78_and_starts_nothing() {
 #[test]
 fn check_accepts_the_shipped_configs() {
     for cfg in ["config/newsfold.toml", "config/example.toml"] {
-        // The example reads its webhook secret from the environment, as users should.
+        // The example reads its webhook secret and API token from the environment, as users
+        // should.
         let out = Command::new(env!("CARGO_BIN_EXE_newsfold"))
             .args(["check", "--config", cfg])
             .current_dir(repo())
             .env("NEWSFOLD_HOOK_SECRET", "not-a-real-secret")
+            .env("NEWSFOLD_API_TOKEN", "not-a-real-api-token")
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{cfg}: {}", text(&out));

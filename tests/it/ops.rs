@@ -804,3 +804,41 @@ fn the_deploy_configs_pass_check_and_the_image_copies_what_exists() {
         }
     }
 }
+
+/// Issue 16 (API authentication): with `[api] token`, everything but `/healthz` asks for the
+/// bearer token; the token never appears in the logs.
+#[test]
+fn an_api_token_guards_everything_but_healthz() {
+    let ws = Workspace::new();
+    ws.write_config("[api]\nlisten = \"127.0.0.1:0\"\ntoken = \"${NEWSFOLD_IT_API_TOKEN}\"\n");
+    ws.add_seed("000");
+    let token = "it-api-token-0123456789";
+    let mut d = Daemon::start(&ws, &[("NEWSFOLD_IT_API_TOKEN", token)]);
+    let api = d.api();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .no_proxy()
+        .build()
+        .expect("client");
+    let status = |path: &str, bearer: Option<&str>| {
+        let mut req = client.get(format!("{api}{path}"));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        req.send().expect("request").status().as_u16()
+    };
+    assert_eq!(status("/healthz", None), 200);
+    for path in ["/", "/metrics", "/readyz"] {
+        assert_eq!(status(path, None), 401, "{path} without a token");
+        assert_eq!(
+            status(path, Some("it-api-token-wrong-value")),
+            401,
+            "{path} with a wrong token"
+        );
+    }
+    assert_eq!(status("/metrics", Some(token)), 200);
+    assert_eq!(d.stop(), Some(0));
+    let logs = format!("{:?}", d.lines());
+    assert!(!logs.contains(token), "the token is never logged");
+}
