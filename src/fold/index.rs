@@ -306,6 +306,11 @@ impl StoryIndex {
         }
     }
 
+    /// The live documents' sequence numbers, oldest first.
+    pub fn seqs(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.docs.len() as u32).map(move |i| self.base.wrapping_add(i))
+    }
+
     /// Whether `seq` names a live document.
     pub fn is_live(&self, seq: u32) -> bool {
         self.live(seq).is_some()

@@ -15,9 +15,14 @@ impl Folder {
         if into == merged {
             return None;
         }
-        let gone = self.stories.remove(&merged)?;
-        let Some(target) = self.stories.get(&into) else {
-            self.stories.insert(merged, gone);
+        let gone = match self.stories.remove(&merged) {
+            Some(s) => s,
+            None => self.single(merged)?,
+        };
+        let Some(target) = self.entry_of(into) else {
+            if gone.members.len() > 1 {
+                self.stories.insert(merged, gone);
+            }
             return None;
         };
         let (canonical, canonical_lang, event) = (target.canonical, target.canonical_lang, target.event);
@@ -70,6 +75,28 @@ impl Folder {
             return None;
         }
         let mut any = false;
+        // Stories of one page have no entry: their founding documents carry the event. A link is
+        // rare, so a walk over the index is affordable.
+        let singles: Vec<u32> = self
+            .index
+            .seqs()
+            .filter(|&seq| {
+                let story = self.index.story(seq);
+                story == self.index.record(seq) && !self.stories.contains_key(&story) && self.index.event(seq) == merged
+            })
+            .collect();
+        for seq in singles {
+            any = true;
+            self.index.set_event(seq, into);
+            let (relation, dup) = self.index.relation(seq);
+            moved.push(Moved {
+                record_id: format_id(self.index.record(seq)),
+                story_id: format_id(self.index.story(seq)),
+                event_id: format_id(into),
+                relation,
+                duplicate_of: dup.map(format_id),
+            });
+        }
         for (&story, state) in self.stories.iter_mut() {
             if state.event != merged {
                 continue;

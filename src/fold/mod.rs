@@ -226,6 +226,9 @@ impl Default for FoldOptions {
     }
 }
 
+/// A story with two or more members. A story of one page has no entry: its state is its
+/// founding document's (see `Folder::state_of`), which saves an entry for most pages.
+#[derive(Clone)]
 struct StoryState {
     canonical: Id,
     canonical_lang: Option<Lang>,
@@ -277,17 +280,60 @@ impl Folder {
         self.insert(doc)
     }
 
+    /// The state of a story of one page, from its founding document (whose record id is the
+    /// story id), while that document is indexed.
+    fn single(&self, story: Id) -> Option<StoryState> {
+        let seq = self.index.get_record(story)?;
+        let lang = self.index.lang(seq);
+        Some(StoryState {
+            canonical: story,
+            canonical_lang: lang,
+            rank: self.rank(lang),
+            event: self.index.event(seq),
+            members: vec![seq],
+        })
+    }
+
+    /// A story's state: its entry, or the one its single page gives.
+    fn state_of(&self, story: Id) -> Option<std::borrow::Cow<'_, StoryState>> {
+        match self.stories.get(&story) {
+            Some(s) => Some(std::borrow::Cow::Borrowed(s)),
+            None => self.single(story).map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// The story's entry, made from its single page when it is getting a second member.
+    fn entry_of(&mut self, story: Id) -> Option<&mut StoryState> {
+        if !self.stories.contains_key(&story) {
+            let single = self.single(story)?;
+            self.stories.insert(story, single);
+        }
+        self.stories.get_mut(&story)
+    }
+
     fn track(&mut self, doc: &IndexedDoc, seq: u32) {
         let story = parse_id(&doc.story_id);
         let rank = self.rank(doc.lang);
         let record = parse_id(&doc.record_id);
-        let s = self.stories.entry(story).or_insert(StoryState {
-            canonical: record,
-            canonical_lang: doc.lang,
-            rank,
-            event: parse_id(&doc.event_id),
-            members: Vec::new(),
-        });
+        if story == record {
+            // A founding page: its story has no entry until a second member joins.
+            return;
+        }
+        let event = parse_id(&doc.event_id);
+        if self.entry_of(story).is_none() {
+            // The founding page left the index: the story goes on with this one.
+            self.stories.insert(
+                story,
+                StoryState {
+                    canonical: record,
+                    canonical_lang: doc.lang,
+                    rank,
+                    event,
+                    members: Vec::new(),
+                },
+            );
+        }
+        let Some(s) = self.stories.get_mut(&story) else { return };
         s.members.push(seq);
         if rank < s.rank {
             s.canonical = record;
@@ -393,7 +439,7 @@ impl Folder {
             return;
         }
         let story = parse_id(&decision.story_id);
-        let Some(state) = self.stories.get(&story) else { return };
+        let Some(state) = self.state_of(story) else { return };
         if self.rank(input.lang) >= state.rank {
             return;
         }
@@ -437,7 +483,7 @@ impl Folder {
 
     /// A story's event id.
     fn event_of(&self, story: Id) -> String {
-        format_id(self.stories.get(&story).map_or(story, |s| s.event))
+        format_id(self.state_of(story).map_or(story, |s| s.event))
     }
 
     /// Indexed pages the record names as its versions, or that name it: direct evidence. One per
