@@ -167,6 +167,17 @@ impl RunReport {
     }
 }
 
+/// "a 1, b 2", or "none".
+fn counts<K: fmt::Display>(map: &BTreeMap<K, u64>) -> String {
+    if map.is_empty() {
+        return "none".to_string();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = self.sources.keys().map(String::len).max().unwrap_or(6).max(6);
@@ -198,37 +209,10 @@ impl fmt::Display for RunReport {
                 )?;
             }
         }
-        let rel: Vec<String> = self.relations.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(
-            f,
-            "relations: {}",
-            if rel.is_empty() {
-                "none".to_string()
-            } else {
-                rel.join(", ")
-            }
-        )?;
+        writeln!(f, "relations: {}", counts(&self.relations))?;
         writeln!(f, "stories: {}, events: {}", self.stories, self.events)?;
-        let upd: Vec<String> = self.updates.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(
-            f,
-            "story updates: {}",
-            if upd.is_empty() {
-                "none".to_string()
-            } else {
-                upd.join(", ")
-            }
-        )?;
-        let del: Vec<String> = self.delivered.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(
-            f,
-            "delivered: {}",
-            if del.is_empty() {
-                "none".to_string()
-            } else {
-                del.join(", ")
-            }
-        )?;
+        writeln!(f, "story updates: {}", counts(&self.updates))?;
+        writeln!(f, "delivered: {}", counts(&self.delivered))?;
         for (sink, e) in &self.sink_events {
             writeln!(
                 f,

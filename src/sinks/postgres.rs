@@ -9,7 +9,7 @@ use postgres::{Client, NoTls};
 use serde::Deserialize;
 
 use super::sql::{
-    COLUMNS, Change, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
+    COLUMNS, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
     migrate_statements, redact, table_name,
 };
 use super::{DuplicatePolicy, Item};
@@ -131,7 +131,7 @@ impl PostgresSink {
             COLUMNS.join(", "),
             placeholders.join(", ")
         );
-        let [relation_sql, placement_sql, event_sql] = change_statements(&self.table, Dialect::Postgres);
+        let update_sql = change_statements(&self.table, Dialect::Postgres);
         if self.client.as_ref().is_none_or(|c| c.is_closed()) {
             self.client =
                 Some(Client::connect(&self.url, NoTls).with_context(|| format!("cannot connect to {target}"))?);
@@ -143,9 +143,10 @@ impl PostgresSink {
             .transaction()
             .with_context(|| format!("cannot write to {target}"))?;
         let insert = tx.prepare(&insert_sql)?;
-        let relation = tx.prepare(&relation_sql)?;
-        let placement = tx.prepare(&placement_sql)?;
-        let event = tx.prepare(&event_sql)?;
+        let updates = update_sql
+            .iter()
+            .map(|sql| tx.prepare(sql))
+            .collect::<Result<Vec<_>, _>>()?;
         for item in items {
             match item {
                 Item::Record(r) => {
@@ -179,22 +180,13 @@ impl PostgresSink {
                 }
                 Item::Update(u) => {
                     for c in changes(u) {
-                        match c {
-                            Change::Relation {
-                                relation: r,
-                                duplicate_of,
-                                id,
-                            } => tx.execute(&relation, &[&r, &duplicate_of, &id]),
-                            Change::Placement {
-                                story_id,
-                                event_id,
-                                relation: r,
-                                duplicate_of,
-                                id,
-                            } => tx.execute(&placement, &[&story_id, &event_id, &r, &duplicate_of, &id]),
-                            Change::Event { event_id, merged } => tx.execute(&event, &[&event_id, &merged]),
-                        }
-                        .with_context(|| format!("cannot apply a {} at {target}", u.kind()))?;
+                        let (k, values) = c.statement();
+                        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+                            .iter()
+                            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+                            .collect();
+                        tx.execute(&updates[k], &params)
+                            .with_context(|| format!("cannot apply a {} at {target}", u.kind()))?;
                     }
                 }
             }

@@ -91,6 +91,27 @@ pub enum Change<'a> {
     Event { event_id: &'a str, merged: &'a str },
 }
 
+impl Change<'_> {
+    /// Which of `change_statements` applies it, and its parameters in placeholder order.
+    pub fn statement(&self) -> (usize, Vec<&str>) {
+        match *self {
+            Change::Relation {
+                relation,
+                duplicate_of,
+                id,
+            } => (0, vec![relation, duplicate_of, id]),
+            Change::Placement {
+                story_id,
+                event_id,
+                relation,
+                duplicate_of,
+                id,
+            } => (1, vec![story_id, event_id, relation, duplicate_of, id]),
+            Change::Event { event_id, merged } => (2, vec![event_id, merged]),
+        }
+    }
+}
+
 /// The statements behind `Change`, with `$n` placeholders (SQLite reads `?n` the same way).
 pub fn change_statements(table: &str, dialect: Dialect) -> [String; 3] {
     let p = |n: u8| match dialect {

@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use serde::Deserialize;
 
 use super::sql::{
-    COLUMNS, Change, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
+    COLUMNS, Dialect, TABLE_VERSION, change_statements, changes, create_statements, index_statements,
     migrate_statements, table_name,
 };
 use super::{DuplicatePolicy, Item};
@@ -120,10 +120,10 @@ impl SqliteSink {
                 COLUMNS.join(", "),
                 placeholders.join(", ")
             ))?;
-            let [relation, placement, event] = change_statements(&self.table, Dialect::Sqlite);
-            let mut relation = tx.prepare(&relation)?;
-            let mut placement = tx.prepare(&placement)?;
-            let mut event = tx.prepare(&event)?;
+            let mut updates = change_statements(&self.table, Dialect::Sqlite)
+                .iter()
+                .map(|sql| tx.prepare(sql))
+                .collect::<Result<Vec<_>, _>>()?;
             for item in items {
                 match item {
                     Item::Record(r) => {
@@ -151,21 +151,8 @@ impl SqliteSink {
                     }
                     Item::Update(u) => {
                         for c in changes(u) {
-                            match c {
-                                Change::Relation {
-                                    relation: r,
-                                    duplicate_of,
-                                    id,
-                                } => relation.execute(params![r, duplicate_of, id])?,
-                                Change::Placement {
-                                    story_id,
-                                    event_id,
-                                    relation: r,
-                                    duplicate_of,
-                                    id,
-                                } => placement.execute(params![story_id, event_id, r, duplicate_of, id])?,
-                                Change::Event { event_id, merged } => event.execute(params![event_id, merged])?,
-                            };
+                            let (k, values) = c.statement();
+                            updates[k].execute(rusqlite::params_from_iter(values))?;
                         }
                     }
                 }
