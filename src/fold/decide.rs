@@ -22,21 +22,14 @@ impl Folder {
     /// Whether the record is the candidate's article: a near-copy in words within one language, or
     /// a faithful rendering of the same facts (a translation, or a second translation into the
     /// same language). Returns the score to report.
-    pub(super) fn same_article(
-        &self,
-        lang: Lang,
-        input: &FoldInput,
-        query: &Query<'_>,
-        c: &Scored,
-        o: &Overlap,
-    ) -> Option<f32> {
+    pub(super) fn same_article(&self, lang: Lang, input: &FoldInput, c: &Scored, o: &Overlap) -> Option<f32> {
         let ix = &self.index;
         let o = *o;
         if o.day_conflict || !o.numbers_agree() {
             return None;
         }
         if ix.lang(c.doc) == Some(lang) {
-            if let Some(j) = self.near_copy(input, query, c, &o) {
+            if let Some(j) = self.near_copy(input, c) {
                 return Some(j);
             }
             let retranslation = c.score >= SAME_LANG_MIN_SCORE
@@ -56,7 +49,7 @@ impl Folder {
 
     /// A same-language near-copy in words (re-post, truncation, light edit) that states the same
     /// facts: stories written on one template share most of their wording. Returns the Jaccard.
-    fn near_copy(&self, input: &FoldInput, _query: &Query<'_>, c: &Scored, o: &Overlap) -> Option<f32> {
+    fn near_copy(&self, input: &FoldInput, c: &Scored) -> Option<f32> {
         let other = self.index.sketch(c.doc);
         if input.sketch.shingles < NEAR_MIN_SHINGLES || other.shingles < NEAR_MIN_SHINGLES || c.score < NEAR_MIN_SCORE {
             return None;
@@ -74,7 +67,6 @@ impl Folder {
         let subset =
             c.evidence >= MIN_EVIDENCE && contained >= NEAR_LOOSE_CONTAINMENT && facts >= NEAR_FEATURE_CONTAINMENT;
         let near = j >= NEAR_JACCARD || contained >= NEAR_CONTAINMENT || subset;
-        let _ = o;
         near.then_some(j)
     }
 
@@ -101,7 +93,7 @@ impl Folder {
             }
             if ix.lang(seq) == Some(lang) {
                 let c = ix.score(query, seq);
-                let copy = self.near_copy(input, query, &c, &o).is_some();
+                let copy = self.near_copy(input, &c).is_some();
                 let faithful = o.coverage >= SAME_LANG_COVERAGE && o.order >= FAITHFUL_ORDER;
                 if !copy && !faithful && c.score >= WRITE_UP_SCORE {
                     return false;

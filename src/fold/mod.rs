@@ -539,7 +539,7 @@ impl Folder {
         let mut tried: Vec<Id> = Vec::new();
         for (k, c) in cands.iter().enumerate() {
             let Some(o) = overlap(k) else { continue };
-            let Some(reported) = self.same_article(lang, input, &query, c, &o) else {
+            let Some(reported) = self.same_article(lang, input, c, &o) else {
                 continue;
             };
             let story = ix.story(c.doc);
