@@ -97,4 +97,31 @@ fn main() {
         pages.len() as f64 / best,
         bytes as f64 / 1e6 / best
     );
+    // Hostile nesting (issue 16): scrape time must stay linear in the page's size.
+    for n in [10_000, 40_000, 100_000] {
+        let html = format!(
+            "<html><body>{}<p>Text inside a deep nest, long enough to be a paragraph of news.</p>{}</body></html>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let page = Page {
+            source: Arc::from("bench"),
+            key: format!("nested-{n}"),
+            location: format!("https://example.org/nested-{n}"),
+            format: PageFormat::Html,
+            raw_hash: String::new(),
+            lang_hint: None,
+            charset: Some("utf-8".into()),
+            rules: None,
+            bytes: html.into_bytes(),
+        };
+        let start = Instant::now();
+        let ok = newsfold::scrape::scrape(&page).is_ok();
+        println!(
+            "nested divs: {n} deep ({:.1} MB) in {:.3}s (goal < 2 s){}",
+            page.bytes.len() as f64 / 1e6,
+            start.elapsed().as_secs_f64(),
+            if ok { "" } else { ", no text" }
+        );
+    }
 }

@@ -187,6 +187,8 @@ pub struct Article {
     pub updated_at: Option<DateTime<FixedOffset>>,
     /// Other-language versions the page links to (`hreflang`): (language tag, href as written).
     pub alternates: Vec<(String, String)>,
+    /// The encoding the bytes were read with, why, and how many invalid bytes were replaced.
+    pub charset: crate::scrape::decode::Charset,
 }
 
 impl Article {

@@ -162,6 +162,7 @@ pub async fn run(
             started: std::time::Instant::now(),
             shutdown: shutdown.clone(),
             token: config.api_token.as_ref().map(|t| Arc::from(t.0.as_str())),
+            limits: config.api_limits,
         };
         crate::api::serve(listen, api, api_stop.clone()).await?;
     }

@@ -22,14 +22,24 @@ impl Exporter {
         Exporter { recorder, handle }
     }
 
-    pub fn render(&self, api: &Api) -> String {
+    pub fn render(&self, api: &Api, connections: &super::Connections) -> String {
         let recorder: &dyn Recorder = &self.recorder;
-        with_local_recorder(recorder, || publish(api));
+        with_local_recorder(recorder, || {
+            publish(api);
+            use std::sync::atomic::Ordering::Relaxed;
+            gauge!("newsfold_api_connections").set(connections.open.load(Relaxed) as f64);
+            counter!("newsfold_api_connections_refused_total").absolute(connections.refused.load(Relaxed));
+        });
         self.handle.render()
     }
 }
 
 fn describe() {
+    describe_gauge!("newsfold_api_connections", "Connections the API serves now.");
+    describe_counter!(
+        "newsfold_api_connections_refused_total",
+        "Connections closed at once because [api] max_connections were open."
+    );
     describe_counter!(
         "newsfold_stage_received_total",
         "Items a stage took in (source, scrape, fold, sink)."

@@ -7,12 +7,18 @@
 //! short-lived connections. It serves until the pipeline has drained; during the drain `/readyz`
 //! answers 503. With `[api] token` set, every request but `/healthz` must carry
 //! `Authorization: Bearer <token>`; others get 401.
+//!
+//! Clients are bounded: a connection must send its request headers within `[api] header_timeout`
+//! (an idle keep-alive connection is closed after as long), and at most `[api] max_connections`
+//! are served at once; one more is closed at once, counted, and logged once a minute. So idle or
+//! half-sent connections cannot take the daemon's file handles.
 
 mod metrics;
 mod page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -50,11 +56,20 @@ pub struct Api {
     pub shutdown: CancellationToken,
     /// The bearer token requests must carry (all but `/healthz`), when set.
     pub token: Option<Arc<str>>,
+    pub limits: crate::config::ApiLimits,
 }
 
 struct Shared {
     api: Api,
     metrics: metrics::Exporter,
+    connections: Connections,
+}
+
+/// Connection counts, for `/metrics`.
+#[derive(Default)]
+pub struct Connections {
+    pub open: AtomicU64,
+    pub refused: AtomicU64,
 }
 
 /// Binds `listen` and serves until `stop` is cancelled. Returns once listening, so a bind failure
@@ -67,8 +82,10 @@ pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> any
     let shared = Arc::new(Shared {
         api,
         metrics: metrics::Exporter::new(),
+        connections: Connections::default(),
     });
     let token = shared.api.token.clone();
+    let limits = shared.api.limits;
     let guarded = Router::new()
         .route("/", get(status_page))
         .route("/metrics", get(render_metrics))
@@ -76,17 +93,81 @@ pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> any
         .route_layer(axum::middleware::from_fn(move |req, next| {
             authorize(token.clone(), req, next)
         }));
-    let app = guarded.route("/healthz", get(healthz)).with_state(shared);
+    let app = guarded.route("/healthz", get(healthz)).with_state(shared.clone());
     tracing::info!(listen = %local, "api listening");
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "api server failed");
-        }
-    });
+    tokio::spawn(accept(listener, app, shared, limits, stop));
     Ok(local)
+}
+
+/// Accepts connections until `stop`, each served with the header timeout while a permit is free.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shared: Arc<Shared>,
+    limits: crate::config::ApiLimits,
+    stop: CancellationToken,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let served = tokio_util::task::TaskTracker::new();
+    let mut last_refusal_log: Option<Instant> = None;
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file handles, mostly: wait a little rather than spin.
+                    tracing::warn!(error = %e, "api cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            shared.connections.refused.fetch_add(1, Ordering::Relaxed);
+            if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                last_refusal_log = Some(Instant::now());
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    refused_total = shared.connections.refused.load(Ordering::Relaxed),
+                    "api connection refused: too many open"
+                );
+            }
+            drop(stream);
+            continue;
+        };
+        let (app, shared, stop) = (app.clone(), shared.clone(), stop.clone());
+        served.spawn(async move {
+            shared.connections.open.fetch_add(1, Ordering::Relaxed);
+            serve_connection(stream, app, limits.header_timeout, stop).await;
+            shared.connections.open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+    served.close();
+    served.wait().await;
+}
+
+/// One HTTP/1.1 connection; on `stop`, the request in flight finishes and the connection closes.
+async fn serve_connection(stream: tokio::net::TcpStream, app: Router, header_timeout: Duration, stop: CancellationToken) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        // A client that hangs up or times out: nothing the operator can act on.
+        tracing::debug!(error = %e, "api connection ended");
+    }
 }
 
 /// Lets a request through when no token is configured or it carries the token.
@@ -122,7 +203,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let text = shared.metrics.render(&shared.api);
+    let text = shared.metrics.render(&shared.api, &shared.connections);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

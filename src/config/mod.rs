@@ -23,6 +23,7 @@ use toml::de::DeTable;
 
 pub use located::{ConfigError, ConfigErrors, Cx};
 pub use sections::{
+    ApiLimits,
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_USER_AGENT, FetchSettings, LogSettings, MAX_USER_AGENT, PipelineSettings, RawApi,
     RawFetch, RawFold, RawLog, RawPipeline, RawState, check_user_agent,
 };
@@ -44,6 +45,8 @@ pub struct Config {
     pub api_listen: Option<std::net::SocketAddr>,
     /// `[api] token`: the bearer token the API asks for (all but `/healthz`), when set.
     pub api_token: Option<sections::Secret>,
+    /// `[api] header_timeout` and `max_connections`.
+    pub api_limits: sections::ApiLimits,
     pub log: LogSettings,
     pub pipeline: PipelineSettings,
     pub fold: crate::fold::FoldOptions,
@@ -119,6 +122,7 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
         state_path: cx.resolve(&state.path),
         api_listen: sections::api(&mut cx, &api),
         api_token: sections::api_token(&mut cx, &api),
+        api_limits: sections::api_limits(&mut cx, &api),
         log: sections::log(&mut cx, log),
         pipeline: sections::pipeline(&mut cx, pipeline),
         fold: sections::fold(&mut cx, fold),

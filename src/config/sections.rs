@@ -38,6 +38,25 @@ pub struct RawApi {
     pub listen: Option<String>,
     /// A bearer token every request but `/healthz` must present (`${VAR}` expanded).
     pub token: Option<String>,
+    /// How long a client may take to send a request's headers (also an idle keep-alive
+    /// connection's limit) before the connection is closed.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub header_timeout: Option<Duration>,
+    /// Connections served at once; more are closed at once (and counted).
+    pub max_connections: Option<usize>,
+}
+
+/// `[api]` limits on clients.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApiLimits {
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits { header_timeout: Duration::from_secs(10), max_connections: 256 }
+    }
 }
 
 /// A secret from the config: compared, never shown (`Debug` prints `***`).
@@ -371,6 +390,21 @@ pub fn api(cx: &mut Cx<'_>, raw: &RawApi) -> Option<std::net::SocketAddr> {
             None
         }
     }
+}
+
+pub fn api_limits(cx: &mut Cx<'_>, raw: &RawApi) -> ApiLimits {
+    let d = ApiLimits::default();
+    let limits = ApiLimits {
+        header_timeout: raw.header_timeout.unwrap_or(d.header_timeout),
+        max_connections: raw.max_connections.unwrap_or(d.max_connections),
+    };
+    if limits.header_timeout.is_zero() {
+        cx.error("api.header_timeout", "must be longer than zero");
+    }
+    if !(1..=65_536).contains(&limits.max_connections) {
+        cx.error("api.max_connections", "must be between 1 and 65536");
+    }
+    limits
 }
 
 pub fn log(cx: &mut Cx<'_>, raw: RawLog) -> LogSettings {

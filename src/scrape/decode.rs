@@ -3,10 +3,14 @@
 //! The encoding is decided in the order browsers use, with one correction for the pages this
 //! genre serves: a byte-order mark wins; then bytes that are valid UTF-8 are read as UTF-8 whatever
 //! the page declares (a mislabelled UTF-8 page is far more common than a legacy page that happens
-//! to be valid UTF-8); then the HTTP `charset`, then `<meta charset>` (unless either claims UTF-8,
-//! which the bytes just disproved); then chardetng's guess with the `.vn` hint, which tells
-//! windows-1258 from windows-1252. Plain-text pages without a declared charset must be UTF-8: a
-//! saved text file in another encoding is refused rather than guessed.
+//! to be valid UTF-8); then bytes that are UTF-8 but for a few stray bytes (a truncated character,
+//! a byte pasted in from elsewhere: fewer invalid bytes than a quarter of the valid non-ASCII
+//! characters) are read as UTF-8 with the stray bytes replaced and counted, because a legacy page
+//! almost never forms valid multi-byte UTF-8 sequences by chance; then the HTTP `charset`, then
+//! `<meta charset>` (unless either claims UTF-8, which the bytes just disproved); then chardetng's
+//! guess with the `.vn` hint, which tells windows-1258 from windows-1252. Plain-text pages without
+//! a declared charset must be UTF-8: a saved text file in another encoding is refused rather than
+//! guessed.
 
 use std::borrow::Cow;
 
@@ -19,11 +23,66 @@ use super::ScrapeError;
 const SNIFF: usize = 8192;
 const META_PRESCAN: usize = 1024;
 
+/// Why an encoding was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Why {
+    /// A byte-order mark.
+    Bom,
+    /// The bytes are valid UTF-8.
+    #[default]
+    ValidUtf8,
+    /// The bytes are UTF-8 but for a few invalid ones, replaced by U+FFFD.
+    MostlyUtf8,
+    /// The HTTP `Content-Type` charset.
+    Http,
+    /// The page's `<meta charset>`.
+    Meta,
+    /// chardetng's guess.
+    Guess,
+}
+
+impl Why {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Bom => "byte order mark",
+            Why::ValidUtf8 => "valid utf-8",
+            Why::MostlyUtf8 => "utf-8 with invalid bytes replaced",
+            Why::Http => "http charset",
+            Why::Meta => "meta charset",
+            Why::Guess => "guessed",
+        }
+    }
+}
+
+/// The encoding a page was read with, why, and how many invalid bytes were replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charset {
+    pub encoding: &'static Encoding,
+    pub why: Why,
+    pub replaced: usize,
+}
+
+impl Default for Charset {
+    fn default() -> Self {
+        Charset { encoding: UTF_8, why: Why::ValidUtf8, replaced: 0 }
+    }
+}
+
 /// Decodes a page. `declared` is the HTTP charset; `html` enables `<meta charset>` and guessing.
 pub fn decode<'a>(bytes: &'a [u8], declared: Option<&str>, html: bool) -> Result<Cow<'a, str>, ScrapeError> {
+    decode_reporting(bytes, declared, html).map(|(text, _)| text)
+}
+
+/// Decodes a page and says how.
+pub fn decode_reporting<'a>(
+    bytes: &'a [u8],
+    declared: Option<&str>,
+    html: bool,
+) -> Result<(Cow<'a, str>, Charset), ScrapeError> {
+    let charset = |encoding, why, replaced| Charset { encoding, why, replaced };
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return check_text(text);
+        return check_text(text).map(|t| (t, charset(enc, Why::Bom, 0)));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScrapeError::Empty);
@@ -37,26 +96,43 @@ pub fn decode<'a>(bytes: &'a [u8], declared: Option<&str>, html: bool) -> Result
         return Err(ScrapeError::Binary);
     }
     let utf8_error = match std::str::from_utf8(bytes) {
-        Ok(s) => return Ok(Cow::Borrowed(s)),
+        Ok(s) => return Ok((Cow::Borrowed(s), charset(UTF_8, Why::ValidUtf8, 0))),
         Err(e) => e,
     };
+    if let Some(replaced) = mostly_utf8(bytes) {
+        return Ok((String::from_utf8_lossy(bytes), charset(UTF_8, Why::MostlyUtf8, replaced)));
+    }
     let label = |l: &str| Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != UTF_8 && !is_utf16(e));
-    let chosen = declared
-        .and_then(label)
-        .or_else(|| html.then(|| meta_charset(bytes)).flatten().and_then(|l| label(&l)));
-    let encoding = match chosen {
+    let chosen = declared.and_then(label).map(|e| (e, Why::Http)).or_else(|| {
+        html.then(|| meta_charset(bytes))
+            .flatten()
+            .and_then(|l| label(&l))
+            .map(|e| (e, Why::Meta))
+    });
+    let (encoding, why) = match chosen {
         Some(e) => e,
         None if html => {
             let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
             detector.feed(bytes, true);
             // The bytes are not UTF-8: that much is known.
-            detector.guess(Some(b"vn"), chardetng::Utf8Detection::Deny)
+            (detector.guess(Some(b"vn"), chardetng::Utf8Detection::Deny), Why::Guess)
         }
         None => return Err(ScrapeError::InvalidUtf8(utf8_error.valid_up_to())),
     };
     let (text, _, _) = encoding.decode(bytes);
     // windows-1258 spells tones as combining marks; everything downstream expects composed text.
-    Ok(Cow::Owned(text.nfc().collect()))
+    Ok((Cow::Owned(text.nfc().collect()), charset(encoding, why, 0)))
+}
+
+/// The number of invalid bytes when the bytes are UTF-8 but for a few: fewer invalid bytes than a
+/// quarter of the valid non-ASCII characters, and at least 8 of those.
+fn mostly_utf8(bytes: &[u8]) -> Option<usize> {
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += chunk.invalid().len();
+    }
+    (valid >= 8 && invalid * 4 < valid).then_some(invalid)
 }
 
 fn is_utf16(e: &&'static Encoding) -> bool {
@@ -164,5 +240,28 @@ mod tests {
         assert_eq!(text(vi.as_bytes(), Some("iso-8859-1"), true), vi);
         assert_eq!(text(vi.as_bytes(), Some("windows-1258"), true), vi);
         assert_eq!(text(b"plain ascii", Some("no-such-charset"), true), "plain ascii");
+    }
+
+    /// Issue 16: a UTF-8 page with three invalid bytes, labelled UTF-8, came out garbled as another
+    /// charset. It reads as UTF-8 with those bytes replaced and counted.
+    #[test]
+    fn a_utf8_page_with_three_invalid_bytes_stays_utf8() {
+        let vi = "<html><head><meta charset=utf-8></head><body><p>Công an tỉnh Nghệ An triệt phá \
+                  đường dây ma túy, thu giữ 62.000 viên hồng phiến tại huyện Kỳ Sơn.</p></body></html>";
+        let mut bytes = vi.as_bytes().to_vec();
+        let spaces: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b' ').collect();
+        for at in [spaces[4], spaces[9], spaces[14]] {
+            bytes[at] = 0xff;
+        }
+        assert!(std::str::from_utf8(&bytes).is_err());
+        let (text, charset) = decode_reporting(&bytes, Some("utf-8"), true).unwrap();
+        assert_eq!(charset.encoding, UTF_8);
+        assert_eq!(charset.why, Why::MostlyUtf8);
+        assert_eq!(charset.replaced, 3);
+        assert!(text.contains("Kỳ Sơn"), "{text}");
+        assert_eq!(text.matches('\u{fffd}').count(), 3);
+        // A legacy page is not mistaken for one.
+        let (legacy, _, _) = encoding_rs::WINDOWS_1258.encode("Đoàn công tác thăm hỏi gia đình chính sách tại huyện Hướng Hóa");
+        assert_eq!(decode_reporting(&legacy, Some("utf-8"), true).unwrap().1.why, Why::Guess);
     }
 }

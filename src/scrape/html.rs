@@ -258,7 +258,7 @@ fn apply_rules(doc: &Html, rules: &Rules) -> Result<Ruled, ScrapeError> {
 /// Reads a page, with a source's extraction rules when it has them.
 pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeError> {
     let s = &*SELECTORS;
-    let mut doc = Html::parse_document(&super::prune::prune(text));
+    let mut doc = super::dom::parse(&super::prune::prune(text));
     let ruled = match rules {
         Some(r) => Some(apply_rules(&doc, r)?),
         None => None,

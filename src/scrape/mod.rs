@@ -9,6 +9,7 @@
 pub mod byline;
 pub mod debris;
 pub mod decode;
+pub mod dom;
 pub mod html;
 pub mod jsonld;
 pub mod lang;
@@ -76,12 +77,15 @@ pub struct Extracted {
 
 /// Scrapes one page.
 pub fn scrape(page: &Page) -> Result<Article, ScrapeError> {
-    let text = decode::decode(&page.bytes, page.charset.as_deref(), page.format == PageFormat::Html)?;
+    let (text, charset) =
+        decode::decode_reporting(&page.bytes, page.charset.as_deref(), page.format == PageFormat::Html)?;
     let extracted = match page.format {
         PageFormat::Text => text::read(&text),
         PageFormat::Html => html::read_with(&text, page.rules.as_deref())?,
     };
-    finish(extracted, page.lang_hint)
+    let mut article = finish(extracted, page.lang_hint)?;
+    article.charset = charset;
+    Ok(article)
 }
 
 /// Cleans the lines and fills in the metadata every format shares.
@@ -140,6 +144,7 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         lang_confidence,
         updated_at: ex.updated_at,
         alternates: ex.alternates,
+        charset: decode::Charset::default(),
     })
 }
 

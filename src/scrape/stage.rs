@@ -84,6 +84,13 @@ pub fn run(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scraped>
         match super::scrape(&page) {
             Ok(article) => {
                 stats.scraped();
+                if article.charset.replaced > 0 {
+                    tracing::warn!(
+                        stage = "scrape", source = %page.source, location = %page.location,
+                        charset = article.charset.encoding.name(), invalid_bytes = article.charset.replaced,
+                        "invalid bytes replaced"
+                    );
+                }
                 tracing::debug!(
                     stage = "scrape", source = %page.source, location = %page.location,
                     lang = ?article.lang, paragraphs = article.paragraphs.len(),

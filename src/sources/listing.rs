@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use scraper::{Html, Selector};
+use scraper::Selector;
 use url::Url;
 
 use crate::fetch::urls;
@@ -55,7 +55,7 @@ pub struct ListingLinks {
 /// that is not an anchor contributes the anchors inside it.
 pub fn parse(html: &str, page_url: &Url, links: &Css, next: &Css) -> ListingLinks {
     let (links, next, anchors) = (links.selector(), next.selector(), &*ANCHORS);
-    let doc = Html::parse_document(html);
+    let doc = crate::scrape::dom::parse(html);
     let base = doc
         .select(&BASE)
         .find_map(|b| b.value().attr("href"))

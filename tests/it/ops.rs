@@ -850,3 +850,75 @@ fn an_api_token_guards_everything_but_healthz() {
     let logs = format!("{:?}", d.lines());
     assert!(!logs.contains(token), "the token is never logged");
 }
+
+/// Issue 16: 1,100 idle connections exhausted the daemon's file handles and `/healthz` timed out.
+/// Connections that send nothing, half a request, or idle after one are closed after
+/// `header_timeout`; past `max_connections` one more is closed at once, counted and logged once.
+#[test]
+fn idle_and_half_sent_api_connections_are_closed_and_capped() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let ws = Workspace::new();
+    ws.write_config("[api]\nlisten = \"127.0.0.1:0\"\nheader_timeout = \"4s\"\nmax_connections = 6\n");
+    ws.add_seed("000");
+    let mut d = Daemon::start(&ws, &[]);
+    let api = d.api();
+    let addr = api.trim_start_matches("http://").to_string();
+    let connect = || {
+        let c = TcpStream::connect(&addr).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+        c
+    };
+    // Reads until the server closes; `None` if it never does within the read timeout.
+    let until_closed = |c: &mut TcpStream| -> Option<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) => return Some(got),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(got),
+                Err(_) => return None,
+            }
+        }
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(connect()); // sends nothing
+    }
+    for _ in 0..2 {
+        let mut c = connect();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("half a request");
+        held.push(c);
+    }
+    for _ in 0..2 {
+        let mut c = connect();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").expect("a request");
+        let mut first = [0u8; 12];
+        c.read_exact(&mut first).expect("an answer");
+        assert_eq!(&first, b"HTTP/1.1 200", "served while under the cap");
+        held.push(c); // then idles, kept alive
+    }
+    // Six are open: the seventh is closed without an answer.
+    let mut seventh = connect();
+    let _ = seventh.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = until_closed(&mut seventh).expect("closed at once");
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    for (i, c) in held.iter_mut().enumerate() {
+        assert!(until_closed(c).is_some(), "connection {i} was never closed");
+    }
+    // Once they are gone the API answers again and counts what it refused.
+    let (status, metrics) = get(&format!("{api}/metrics"));
+    assert_eq!(status, 200);
+    assert!(
+        sample(&metrics, "newsfold_api_connections_refused_total").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    assert_eq!(d.stop(), Some(0));
+    let refusals = d
+        .lines()
+        .iter()
+        .filter(|l| l["message"] == "api connection refused: too many open")
+        .count();
+    assert_eq!(refusals, 1, "logged once");
+}

@@ -148,3 +148,34 @@ fn seed_metadata() {
         )
     );
 }
+
+/// Issue 16: a page of 100,000 nested `div`s took 52 s of CPU (the tree builder's scope checks
+/// walk every open element). Past 512 open elements, tags are dropped and their text kept, so the
+/// work per tag is bounded; the time itself is measured by `bench/extract.sh`.
+#[test]
+fn a_page_of_100000_nested_divs_scrapes_to_its_text() {
+    for n in [10_000, 40_000, 100_000] {
+        let html = format!(
+            "<html><head><title>Nested</title></head><body>{}<p>{}</p>{}<p>{}</p></body></html>",
+            "<div class=wrap>".repeat(n),
+            "The provincial police seized 62,000 pills in Nghệ An on 19 January.",
+            "</div>".repeat(n),
+            "The case is being investigated further by the local authorities."
+        );
+        let page = Page {
+            source: Arc::from("nested"),
+            key: format!("nested-{n}"),
+            location: format!("https://example.org/nested-{n}"),
+            format: PageFormat::Html,
+            bytes: html.into_bytes(),
+            raw_hash: String::new(),
+            lang_hint: None,
+            charset: Some("utf-8".into()),
+            rules: None,
+        };
+        let article = scrape(&page).unwrap_or_else(|e| panic!("{n}: {e}"));
+        let body = article.body();
+        assert!(body.contains("62,000 pills"), "{n}: {body}");
+        assert!(body.contains("investigated further"), "{n}: {body}");
+    }
+}
