@@ -55,7 +55,18 @@ pub async fn run(
         let sink = tokio::task::spawn_blocking(move || Sink::open(&s))
             .await
             .context("sink task failed")?
-            .with_context(|| format!("sink {}", spec.id))?;
+            .with_context(|| format!("sink {}", spec.id));
+        let sink = match (sink, mode) {
+            (Ok(sink), _) => Some(sink),
+            // A batch run fails at once; a daemon starts, reports the sink down (`/readyz`,
+            // `newsfold_sink_up`) and its thread opens it when the server is back.
+            (Err(e), Mode::Once) => return Err(e),
+            (Err(e), Mode::Daemon) => {
+                stats.sink_outage(&spec.id);
+                tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "sink unavailable at start; retrying with backoff");
+                None
+            }
+        };
         opened.push((spec.clone(), sink));
     }
     let mut sink_rx_weak = Vec::new();

@@ -149,7 +149,12 @@ async fn accept(
 }
 
 /// One HTTP/1.1 connection; on `stop`, the request in flight finishes and the connection closes.
-async fn serve_connection(stream: tokio::net::TcpStream, app: Router, header_timeout: Duration, stop: CancellationToken) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    header_timeout: Duration,
+    stop: CancellationToken,
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let service = hyper_util::service::TowerToHyperService::new(app);
     let conn = hyper::server::conn::http1::Builder::new()

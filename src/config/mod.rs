@@ -23,9 +23,8 @@ use toml::de::DeTable;
 
 pub use located::{ConfigError, ConfigErrors, Cx};
 pub use sections::{
-    ApiLimits,
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_USER_AGENT, FetchSettings, LogSettings, MAX_USER_AGENT, PipelineSettings, RawApi,
-    RawFetch, RawFold, RawLog, RawPipeline, RawState, check_user_agent,
+    ApiLimits, DEFAULT_DRAIN_TIMEOUT, DEFAULT_USER_AGENT, FetchSettings, LogSettings, MAX_USER_AGENT, PipelineSettings,
+    RawApi, RawFetch, RawFold, RawLog, RawPipeline, RawState, check_user_agent,
 };
 
 use crate::sinks::SinkSpec;

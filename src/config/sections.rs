@@ -55,7 +55,10 @@ pub struct ApiLimits {
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        ApiLimits { header_timeout: Duration::from_secs(10), max_connections: 256 }
+        ApiLimits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 256,
+        }
     }
 }
 

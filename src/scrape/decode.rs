@@ -64,7 +64,11 @@ pub struct Charset {
 
 impl Default for Charset {
     fn default() -> Self {
-        Charset { encoding: UTF_8, why: Why::ValidUtf8, replaced: 0 }
+        Charset {
+            encoding: UTF_8,
+            why: Why::ValidUtf8,
+            replaced: 0,
+        }
     }
 }
 
@@ -79,7 +83,11 @@ pub fn decode_reporting<'a>(
     declared: Option<&str>,
     html: bool,
 ) -> Result<(Cow<'a, str>, Charset), ScrapeError> {
-    let charset = |encoding, why, replaced| Charset { encoding, why, replaced };
+    let charset = |encoding, why, replaced| Charset {
+        encoding,
+        why,
+        replaced,
+    };
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return check_text(text).map(|t| (t, charset(enc, Why::Bom, 0)));
@@ -100,7 +108,10 @@ pub fn decode_reporting<'a>(
         Err(e) => e,
     };
     if let Some(replaced) = mostly_utf8(bytes) {
-        return Ok((String::from_utf8_lossy(bytes), charset(UTF_8, Why::MostlyUtf8, replaced)));
+        return Ok((
+            String::from_utf8_lossy(bytes),
+            charset(UTF_8, Why::MostlyUtf8, replaced),
+        ));
     }
     let label = |l: &str| Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != UTF_8 && !is_utf16(e));
     let chosen = declared.and_then(label).map(|e| (e, Why::Http)).or_else(|| {
@@ -261,7 +272,11 @@ mod tests {
         assert!(text.contains("Kỳ Sơn"), "{text}");
         assert_eq!(text.matches('\u{fffd}').count(), 3);
         // A legacy page is not mistaken for one.
-        let (legacy, _, _) = encoding_rs::WINDOWS_1258.encode("Đoàn công tác thăm hỏi gia đình chính sách tại huyện Hướng Hóa");
-        assert_eq!(decode_reporting(&legacy, Some("utf-8"), true).unwrap().1.why, Why::Guess);
+        let (legacy, _, _) =
+            encoding_rs::WINDOWS_1258.encode("Đoàn công tác thăm hỏi gia đình chính sách tại huyện Hướng Hóa");
+        assert_eq!(
+            decode_reporting(&legacy, Some("utf-8"), true).unwrap().1.why,
+            Why::Guess
+        );
     }
 }

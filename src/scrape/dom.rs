@@ -17,11 +17,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
 use html5ever::TokenizerResult;
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 use html5ever::tree_builder::{TreeBuilder, TreeBuilderOpts, TreeSink};
 use html5ever::{LocalName, local_name};
 use scraper::{Html, HtmlTreeSink};
@@ -31,10 +29,7 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Parses a whole document, as `Html::parse_document` does, with the nesting capped.
 pub fn parse(html: &str) -> Html {
-    let builder = TreeBuilder::new(
-        HtmlTreeSink::new(Html::new_document()),
-        TreeBuilderOpts::default(),
-    );
+    let builder = TreeBuilder::new(HtmlTreeSink::new(Html::new_document()), TreeBuilderOpts::default());
     let tokenizer = Tokenizer::new(DepthCap::new(builder), TokenizerOpts::default());
     let input = BufferQueue::default();
     input.push_back(StrTendril::from(html));
@@ -181,8 +176,7 @@ impl<S: TokenSink> TokenSink for DepthCap<S> {
     }
 
     fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
-        self.inner
-            .adjusted_current_node_present_but_not_in_html_namespace()
+        self.inner.adjusted_current_node_present_but_not_in_html_namespace()
     }
 }
 
@@ -192,11 +186,7 @@ mod tests {
     use scraper::Selector;
 
     fn depth(doc: &Html) -> usize {
-        doc.tree
-            .nodes()
-            .map(|n| n.ancestors().count())
-            .max()
-            .unwrap_or(0)
+        doc.tree.nodes().map(|n| n.ancestors().count()).max().unwrap_or(0)
     }
 
     fn nested(n: usize) -> String {
@@ -216,28 +206,24 @@ mod tests {
         assert_eq!(texts, ["Deep text.", "After."]);
         // The paragraph after the nest is outside every div, as it would be uncapped.
         let after = doc.select(&p).nth(1).unwrap();
-        assert!(after.ancestors().all(|a| a
-            .value()
-            .as_element()
-            .is_none_or(|e| e.name() != "div")));
+        assert!(
+            after
+                .ancestors()
+                .all(|a| a.value().as_element().is_none_or(|e| e.name() != "div"))
+        );
     }
 
     #[test]
     fn below_the_cap_the_tree_is_html5evers() {
         let pages = [
             nested(300),
-            "<ul><li>a<li>b<ul><li>c</ul></ul><p>one<p>two<div><a href=x>l<a href=y>m</div>"
-                .to_string(),
+            "<ul><li>a<li>b<ul><li>c</ul></ul><p>one<p>two<div><a href=x>l<a href=y>m</div>".to_string(),
             "<table><tr><td>x<td>y<tr><td>z</table><b><i>bold</b>italic</i>".to_string(),
             "<p>".repeat(2_000) + "last",
             "<a href=x>".repeat(2_000) + "end",
         ];
         for page in pages {
-            assert_eq!(
-                parse(&page).html(),
-                Html::parse_document(&page).html(),
-                "{page:.80}"
-            );
+            assert_eq!(parse(&page).html(), Html::parse_document(&page).html(), "{page:.80}");
         }
     }
 }

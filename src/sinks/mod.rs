@@ -246,13 +246,17 @@ pub struct Retry {
 }
 
 const BACKOFF_START: std::time::Duration = std::time::Duration::from_millis(100);
-const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+/// Short enough that delivery resumes within a few seconds of a server coming back (a failed
+/// attempt against a down server costs one refused connection).
+const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The body of a sink's thread: take what is queued (up to `batch`), write it (retrying transient
 /// failures with jittered exponential backoff, dead-lettering rejected records), acknowledge it.
+/// `sink` is `None` when it could not be opened at start (already counted as an outage): it is
+/// opened here, with the same backoff, before anything is written.
 pub fn run(
     spec: &SinkSpec,
-    mut sink: Sink,
+    sink: Option<Sink>,
     rx: async_channel::Receiver<Arc<Delivery>>,
     acks: &Acks,
     stats: &Stats,
@@ -261,6 +265,13 @@ pub fn run(
 ) -> StageExit {
     let mut queue: Vec<Arc<Delivery>> = Vec::with_capacity(batch);
     let mut cancelled_at: Option<std::time::Instant> = None;
+    let mut sink = match sink {
+        Some(s) => s,
+        None => match open_with_retry(spec, &rx, stats, retry, &mut cancelled_at) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        },
+    };
     loop {
         queue.clear();
         match rx.recv_blocking() {
@@ -337,27 +348,67 @@ fn write_with_retry(
         }
         stats.sink_retry(&spec.id);
         sink.reset();
-        if retry.shutdown.is_cancelled() {
-            let since = *cancelled_at.get_or_insert_with(std::time::Instant::now);
-            if since.elapsed() >= retry.drain_timeout {
-                tracing::error!(stage = "sink", sink = %spec.id, pending = records(items), error = %format!("{err:#}"), "sink still unavailable at the drain deadline; its undelivered pages will be read again on the next start");
-                return Err(StageExit::Failed(format!(
-                    "sink {}: unavailable at shutdown: {err:#}",
-                    spec.id
-                )));
-            }
-        }
-        let jitter = std::time::Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
-        match *cancelled_at {
-            // Draining: the backoff still holds (a shutdown is no reason to hammer a failing
-            // server), but never past the drain deadline.
-            Some(since) => {
-                std::thread::sleep((backoff + jitter).min(retry.drain_timeout.saturating_sub(since.elapsed())))
-            }
-            None => sleep_unless_cancelled(backoff + jitter, &retry.shutdown),
-        }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        pause(spec, &mut backoff, retry, cancelled_at, records(items), &err)?;
     }
+}
+
+/// Opens a sink that could not be opened at start, with backoff; gives up at the drain deadline,
+/// or at once when shutdown finds nothing queued for it.
+fn open_with_retry(
+    spec: &SinkSpec,
+    rx: &async_channel::Receiver<Arc<Delivery>>,
+    stats: &Stats,
+    retry: &Retry,
+    cancelled_at: &mut Option<std::time::Instant>,
+) -> Result<Sink, StageExit> {
+    let since = std::time::Instant::now();
+    let mut backoff = BACKOFF_START;
+    loop {
+        let err = match Sink::open(spec) {
+            Ok(sink) => {
+                stats.sink_recovered(&spec.id);
+                tracing::info!(stage = "sink", sink = %spec.id, downtime_ms = since.elapsed().as_millis() as u64, "sink recovered");
+                return Ok(sink);
+            }
+            Err(e) => e,
+        };
+        tracing::debug!(stage = "sink", sink = %spec.id, error = %format!("{err:#}"), "sink still unavailable");
+        stats.sink_retry(&spec.id);
+        if retry.shutdown.is_cancelled() && rx.is_empty() && rx.is_closed() {
+            return Err(StageExit::InputClosed);
+        }
+        pause(spec, &mut backoff, retry, cancelled_at, rx.len(), &err)?;
+    }
+}
+
+/// Waits out one backoff step after a failure; after shutdown, gives up at the drain deadline.
+fn pause(
+    spec: &SinkSpec,
+    backoff: &mut std::time::Duration,
+    retry: &Retry,
+    cancelled_at: &mut Option<std::time::Instant>,
+    pending: usize,
+    err: &anyhow::Error,
+) -> Result<(), StageExit> {
+    if retry.shutdown.is_cancelled() {
+        let since = *cancelled_at.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= retry.drain_timeout {
+            tracing::error!(stage = "sink", sink = %spec.id, pending, error = %format!("{err:#}"), "sink still unavailable at the drain deadline; its undelivered pages will be read again on the next start");
+            return Err(StageExit::Failed(format!(
+                "sink {}: unavailable at shutdown: {err:#}",
+                spec.id
+            )));
+        }
+    }
+    let jitter = std::time::Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
+    match *cancelled_at {
+        // Draining: the backoff still holds (a shutdown is no reason to hammer a failing
+        // server), but never past the drain deadline.
+        Some(since) => std::thread::sleep((*backoff + jitter).min(retry.drain_timeout.saturating_sub(since.elapsed()))),
+        None => sleep_unless_cancelled(*backoff + jitter, &retry.shutdown),
+    }
+    *backoff = (*backoff * 2).min(BACKOFF_MAX);
+    Ok(())
 }
 
 fn write_one_by_one(

@@ -60,10 +60,12 @@ fn example_config_documents_every_key() {
             .and_then(|v| v.as_table())
             .unwrap_or_else(|| panic!("[{key}] missing"))
     };
+    // A key that only fits some setups (a CA file for TLS) may be shown commented out.
+    let commented = |f: &str| text.lines().any(|l| l.trim_start().starts_with(&format!("# {f} = ")));
     let check = |section: &str, t: &toml::Table, fields: &[&str]| {
         for f in fields {
             assert!(
-                t.contains_key(*f),
+                t.contains_key(*f) || commented(f),
                 "config/example.toml: `{section}.{f}` is accepted but not documented"
             );
         }

@@ -14,6 +14,8 @@ use crate::util::{Workspace, postgres_url, stderr_lines, text, unique_table};
 struct Proxy {
     port: u16,
     cut: Arc<AtomicBool>,
+    /// While set, connections stay open but nothing is forwarded (a server that stops answering).
+    frozen: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -22,8 +24,9 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let cut = Arc::new(AtomicBool::new(false));
+        let frozen = Arc::new(AtomicBool::new(false));
         let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (c, o, up) = (cut.clone(), open.clone(), upstream.to_string());
+        let (c, o, up, fr) = (cut.clone(), open.clone(), upstream.to_string(), frozen.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
@@ -39,12 +42,16 @@ impl Proxy {
                     (client.try_clone().unwrap(), server.try_clone().unwrap()),
                     (server, client),
                 ] {
+                    let frozen = fr.clone();
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16 * 1024];
                         loop {
                             match from.read(&mut buf) {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => {
+                                    while frozen.load(Ordering::SeqCst) {
+                                        std::thread::sleep(Duration::from_millis(20));
+                                    }
                                     if to.write_all(&buf[..n]).is_err() {
                                         break;
                                     }
@@ -56,7 +63,16 @@ impl Proxy {
                 }
             }
         });
-        Proxy { port, cut, open }
+        Proxy {
+            port,
+            cut,
+            frozen,
+            open,
+        }
+    }
+
+    fn set_frozen(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::SeqCst);
     }
 
     fn set_cut(&self, cut: bool) {
@@ -187,6 +203,83 @@ fn a_postgres_and_nats_outage_loses_nothing_and_recovers_without_restart() {
         !String::from_utf8_lossy(&out.stderr).contains("password"),
         "no secret in the logs"
     );
+}
+
+/// Issue 16: a PostgreSQL that stopped answering but kept the connection open stalled the
+/// pipeline silently (no timeout, no log, `newsfold_sink_up` 1). Each batch has a deadline
+/// (`timeout`): the stall is an outage, logged once, and delivery resumes when the server answers.
+#[test]
+fn a_postgres_that_stops_answering_is_an_outage_within_its_timeout() {
+    let Some(url) = postgres_url() else { return };
+    let proxy = Proxy::start("127.0.0.1:5432");
+    let proxied = url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let table = unique_table("stall");
+    let ws = Workspace::new();
+    ws.write_config_with(
+        "interval = \"200ms\"",
+        "",
+        &format!("[sinks.archive]\ntype = \"postgres\"\nurl = \"{proxied}\"\ntable = \"{table}\"\ntimeout = \"2s\"\n"),
+    );
+    write_pages(&ws, 0, 5);
+    let mut d = crate::ops::Daemon::start(&ws, &[]);
+    crate::util::wait_for("the first pages", Duration::from_secs(60), || count(&url, &table) == 5);
+    proxy.set_frozen(true);
+    write_pages(&ws, 5, 10);
+    let outage = d.wait_logged("sink unavailable; retrying with backoff", 1).remove(0);
+    assert_eq!(outage["sink"], "archive");
+    assert!(
+        outage["error"].as_str().unwrap().contains("did not answer within 2s"),
+        "{outage}"
+    );
+    assert_eq!(count(&url, &table), 5, "nothing got through the stall");
+    proxy.set_frozen(false);
+    crate::util::wait_for("the pages written during the stall", Duration::from_secs(60), || {
+        count(&url, &table) == 10
+    });
+    d.wait_logged("sink recovered", 1);
+    assert_eq!(d.stop(), Some(0));
+    crate::util::drop_pg_table(&url, &table);
+    assert_eq!(
+        d.logged("sink unavailable; retrying with backoff").len(),
+        1,
+        "logged once"
+    );
+}
+
+/// Issue 16: `newsfold run` exited 1 when PostgreSQL was down at start. A daemon starts, reports
+/// the sink down, and delivers once the server is up.
+#[test]
+fn run_starts_with_postgres_down_and_delivers_once_it_is_up() {
+    let Some(url) = postgres_url() else { return };
+    let proxy = Proxy::start("127.0.0.1:5432");
+    proxy.set_cut(true);
+    let proxied = url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let table = unique_table("down");
+    let ws = Workspace::new();
+    ws.write_config_with(
+        "interval = \"200ms\"",
+        "",
+        &format!(
+            "[sinks.archive]\ntype = \"postgres\"\nurl = \"{proxied}\"\ntable = \"{table}\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
+        ),
+    );
+    write_pages(&ws, 0, 5);
+    let mut d = crate::ops::Daemon::start(&ws, &[]);
+    let down = d
+        .wait_logged("sink unavailable at start; retrying with backoff", 1)
+        .remove(0);
+    assert_eq!(down["sink"], "archive");
+    let api = d.api();
+    let ready = crate::ops::client().get(format!("{api}/readyz")).send().unwrap();
+    assert_eq!(ready.status().as_u16(), 503, "not ready while the sink is down");
+    assert_eq!(count(&url, &table), -1, "no table yet");
+    proxy.set_cut(false);
+    crate::util::wait_for("the pages once the server is up", Duration::from_secs(60), || {
+        count(&url, &table) == 5
+    });
+    d.wait_logged("sink recovered", 1);
+    assert_eq!(d.stop(), Some(0));
+    crate::util::drop_pg_table(&url, &table);
 }
 
 /// Distinct stories: each its own facts, so each page is one record.

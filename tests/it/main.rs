@@ -7,6 +7,7 @@
 //! - `faults`: a sink's server going away under a running daemon (a TCP proxy the test cuts).
 //! - `ops`: operating the daemon: API, status page in Chromium, reload, systemd notify, log
 //!   rate limits, `once` progress, deploy/ files.
+//! - `pgtls`: the PostgreSQL sink over TLS, against a PostgreSQL of the test's own with a test CA.
 //! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
 //! - `tidy`: the map is true: file headers and sizes, ARCHITECTURE.md's code map, the README's
 //!   list of failure kinds.
@@ -19,6 +20,7 @@ mod faults;
 mod fetch;
 mod fold;
 mod ops;
+mod pgtls;
 mod scrape;
 mod sinks;
 mod tidy;

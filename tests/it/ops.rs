@@ -14,13 +14,13 @@ use crate::util::{Workspace, seed, wait_for};
 use crate::web::{Route, Site};
 
 /// A `newsfold run` whose stderr (JSON log lines) is collected while it runs.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Daemon {
-    fn start(ws: &Workspace, envs: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start(ws: &Workspace, envs: &[(&str, &str)]) -> Daemon {
         let config = ws.config().display().to_string();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsfold"));
         cmd.args(["run", "--config", &config])
@@ -48,15 +48,15 @@ impl Daemon {
         }
     }
 
-    fn lines(&self) -> Vec<Value> {
+    pub(crate) fn lines(&self) -> Vec<Value> {
         self.lines.lock().expect("lock").clone()
     }
 
-    fn logged(&self, message: &str) -> Vec<Value> {
+    pub(crate) fn logged(&self, message: &str) -> Vec<Value> {
         self.lines().into_iter().filter(|l| l["message"] == message).collect()
     }
 
-    fn wait_logged(&self, message: &str, n: usize) -> Vec<Value> {
+    pub(crate) fn wait_logged(&self, message: &str, n: usize) -> Vec<Value> {
         wait_for(&format!("{n} log line(s) {message:?}"), Duration::from_secs(30), || {
             self.logged(message).len() >= n
         });
@@ -64,12 +64,12 @@ impl Daemon {
     }
 
     /// The API's base URL, from the "api listening" line (the tests listen on port 0).
-    fn api(&self) -> String {
+    pub(crate) fn api(&self) -> String {
         let line = self.wait_logged("api listening", 1).remove(0);
         format!("http://{}", line["listen"].as_str().expect("listen field"))
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
         let status = Command::new("kill")
             .args([&format!("-{sig}"), &pid])
@@ -79,7 +79,7 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit code once the daemon has drained.
-    fn stop(&mut self) -> Option<i32> {
+    pub(crate) fn stop(&mut self) -> Option<i32> {
         self.signal("TERM");
         let mut child = self.child.take().expect("running");
         wait_for("the daemon to exit", Duration::from_secs(30), || {
@@ -102,7 +102,7 @@ impl Drop for Daemon {
 }
 
 /// A blocking client for the local API.
-fn client() -> reqwest::blocking::Client {
+pub(crate) fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -888,12 +888,14 @@ fn idle_and_half_sent_api_connections_are_closed_and_capped() {
     }
     for _ in 0..2 {
         let mut c = connect();
-        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("half a request");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .expect("half a request");
         held.push(c);
     }
     for _ in 0..2 {
         let mut c = connect();
-        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").expect("a request");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("a request");
         let mut first = [0u8; 12];
         c.read_exact(&mut first).expect("an answer");
         assert_eq!(&first, b"HTTP/1.1 200", "served while under the cap");

@@ -156,11 +156,11 @@ fn seed_metadata() {
 fn a_page_of_100000_nested_divs_scrapes_to_its_text() {
     for n in [10_000, 40_000, 100_000] {
         let html = format!(
-            "<html><head><title>Nested</title></head><body>{}<p>{}</p>{}<p>{}</p></body></html>",
+            "<html><head><title>Nested</title></head><body>{}<p>{}</p><p>{}</p>{}</body></html>",
             "<div class=wrap>".repeat(n),
             "The provincial police seized 62,000 pills in Nghệ An on 19 January.",
+            "The case is being investigated further by the local authorities.",
             "</div>".repeat(n),
-            "The case is being investigated further by the local authorities."
         );
         let page = Page {
             source: Arc::from("nested"),

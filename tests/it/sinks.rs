@@ -305,10 +305,7 @@ fn postgres_passes_the_sink_contract() {
     let spec = SinkSpec {
         id: "archive".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Postgres(PostgresSettings {
-            url: url.clone(),
-            table: table.clone(),
-        }),
+        kind: SinkKind::Postgres(PostgresSettings::plain(&url, &table)),
     };
     let f = fixtures();
     deliver(&spec, &f);
@@ -457,7 +454,7 @@ fn run_sink(
         linger: std::time::Duration::ZERO,
     };
     let sink = Sink::open(spec).unwrap();
-    let exit = newsfold::sinks::run(spec, sink, rx, &acks, &stats, 16, &retry);
+    let exit = newsfold::sinks::run(spec, Some(sink), rx, &acks, &stats, 16, &retry);
     (exit, stats, acks, state)
 }
 
@@ -471,10 +468,7 @@ fn a_record_postgres_rejects_is_dead_lettered_and_the_rest_delivered() {
     let spec = SinkSpec {
         id: "archive".into(),
         duplicates: DuplicatePolicy::Mark,
-        kind: SinkKind::Postgres(PostgresSettings {
-            url: url.clone(),
-            table: table.clone(),
-        }),
+        kind: SinkKind::Postgres(PostgresSettings::plain(&url, &table)),
     };
     let mut bad = record(2, Relation::Original, None, Lang::Vi);
     bad.body = "PostgreSQL refuses a NUL \u{0} in text".into();
@@ -720,7 +714,7 @@ fn a_linger_time_gathers_records_into_one_batch() {
         let a = acks.clone();
         let worker = std::thread::spawn(move || {
             let sink = Sink::open(&spec).unwrap();
-            run(&spec, sink, rx, &a, &Stats::default(), 16, &retry)
+            run(&spec, Some(sink), rx, &a, &Stats::default(), 16, &retry)
         });
         let mut slowest = std::time::Duration::ZERO;
         for n in 1..=3u8 {
