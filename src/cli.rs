@@ -35,13 +35,43 @@ pub enum Command {
     /// Run as a daemon: poll sources until SIGINT/SIGTERM, then drain and exit.
     Run(ConfigArg),
     /// Read every source once, wait until everything is delivered, print a summary.
-    Once(ConfigArg),
+    Once(OnceArgs),
     /// Validate a config file and print every error with its line, column and key.
     Check(ConfigArg),
     /// Score the fold on a labelled set: pairwise precision, recall and F1 of the same-story relation.
     FoldEval(FoldEvalArgs),
     /// Scrape one page (a URL or a file) and print the record it would make, as pretty JSON.
     Scrape(ScrapeArgs),
+    /// Say what was decided about an input and why: where it was found, how it was read, which
+    /// story it joined and on what evidence, or where it stopped.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OnceArgs {
+    /// Config file.
+    #[arg(long, short, default_value = "config/newsfold.toml")]
+    pub config: PathBuf,
+    /// Write the decision log entry of every input refused in this run to this file (JSON Lines,
+    /// schema/decision-v1.json).
+    #[arg(long)]
+    pub explain_failures: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A URL or file path as read, a record id, or a story id (every member).
+    pub target: String,
+    /// Config file (its state store holds the decision log).
+    #[arg(long, short, default_value = "config/newsfold.toml")]
+    pub config: PathBuf,
+    /// Print the entries as JSON Lines (schema/decision-v1.json) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Compare with this document (URL, path or record id): shared and unshared facts, the
+    /// score and the threshold.
+    #[arg(long)]
+    pub against: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,11 +128,132 @@ pub const EXIT_FAILED: i32 = 1;
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(a) => check(&a.config),
-        Command::Once(a) => run_pipeline(&a.config, Mode::Once),
+        Command::Once(a) => once(&a),
         Command::Run(a) => run_pipeline(&a.config, Mode::Daemon),
         Command::FoldEval(a) => fold_eval(&a),
         Command::Scrape(a) => scrape(&a),
+        Command::Explain(a) => explain(&a),
     }
+}
+
+fn once(a: &OnceArgs) -> i32 {
+    let Some(file) = &a.explain_failures else {
+        return run_pipeline(&a.config, Mode::Once);
+    };
+    // The refusals of this run are those logged after the log's last entry now.
+    let from = match load(&a.config).map(|c| c.state_path) {
+        Ok(state) => match crate::state::StateStore::open(&state).and_then(|s| s.last_decision()) {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot read the decision log");
+                return EXIT_FAILED;
+            }
+        },
+        Err(code) => return code,
+    };
+    let code = run_pipeline(&a.config, Mode::Once);
+    let written = load(&a.config)
+        .map_err(|_| anyhow::anyhow!("the config no longer loads"))
+        .and_then(|c| {
+            let entries = crate::state::StateStore::open(&c.state_path)?.refusals_after(from)?;
+            let mut out = String::new();
+            for e in &entries {
+                out.push_str(&serde_json::to_string(e)?);
+                out.push('\n');
+            }
+            anyhow::Context::with_context(std::fs::write(file, out), || format!("cannot write {}", file.display()))?;
+            Ok(entries.len())
+        });
+    match written {
+        Ok(n) => {
+            tracing::info!(file = %file.display(), refused = n, "refused inputs explained");
+            code
+        }
+        Err(e) => {
+            tracing::error!(file = %file.display(), error = %format!("{e:#}"), "cannot write the refused inputs");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn explain(a: &ExplainArgs) -> i32 {
+    let config = match load(&a.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match explain_text(&config, a) {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("newsfold explain: {e:#}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// Finds the decision log entries about `target`: as given, then as an absolute file path.
+fn lookup(state: &crate::state::StateStore, target: &str) -> anyhow::Result<Vec<crate::explain::Entry>> {
+    let mut found = state.decisions(target)?;
+    if found.is_empty()
+        && let Ok(abs) = std::fs::canonicalize(target)
+    {
+        found = state.decisions(&abs.display().to_string())?;
+    }
+    if found.is_empty() {
+        anyhow::bail!(
+            "nothing about {target} in the decision log of {}: it was never read under this config, or its record has left the fold window",
+            state.path().display()
+        );
+    }
+    Ok(found.into_iter().map(|(_, e)| e).collect())
+}
+
+fn explain_text(config: &config::Config, a: &ExplainArgs) -> anyhow::Result<String> {
+    use crate::explain::{Delivered, compare, render, render_comparison};
+    if !config.state_path.exists() {
+        anyhow::bail!(
+            "no state store at {}: nothing was decided yet",
+            config.state_path.display()
+        );
+    }
+    let state = crate::state::StateStore::open(&config.state_path)?;
+    let entries = lookup(&state, &a.target)?;
+    let mut out = String::new();
+    if let Some(other) = &a.against {
+        let record = |es: &[crate::explain::Entry], what: &str| {
+            es.iter()
+                .rev()
+                .find(|e| e.fold.is_some())
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{what} never became a record"))
+        };
+        let (x, y) = (record(&entries, &a.target)?, record(&lookup(&state, other)?, other)?);
+        let c = compare(&x, &y).ok_or_else(|| anyhow::anyhow!("nothing to compare"))?;
+        if a.json {
+            out.push_str(&serde_json::to_string(&c)?);
+            out.push('\n');
+        } else {
+            out.push_str(&render_comparison(&c));
+        }
+        return Ok(out);
+    }
+    for e in &entries {
+        if a.json {
+            out.push_str(&serde_json::to_string(e)?);
+            out.push('\n');
+            continue;
+        }
+        let delivered = match e.record_id() {
+            Some(id) => Some(Delivered {
+                done_at: state.done_at(id)?,
+            }),
+            None => None,
+        };
+        out.push_str(&render(e, delivered.as_ref()));
+    }
+    Ok(out)
 }
 
 fn scrape(a: &ScrapeArgs) -> i32 {

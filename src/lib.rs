@@ -15,7 +15,9 @@
 //! - `fold`: pure; fingerprints and the story index that decides relations.
 //! - `preview`: `newsfold scrape`, one page through scrape, printed as its record.
 //! - `eval`: `fold-eval`, the labelled-set scorer running the same scrape and fold code.
-//! - `state`: the embedded SQLite store (done inputs, fold documents).
+//! - `explain`: the decision log's entries (what was decided about each input, and why) and their
+//!   rendering for `newsfold explain`.
+//! - `state`: the embedded SQLite store (done inputs, fold documents, the decision log).
 //! - `sinks`: where records go (`jsonl`, `sqlite`, `postgres`, `nats`, `webhook`), and the
 //!   acknowledgement contract.
 //! - `model`, `stats`, `report`, `recent`: data that crosses stages, the live counters, what a run
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod eval;
+pub mod explain;
 pub mod fetch;
 pub mod fold;
 pub mod kinds;

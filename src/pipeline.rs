@@ -129,9 +129,10 @@ pub async fn run(
     let scraped_rx_weak = scraped_rx.downgrade();
     {
         let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
+        let decision_log = config.decision_log;
         let handle = std::thread::Builder::new()
             .name("fold".into())
-            .spawn(move || crate::fold::stage::run(folder, scraped_rx, sink_txs, &state, &stats, &acks))
+            .spawn(move || crate::fold::stage::run(folder, scraped_rx, sink_txs, &state, &stats, &acks, decision_log))
             .context("cannot start fold thread")?;
         threads.push(("fold".into(), handle));
     }
@@ -178,6 +179,19 @@ pub async fn run(
         crate::api::serve(listen, api, api_stop.clone()).await?;
     }
 
+    // The decision log's writer for refused inputs (records are logged by the fold stage).
+    let (refusal_tx, refusal_rx) = async_channel::bounded::<crate::explain::Refusal>(1024);
+    if config.decision_log {
+        stats.log_refusals_to(refusal_tx);
+    }
+    let refusal_writer = {
+        let (state, keep) = (state.clone(), config.fold.limits.max_docs);
+        std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || write_refusals(&refusal_rx, &state, keep))
+            .context("cannot start the decision log thread")?
+    };
+
     // Sources last.
     let ctx = SourceCtx {
         tx: page_tx,
@@ -222,6 +236,8 @@ pub async fn run(
             .map_or(stages.len(), |p| p + 1);
         stages.insert(scrape_pos, fold);
     }
+    stats.close_refusals();
+    let _ = tokio::task::spawn_blocking(move || refusal_writer.join()).await;
     if acks.pending() > 0 {
         tracing::warn!(
             pending = acks.pending(),
@@ -358,4 +374,25 @@ async fn join_all(handles: Vec<JoinHandle<StageExit>>) -> StageExit {
         }
     }
     exit
+}
+
+/// Writes refused inputs to the decision log in small batches until the channel closes. A write
+/// failure is logged (once per run) and the entries dropped: the counters still have them.
+fn write_refusals(rx: &async_channel::Receiver<crate::explain::Refusal>, state: &StateStore, keep: usize) {
+    let mut failed = false;
+    while let Ok(first) = rx.recv_blocking() {
+        let mut batch = vec![first.entry()];
+        while batch.len() < 64 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r.entry()),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = state.log_refusals(&batch, keep)
+            && !failed
+        {
+            failed = true;
+            tracing::error!(error = %format!("{e:#}"), "cannot write refused inputs to the decision log");
+        }
+    }
 }

@@ -56,6 +56,20 @@ impl StateStore {
                 record_id TEXT NOT NULL UNIQUE,
                 doc BLOB NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS decisions (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                record_id TEXT,
+                story_id TEXT,
+                source TEXT NOT NULL,
+                location TEXT NOT NULL,
+                entry TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS decisions_record ON decisions (record_id);
+            CREATE INDEX IF NOT EXISTS decisions_story ON decisions (story_id);
+            CREATE INDEX IF NOT EXISTS decisions_location ON decisions (location);
+            CREATE VIRTUAL TABLE IF NOT EXISTS decision_text USING fts5 (
+                title, body, content = '', contentless_delete = 1
+            );
             CREATE TABLE IF NOT EXISTS http_cache (
                 url TEXT PRIMARY KEY,
                 etag TEXT,
@@ -176,6 +190,213 @@ impl StateStore {
         Ok(())
     }
 
+    /// One fold decision, in one transaction: the new document, the documents a merge or event
+    /// link moved, the evicted ones (with their decision log entries), and the decision's entry.
+    pub fn commit_fold(
+        &self,
+        doc: Option<&DocRow>,
+        moved: &[crate::fold::row::Moved],
+        evicted: &[String],
+        log: Option<(&crate::explain::Entry, &str)>,
+    ) -> anyhow::Result<()> {
+        use crate::fold::index::IndexedDoc;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if let Some(row) = doc {
+            tx.execute(
+                "INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)",
+                params![row.record_id, row.blob],
+            )?;
+        }
+        if !moved.is_empty() {
+            let mut get = tx.prepare("SELECT doc FROM fold_rows WHERE record_id = ?1")?;
+            let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
+            let mut story = tx.prepare("UPDATE decisions SET story_id = ?2 WHERE record_id = ?1")?;
+            for m in moved {
+                let blob: Option<Vec<u8>> = get.query_row(params![m.record_id], |r| r.get(0)).optional()?;
+                let Some(blob) = blob else { continue };
+                let row = DocRow {
+                    record_id: m.record_id.clone(),
+                    blob,
+                };
+                let row = IndexedDoc::replace_placement(&row, m)
+                    .map_err(|e| anyhow::anyhow!("fold document {}: {e}", m.record_id))?;
+                put.execute(params![row.record_id, row.blob])?;
+                story.execute(params![m.record_id, m.story_id])?;
+            }
+        }
+        if !evicted.is_empty() {
+            let mut docs = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
+            let mut text = tx
+                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
+            let mut log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
+            for id in evicted {
+                docs.execute(params![id])?;
+                text.execute(params![id])?;
+                log.execute(params![id])?;
+            }
+        }
+        if let Some((entry, body)) = log {
+            let json = serde_json::to_string(entry)?;
+            tx.execute(
+                "INSERT INTO decisions (record_id, story_id, source, location, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    entry.record_id(),
+                    entry.story_id(),
+                    entry.input.source,
+                    entry.input.location,
+                    json
+                ],
+            )?;
+            let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
+            tx.execute(
+                "INSERT INTO decision_text (rowid, title, body) VALUES (last_insert_rowid(), ?1, ?2)",
+                params![title, body],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An input that never became a record; the latest `keep` refusals are kept.
+    pub fn log_refusals(&self, entries: &[crate::explain::Entry], keep: usize) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut put = tx.prepare(
+                "INSERT INTO decisions (record_id, story_id, source, location, entry) VALUES (NULL, NULL, ?1, ?2, ?3)",
+            )?;
+            for e in entries {
+                put.execute(params![e.input.source, e.input.location, serde_json::to_string(e)?])?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM decisions WHERE record_id IS NULL AND seq NOT IN
+               (SELECT seq FROM decisions WHERE record_id IS NULL ORDER BY seq DESC LIMIT ?1)",
+            params![keep as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Decision log entries about `target`: a record id, a story id (every member), or a location
+    /// (exactly, or a file path ending with it), newest last; with each its `seq`.
+    pub fn decisions(&self, target: &str) -> anyhow::Result<Vec<(i64, crate::explain::Entry)>> {
+        let conn = self.conn();
+        let mut out = Vec::new();
+        let queries = [
+            "SELECT seq, entry FROM decisions WHERE record_id = ?1 ORDER BY seq",
+            "SELECT seq, entry FROM decisions WHERE story_id = ?1 ORDER BY seq",
+            "SELECT seq, entry FROM decisions WHERE location = ?1 ORDER BY seq",
+            "SELECT seq, entry FROM decisions WHERE location LIKE '%' || ?1 ESCAPE '\\' ORDER BY seq",
+        ];
+        for (i, q) in queries.iter().enumerate() {
+            let arg = if i == 3 {
+                target.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            } else {
+                target.to_string()
+            };
+            let mut stmt = conn.prepare(q)?;
+            let rows = stmt.query_map(params![arg], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (seq, json) = row?;
+                let entry = serde_json::from_str(&json).with_context(|| {
+                    format!(
+                        "state store {}: decision {seq} is not a decision-v1 entry",
+                        self.path.display()
+                    )
+                })?;
+                out.push((seq, entry));
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stories in the decision log, newest first, with their members' entries.
+    pub fn stories(
+        &self,
+        filter: &StoryFilter,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(String, Vec<crate::explain::Entry>)>> {
+        let ids: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(
+                "SELECT story_id, MAX(seq) AS last FROM decisions
+                 WHERE story_id IS NOT NULL
+                   AND (?1 IS NULL OR source = ?1)
+                   AND (?2 IS NULL OR json_extract(entry, '$.extraction.lang') = ?2)
+                   AND (?3 IS NULL OR substr(json_extract(entry, '$.at'), 1, 10) >= ?3)
+                   AND (?4 IS NULL OR substr(json_extract(entry, '$.at'), 1, 10) <= ?4)
+                   AND (?5 IS NULL OR seq IN (SELECT rowid FROM decision_text WHERE decision_text MATCH ?5))
+                 GROUP BY story_id ORDER BY last DESC LIMIT ?6",
+            )?;
+            let query = filter.text.as_deref().map(fts_query).filter(|q| !q.is_empty());
+            let rows = stmt.query_map(
+                params![filter.source, filter.lang, filter.from, filter.to, query, limit as i64],
+                |r| r.get::<_, String>(0),
+            )?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let members = self.story_members(&id)?;
+            out.push((id, members));
+        }
+        Ok(out)
+    }
+
+    /// The entries of a story's members, in the order they were decided.
+    pub fn story_members(&self, story_id: &str) -> anyhow::Result<Vec<crate::explain::Entry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT entry FROM decisions WHERE story_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map(params![story_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// Refusals logged after `seq`, oldest first.
+    pub fn refusals_after(&self, seq: i64) -> anyhow::Result<Vec<crate::explain::Entry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT entry FROM decisions WHERE record_id IS NULL AND seq > ?1 ORDER BY seq")?;
+        let rows = stmt.query_map(params![seq], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// The decision log's last sequence number (0 when empty).
+    pub fn last_decision(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM decisions", [], |r| r.get(0))?)
+    }
+
+    /// When every sink had acknowledged `record_id`'s input, if they have.
+    pub fn done_at(&self, record_id: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(done_at) FROM done WHERE record_id = ?1",
+            params![record_id],
+            |r| r.get::<_, Option<String>>(0),
+        )?)
+    }
+
+    /// Entries and their bytes in the decision log: (entries, bytes of JSON).
+    pub fn decision_log_size(&self) -> anyhow::Result<(i64, i64)> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(entry)), 0) FROM decisions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     pub fn save_doc(&self, row: &DocRow) -> anyhow::Result<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)",
@@ -208,14 +429,20 @@ impl StateStore {
         Ok(())
     }
 
-    /// Removes documents the fold index evicted, so the persisted index stays bounded too.
+    /// Removes documents the fold index evicted, with their decision log entries, so the persisted
+    /// index and the log stay bounded too.
     pub fn delete_docs(&self, record_ids: &[String]) -> anyhow::Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
+            let mut text = tx
+                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
+            let mut log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
             for id in record_ids {
                 stmt.execute(params![id])?;
+                text.execute(params![id])?;
+                log.execute(params![id])?;
             }
         }
         tx.commit()?;
@@ -354,4 +581,23 @@ mod tests {
         s.delete_docs(&[doc.record_id]).unwrap();
         assert!(s.load_docs().unwrap().is_empty());
     }
+}
+
+/// What `/stories` filters on; `None` is no filter. Dates are `YYYY-MM-DD` (decision day, UTC).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoryFilter {
+    pub source: Option<String>,
+    pub lang: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub text: Option<String>,
+}
+
+/// Words as an FTS5 query that cannot be a syntax error: each a quoted string, all required.
+fn fts_query(text: &str) -> String {
+    text.split_whitespace()
+        .take(16)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -136,6 +136,8 @@ pub struct Stats {
     sources: RwLock<BTreeMap<String, Arc<SourceStats>>>,
     sinks: RwLock<BTreeMap<String, Arc<SinkStats>>>,
     fold: Mutex<FoldStats>,
+    /// Where refused inputs go on their way to the decision log, while a pipeline runs.
+    refusals: Mutex<Option<async_channel::Sender<crate::explain::Refusal>>>,
 }
 
 fn stage_index(stage: Stage) -> usize {
@@ -216,12 +218,36 @@ impl Stats {
     pub fn failed_with(&self, source: &str, kind: FailureKind, message: &str) {
         self.source(source).failure(kind, message);
         self.stage(Stage::Source).refused();
+        self.refusal(source, "source", kind, message);
     }
 
     /// A page the scrape stage refused: counted at its source by kind, and in the scrape stage.
     pub fn scrape_refused(&self, source: &str, kind: FailureKind, message: &str) {
         self.source(source).failure(kind, message);
         self.stage(Stage::Scrape).refused();
+        self.refusal(source, "scrape", kind, message);
+    }
+
+    /// Sends refused inputs to `tx` (the decision log's writer) until `close_refusals`.
+    pub fn log_refusals_to(&self, tx: async_channel::Sender<crate::explain::Refusal>) {
+        *self.refusals.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// Stops sending refusals, so the writer drains and ends.
+    pub fn close_refusals(&self) {
+        self.refusals.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    fn refusal(&self, source: &str, stage: &'static str, kind: FailureKind, message: &str) {
+        if let Some(tx) = self.refusals.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            // A full queue drops the entry, never the pipeline's pace: the counts above hold.
+            let _ = tx.try_send(crate::explain::Refusal {
+                source: source.to_string(),
+                stage,
+                kind: kind.as_str(),
+                message: message.to_string(),
+            });
+        }
     }
 
     /// A failure line left out of the log because it repeats one logged lately.

@@ -1,6 +1,7 @@
 //! The HTTP endpoint of `run` (`[api] listen`, off by default): `/metrics` (Prometheus text),
 //! `/healthz` (the process answers), `/readyz` (the state store takes writes and every sink is
-//! reachable) and the status page at `/`.
+//! reachable), the status page at `/`, and the story pages from the decision log (`/stories`,
+//! `/stories/<id>`, see `stories`).
 //!
 //! Read-only over the pipeline: it reads `Stats` and the queues' lengths (through weak handles,
 //! which never keep a queue open), and probes the state store and the sinks with their own
@@ -15,6 +16,7 @@
 
 mod metrics;
 mod page;
+mod stories;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,6 +92,8 @@ pub async fn serve(listen: SocketAddr, api: Api, stop: CancellationToken) -> any
         .route("/", get(status_page))
         .route("/metrics", get(render_metrics))
         .route("/readyz", get(readyz))
+        .route("/stories", get(story_list))
+        .route("/stories/{id}", get(story_page))
         .route_layer(axum::middleware::from_fn(move |req, next| {
             authorize(token.clone(), req, next)
         }));
@@ -214,6 +218,52 @@ async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
         text,
     )
         .into_response()
+}
+
+fn html(page: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn store_error(e: impl std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "story page: cannot read the decision log");
+    (StatusCode::SERVICE_UNAVAILABLE, "the decision log cannot be read now\n").into_response()
+}
+
+async fn story_list(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let filter = stories::filter(uri.query());
+    let state = shared.api.state.clone();
+    let f = filter.clone();
+    match tokio::task::spawn_blocking(move || state.stories(&f, stories::LIST_LIMIT)).await {
+        Ok(Ok(list)) => html(stories::list(&list, &filter)),
+        Ok(Err(e)) => store_error(format!("{e:#}")),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn story_page(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (StatusCode::NOT_FOUND, "not a story id\n").into_response();
+    }
+    let state = shared.api.state.clone();
+    let sid = id.clone();
+    match tokio::task::spawn_blocking(move || state.story_members(&sid)).await {
+        Ok(Ok(members)) if members.is_empty() => {
+            (StatusCode::NOT_FOUND, html(stories::story(&id, &members))).into_response()
+        }
+        Ok(Ok(members)) => html(stories::story(&id, &members)),
+        Ok(Err(e)) => store_error(format!("{e:#}")),
+        Err(e) => store_error(e),
+    }
 }
 
 async fn status_page(State(shared): State<Arc<Shared>>) -> Response {

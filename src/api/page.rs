@@ -14,7 +14,7 @@ use super::Api;
 use crate::recent::{MINUTES, Story};
 use crate::report::{RunReport, SourceState};
 
-const STYLE: &str = "
+pub(super) const STYLE: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d232a;background:#fafafa}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;background:#fff}th,td{padding:.25em .6em;border-bottom:1px solid #e3e3e3;text-align:left}
@@ -165,8 +165,9 @@ fn sinks(h: &mut String, api: &Api, r: &RunReport) {
 fn story(h: &mut String, s: &Story, now: DateTime<Utc>) {
     let _ = write!(
         h,
-        "<section class=\"story\" data-story=\"{}\"><div class=\"muted\">story {} · {} member(s) · updated {} ago</div>\
+        "<section class=\"story\" data-story=\"{}\"><div class=\"muted\"><a href=\"/stories/{}\">story</a> {} · {} member(s) · updated {} ago</div>\
          <div class=\"members\">",
+        escape(&s.story_id),
         escape(&s.story_id),
         escape(&s.story_id),
         s.members.len() + s.more,
@@ -200,7 +201,7 @@ fn story(h: &mut String, s: &Story, now: DateTime<Utc>) {
 }
 
 /// Text or attribute value made safe for HTML.
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -40,6 +40,8 @@ const SECTIONS: &str = "`state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sou
 pub struct Config {
     pub file: PathBuf,
     pub state_path: PathBuf,
+    /// `[state] decision_log`: whether decisions and refusals are logged for `explain`.
+    pub decision_log: bool,
     /// `[api] listen`: where `run` serves /metrics, /healthz, /readyz and the status page.
     pub api_listen: Option<std::net::SocketAddr>,
     /// `[api] token`: the bearer token the API asks for (all but `/healthz`), when set.
@@ -119,6 +121,7 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     let config = Config {
         file: file.to_path_buf(),
         state_path: cx.resolve(&state.path),
+        decision_log: state.decision_log,
         api_listen: sections::api(&mut cx, &api),
         api_token: sections::api_token(&mut cx, &api),
         api_limits: sections::api_limits(&mut cx, &api),

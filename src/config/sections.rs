@@ -17,6 +17,9 @@ use crate::model::Lang;
 pub struct RawState {
     #[serde(default = "default_state_path")]
     pub path: PathBuf,
+    /// Keep the decision log (`newsfold explain`, the story pages).
+    #[serde(default = "default_true")]
+    pub decision_log: bool,
 }
 
 fn default_state_path() -> PathBuf {
@@ -27,6 +30,7 @@ impl Default for RawState {
     fn default() -> Self {
         RawState {
             path: default_state_path(),
+            decision_log: true,
         }
     }
 }

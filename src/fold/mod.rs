@@ -357,6 +357,11 @@ impl Folder {
         out
     }
 
+    /// The score a fingerprint match must reach (`[fold] min_score`).
+    pub fn min_score(&self) -> f64 {
+        f64::from(self.min_score)
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }

@@ -33,8 +33,10 @@ pub fn run(
     state: &StateStore,
     stats: &Stats,
     acks: &Acks,
+    decision_log: bool,
 ) -> StageExit {
     stats.index_size(index_size(&folder));
+    let min_score = folder.min_score();
     while let Ok(s) = rx.recv_blocking() {
         let started = std::time::Instant::now();
         // A page's canonical URL on its own site is its identity, so URL variants of one page
@@ -58,28 +60,6 @@ pub fn run(
             .collect();
         let content_hash = input.content_hash.clone();
         let (decision, indexed) = folder.fold(input);
-        let persisted = match &indexed.doc {
-            Some(doc) => state.save_doc(&doc.to_row()),
-            None => Ok(()),
-        }
-        .and_then(|()| {
-            if indexed.moved.is_empty() {
-                Ok(())
-            } else {
-                state.move_docs(&indexed.moved)
-            }
-        })
-        .and_then(|()| {
-            if indexed.evicted.is_empty() {
-                Ok(())
-            } else {
-                state.delete_docs(&indexed.evicted)
-            }
-        });
-        if let Err(e) = persisted {
-            tracing::error!(stage = "fold", source = %s.source, location = %s.location, error = %format!("{e:#}"), "cannot persist the fold index");
-            return StageExit::Failed(format!("state store: {e:#}"));
-        }
         let receipt = Receipt {
             source: s.source.clone(),
             key: s.key.clone(),
@@ -93,7 +73,27 @@ pub fn run(
             relation: decision.relation,
             duplicate_of: decision.duplicate_of,
         };
+        let meta = crate::explain::PageMeta::of(&s);
         let record = s.into_record(id, body, content_hash, placement);
+        // A replay (the record is indexed already) repeats its decision: nothing new to keep.
+        if indexed.doc.is_some() || !indexed.moved.is_empty() || !indexed.evicted.is_empty() {
+            let entry = decision_log.then(|| {
+                crate::explain::Entry::for_record(
+                    &meta,
+                    &record,
+                    decision.score,
+                    min_score,
+                    decision.event_via.clone(),
+                    decision.updates.iter().map(|u| u.kind().to_string()).collect(),
+                )
+            });
+            let doc = indexed.doc.as_ref().map(|d| d.to_row());
+            let log = entry.as_ref().map(|e| (e, record.body.as_str()));
+            if let Err(e) = state.commit_fold(doc.as_ref(), &indexed.moved, &indexed.evicted, log) {
+                tracing::error!(stage = "fold", source = %record.source, location = %record.location, error = %format!("{e:#}"), "cannot persist the fold index");
+                return StageExit::Failed(format!("state store: {e:#}"));
+            }
+        }
         tracing::debug!(
             stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,
             story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,

@@ -21,6 +21,8 @@ pub struct Scraped {
     pub location: String,
     pub raw_hash: String,
     pub article: Article,
+    /// The page's size and declared charset, for the decision log.
+    pub fetched: crate::explain::Fetched,
 }
 
 /// Where a record stands in its story (the fold's decision, or "alone" for a preview).
@@ -34,7 +36,12 @@ pub struct Placement {
 
 impl Scraped {
     pub fn new(page: Page, article: Article) -> Scraped {
+        let fetched = crate::explain::Fetched {
+            bytes: page.bytes.len(),
+            declared_charset: page.charset,
+        };
         Scraped {
+            fetched,
             source: page.source,
             key: page.key,
             location: page.location,

@@ -428,3 +428,108 @@ fn a_preferred_original_arriving_later_sends_a_story_update() {
     assert_eq!(update["record_id"], fr["id"]);
     assert_eq!(update["relation"], "translation");
 }
+
+/// Issue 15: `explain` shows each seed's path from file to record, why the translation pair is one
+/// story, and `once --explain-failures` writes every refused input of the run.
+#[test]
+fn explain_shows_each_seed_from_file_to_record_and_why_the_pair_joined() {
+    let ws = Workspace::new();
+    ws.write_config("");
+    ws.add_all_seeds();
+    std::fs::write(ws.pages().join("empty.txt"), "  \n").unwrap();
+    let failures = ws.path().join("refused.jsonl");
+    let config = ws.config().display().to_string();
+    let out = ws.newsfold(&[
+        "once",
+        "--config",
+        &config,
+        "--explain-failures",
+        failures.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let records = ws.records();
+    for r in &records {
+        let location = r["location"].as_str().unwrap();
+        let out = ws.newsfold(&["explain", "--config", &config, location]);
+        assert!(out.status.success(), "{}", text(&out));
+        let shown = String::from_utf8_lossy(&out.stdout);
+        for line in [
+            "found      source pages",
+            "decoded    UTF-8",
+            "language   ",
+            "record     ",
+            "story      ",
+            "delivered  every sink acknowledged it",
+        ] {
+            assert!(shown.contains(line), "{line:?} missing in\n{shown}");
+        }
+        assert!(
+            shown.contains(r["id"].as_str().unwrap()) && shown.contains(r["story_id"].as_str().unwrap()),
+            "{shown}"
+        );
+        let json = ws.newsfold(&["explain", "--json", "--config", &config, r["id"].as_str().unwrap()]);
+        let entry: Value = serde_json::from_slice(&json.stdout).expect("one JSON entry");
+        crate::util::assert_decision_schema(&entry);
+        assert_eq!(entry["fold"]["relation"], r["relation"]);
+    }
+    let (fr, vi) = (
+        by_location(&records, "000_84b9fce1764ddb48.txt"),
+        by_location(&records, "001_cc3f39c8b2a74639.txt"),
+    );
+    let against = ws.newsfold(&[
+        "explain",
+        "--config",
+        &config,
+        fr["location"].as_str().unwrap(),
+        "--against",
+        vi["id"].as_str().unwrap(),
+    ]);
+    assert!(against.status.success(), "{}", text(&against));
+    let why = String::from_utf8_lossy(&against.stdout);
+    assert!(
+        why.contains("one story:") && why.contains("translation with score"),
+        "{why}"
+    );
+    assert!(
+        why.contains("code 03/2019/nd-cp") && why.contains("62000"),
+        "the shared facts are named: {why}"
+    );
+    // Two unrelated seeds: two stories, and it says so.
+    let other = by_location(&records, "002_49a239071d57bda4.txt");
+    let apart = ws.newsfold(&[
+        "explain",
+        "--config",
+        &config,
+        other["id"].as_str().unwrap(),
+        "--against",
+        vi["id"].as_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&apart.stdout).contains("two stories"),
+        "{}",
+        text(&apart)
+    );
+    // The refused input, explained after the run and through `explain`.
+    let refused: Vec<Value> = std::fs::read_to_string(&failures)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    crate::util::assert_decision_schema(&refused[0]);
+    assert_eq!(refused[0]["refused"]["kind"], "empty");
+    assert_eq!(refused[0]["refused"]["stage"], "scrape");
+    let why = ws.newsfold(&["explain", "--config", &config, "empty.txt"]);
+    assert!(
+        String::from_utf8_lossy(&why.stdout).contains("refused    at scrape: empty page (empty)"),
+        "{}",
+        text(&why)
+    );
+    let unknown = ws.newsfold(&["explain", "--config", &config, "never-read.html"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown).contains("nothing about never-read.html in the decision log"),
+        "{}",
+        text(&unknown)
+    );
+}

@@ -297,6 +297,21 @@ fn robots_txt_disallow_and_crawl_delay_are_obeyed() {
         failures(&stderr_lines(&out)),
         [("site".into(), site.url("/private/c.html"), "robots".into())]
     );
+    // The decision log says why the page never became a record, and where the others went.
+    let config = ws.config().display().to_string();
+    let why = ws.newsfold(&["explain", "--config", &config, &site.url("/private/c.html")]);
+    assert!(why.status.success(), "{}", crate::util::text(&why));
+    let why = String::from_utf8_lossy(&why.stdout);
+    assert!(
+        why.contains("refused    at source:") && why.contains("(robots)"),
+        "{why}"
+    );
+    let ok = ws.newsfold(&["explain", "--config", &config, &site.url("/a.html")]);
+    let ok = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.contains("story ") && ok.contains("every sink acknowledged it"),
+        "{ok}"
+    );
 }
 
 #[test]

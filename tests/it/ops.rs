@@ -425,6 +425,114 @@ fn the_status_page_shows_the_translated_story_with_both_members_in_chromium() {
     assert_eq!(d.stop(), Some(0));
 }
 
+/// A PNG screenshot of the page, as Chromium draws it at 1200×900: (width, height, bytes).
+fn screenshot_in_chromium(browser: &str, url: &str, png: &Path) -> (u32, u32, usize) {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--window-size=1200,900",
+            &format!("--screenshot={}", png.display()),
+            url,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(png).expect("screenshot written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    (be(16), be(20), bytes.len())
+}
+
+/// Issue 15: the story page shows both members of the seed pair side by side with the evidence
+/// that joined them, and `/stories` finds the story by its words, source and language.
+#[test]
+fn the_story_page_shows_both_members_and_the_evidence_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let ws = api_workspace("interval = \"1s\"", "");
+    ws.add_all_seeds();
+    let mut d = Daemon::start(&ws, &[]);
+    let api = d.api();
+    wait_for("five records", Duration::from_secs(60), || ws.records().len() == 5);
+    let records = ws.records();
+    let of = |prefix: &str| {
+        records
+            .iter()
+            .find(|r| r["location"].as_str().is_some_and(|l| l.contains(prefix)))
+            .unwrap_or_else(|| panic!("no record of {prefix}"))
+    };
+    let (fr, vi) = (of("000_"), of("001_"));
+    let story = fr["story_id"].as_str().expect("story id");
+    assert_eq!(vi["story_id"], story);
+
+    let dom = render_in_chromium(browser, &format!("{api}/stories/{story}"));
+    assert_eq!(dom.matches("<article class=\"member").count(), 2, "{dom}");
+    for (r, lang) in [(fr, "fr"), (vi, "vi")] {
+        let id = r["id"].as_str().expect("id");
+        let at = dom
+            .find(&format!("data-record=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id} missing:\n{dom}"));
+        assert!(dom[at..].contains(&format!("data-lang=\"{lang}\"")));
+        let first_words: String = r["body"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            dom[at..].contains(&first_words),
+            "the lead {first_words:?} is shown:\n{dom}"
+        );
+    }
+    assert_eq!(dom.matches("class=\"member canonical\"").count(), 1, "{dom}");
+    let why = &dom[dom.find("class=\"why\"").expect("the evidence is shown")..];
+    let why = &why[..why.find("</div>").expect("end")];
+    for fact in [
+        "shares 03/2019/nd-cp",
+        "62000",
+        "event day 01-19 on both",
+        "score ",
+        " over 0.40",
+    ] {
+        assert!(why.contains(fact), "{fact:?} not in the evidence: {why}");
+    }
+    let png = ws.path().join("story.png");
+    let (w, h, size) = screenshot_in_chromium(browser, &format!("{api}/stories/{story}"), &png);
+    assert_eq!((w, h), (1200, 900));
+    assert!(
+        size > 20_000,
+        "a page with two members drawn, not a blank one ({size} bytes)"
+    );
+
+    // The list: newest first, filtered by words, language and source.
+    let list = |q: &str| get(&format!("{api}/stories{q}")).1;
+    assert_eq!(list("").matches("<tr data-story=").count(), 4, "four stories");
+    let found = list("?q=Qu%E1%BA%A3ng+Nam+62.000");
+    assert!(found.contains(&format!("data-story=\"{story}\"")), "{found}");
+    assert!(list("?q=zzqqxx").contains("No story matches."));
+    assert!(list("?lang=fr").contains(&format!("data-story=\"{story}\"")));
+    assert!(list("?source=elsewhere").contains("No story matches."));
+    assert_eq!(get(&format!("{api}/stories/{}", "0".repeat(32))).0, 404);
+    assert_eq!(get(&format!("{api}/stories/not-an-id")).0, 404);
+    assert_eq!(d.stop(), Some(0));
+}
+
 /// Replaces the workspace config, atomically (a reload never reads a half-written file).
 fn rewrite_config(ws: &Workspace, text: &str) {
     let tmp = ws.path().join("newsfold.toml.new");

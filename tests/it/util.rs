@@ -151,6 +151,16 @@ fn validator(file: &str) -> jsonschema::Validator {
 
 static RECORD: LazyLock<jsonschema::Validator> = LazyLock::new(|| validator("record-v1.json"));
 static STORY_UPDATE: LazyLock<jsonschema::Validator> = LazyLock::new(|| validator("story-update-v1.json"));
+static DECISION: LazyLock<jsonschema::Validator> = LazyLock::new(|| validator("decision-v1.json"));
+
+/// Panics with every violation when `entry` does not match schema/decision-v1.json.
+pub fn assert_decision_schema(entry: &Value) {
+    let errors: Vec<String> = DECISION
+        .iter_errors(entry)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "entry violates schema: {errors:?}\n{entry}");
+}
 
 /// Panics with every violation when a JSON Lines line matches neither schema/record-v1.json nor,
 /// for update lines (any `"type"`), schema/story-update-v1.json.
