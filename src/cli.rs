@@ -72,6 +72,10 @@ pub struct ExplainArgs {
     /// score and the threshold.
     #[arg(long)]
     pub against: Option<String>,
+    /// Re-read (or refetch) the page, scrape and fold it again against the index as it stood
+    /// before it, and show what differs from what was decided.
+    #[arg(long, conflicts_with = "against")]
+    pub replay: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -221,6 +225,14 @@ fn explain_text(config: &config::Config, a: &ExplainArgs) -> anyhow::Result<Stri
     let state = crate::state::StateStore::open(&config.state_path)?;
     let entries = lookup(&state, &a.target)?;
     let mut out = String::new();
+    if a.replay {
+        let entry = entries
+            .iter()
+            .rev()
+            .find(|e| e.fold.is_some())
+            .ok_or_else(|| anyhow::anyhow!("{} never became a record: nothing to replay", a.target))?;
+        return crate::preview::replay(config, &state, entry);
+    }
     if let Some(other) = &a.against {
         let record = |es: &[crate::explain::Entry], what: &str| {
             es.iter()

@@ -100,9 +100,19 @@ pub struct FoldDecision {
     /// Story updates this page caused: `story_update`, `story_merge`, `event_link`.
     #[serde(default)]
     pub updates: Vec<String>,
+    /// The candidates the fingerprint found, best first, and the test that settled each.
+    #[serde(default)]
+    pub considered: Vec<Candidate>,
     /// The page's specific features (class, canonical text), as the fingerprint reads them.
     #[serde(default)]
     pub features: Vec<Feature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub record_id: String,
+    pub score: f32,
+    pub verdict: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -210,6 +220,7 @@ impl Entry {
         min_score: f64,
         event_via: Option<String>,
         updates: Vec<String>,
+        considered: &[crate::fold::Considered],
     ) -> Entry {
         Entry {
             schema: SCHEMA.into(),
@@ -248,6 +259,14 @@ impl Entry {
                 min_score,
                 event_via,
                 updates,
+                considered: considered
+                    .iter()
+                    .map(|c| Candidate {
+                        record_id: crate::fold::index::format_id(c.record),
+                        score: c.score,
+                        verdict: c.verdict.as_str().to_string(),
+                    })
+                    .collect(),
                 features: features_of(&record.body, record.lang),
             }),
             refused: None,
@@ -409,6 +428,16 @@ pub fn render(entry: &Entry, delivered: Option<&Delivered>) -> String {
         );
         if !f.updates.is_empty() {
             let _ = writeln!(out, "  updates    {}", f.updates.join(", "));
+        }
+        for (i, c) in f.considered.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  {}  {} score {:.2}: {}",
+                if i == 0 { "candidates" } else { "          " },
+                c.record_id,
+                c.score,
+                c.verdict
+            );
         }
         let specific: Vec<String> = f
             .features

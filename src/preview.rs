@@ -5,6 +5,11 @@
 //! A URL is fetched with the shared fetcher's rules (robots.txt, timeouts, body cap, charset); the
 //! URL was named by the user, so its host is trusted like a configured one. With `--source` the
 //! source's extraction rules, language hint, User-Agent and allowed hosts apply.
+//!
+//! `replay` (`newsfold explain --replay`) takes a decision log entry, reads or refetches its page
+//! the same way, scrapes it and folds it against the fold index as it stood before the page was
+//! decided (the persisted documents up to it), and says what differs from what was decided: so a
+//! change to the extractor or the fold can be checked against history. Nothing is written.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -139,4 +144,119 @@ fn fetch_page(target: &str, settings: FetchSettings, view: &SourceView) -> anyho
         charset: fetched.charset,
         rules: view.rules.clone(),
     })
+}
+
+/// Re-runs scrape and fold for a logged record and lists what differs from the log.
+pub fn replay(
+    config: &Config,
+    state: &crate::state::StateStore,
+    entry: &crate::explain::Entry,
+) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    let logged = entry
+        .fold
+        .as_ref()
+        .context("only a record's decision can be replayed")?;
+    let view = source_view(Some(config), Some(&entry.input.source))?;
+    let location = &entry.input.location;
+    let mut page = if location.starts_with("http://") || location.starts_with("https://") {
+        fetch_page(location, config.fetch.clone(), &view)?
+    } else {
+        read_page(Path::new(location), &view)?
+    };
+    if let Some(key) = &entry.input.key {
+        page.key = key.clone();
+    }
+    let article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "{location} replayed");
+    let mut diffs = 0;
+    let mut differ = |out: &mut String, what: &str, was: String, now: String| {
+        if was != now {
+            diffs += 1;
+            let _ = writeln!(out, "  {what:<10} was {was}, now {now}");
+        }
+    };
+    if entry.input.raw_hash.as_deref() != Some(page.raw_hash.as_str()) {
+        differ(
+            &mut out,
+            "bytes",
+            format!("{:?}", entry.input.bytes),
+            format!("Some({}) (the page changed)", page.bytes.len()),
+        );
+    }
+    if let Some(x) = &entry.extraction {
+        differ(
+            &mut out,
+            "title",
+            format!("{:?}", x.title),
+            format!("{:?}", article.title),
+        );
+        differ(
+            &mut out,
+            "published",
+            format!("{:?}", x.published_at),
+            format!("{:?}", article.published_at),
+        );
+        differ(
+            &mut out,
+            "authors",
+            format!("{:?}", x.authors),
+            format!("{:?}", article.authors),
+        );
+        differ(
+            &mut out,
+            "language",
+            format!("{:?}", x.lang),
+            format!("{:?}", article.lang),
+        );
+        differ(
+            &mut out,
+            "paragraphs",
+            x.paragraphs.to_string(),
+            article.paragraphs.len().to_string(),
+        );
+    }
+    // The index as it stood before this page was decided.
+    let mut folder = crate::fold::Folder::new(&config.fold);
+    for row in state.load_docs()? {
+        if row.record_id == logged.record_id {
+            break;
+        }
+        let doc = crate::fold::index::IndexedDoc::from_row(&row)
+            .map_err(|e| anyhow::anyhow!("fold document {}: {e}", row.record_id))?;
+        folder.restore(&doc);
+    }
+    let body = article.body();
+    let id = record_id(&page.source, &page.key, &page.raw_hash);
+    let input = crate::fold::FoldInput::from_article(
+        id,
+        page.location.clone(),
+        &article,
+        &body,
+        chrono::Utc::now().timestamp(),
+    );
+    let (decision, _) = folder.fold(input);
+    differ(
+        &mut out,
+        "relation",
+        logged.relation.clone(),
+        decision.relation.as_str().to_string(),
+    );
+    differ(
+        &mut out,
+        "joined",
+        format!("{:?}", logged.duplicate_of),
+        format!("{:?}", decision.duplicate_of),
+    );
+    differ(&mut out, "story", logged.story_id.clone(), decision.story_id.clone());
+    differ(&mut out, "event", logged.event_id.clone(), decision.event_id.clone());
+    if diffs == 0 {
+        let _ = writeln!(
+            out,
+            "  same as decided: {} of story {}",
+            logged.relation, logged.story_id
+        );
+    }
+    Ok(out)
 }

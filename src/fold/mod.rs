@@ -202,9 +202,54 @@ pub struct Decision {
     /// Corrections this record's evidence made: its becoming canonical, stories merged, events
     /// linked.
     pub updates: Vec<StoryUpdate>,
+    /// The candidates the fingerprint found, best first (at most `CONSIDERED`), and what each
+    /// test said of them: for `newsfold explain`.
+    pub considered: Vec<Considered>,
     /// Stories to merge into this one and events to link to this one, applied by `fold`.
     merge: Vec<Id>,
     link: Vec<Id>,
+}
+
+/// Candidates a decision keeps for its explanation.
+pub const CONSIDERED: usize = 5;
+
+/// One candidate of a decision and the test that settled it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Considered {
+    pub record: Id,
+    pub score: f32,
+    pub verdict: Verdict,
+}
+
+/// What the fold's tests said of a candidate, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its score is under every test's floor.
+    BelowFloor,
+    /// Not the same article (not a near copy, not a faithful rendering).
+    NotSameArticle,
+    /// A better candidate of its story was tried first.
+    StoryTried,
+    /// The same article, but a member of its story contradicts the page (event day, numbers,
+    /// document codes) or is an independent write-up in the same language.
+    DisagreesWithStory,
+    /// The same article, but the story has a better match for its own pages (mutual-best test).
+    NotMutual,
+    /// Joined: the page is a member of its story.
+    Joined,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::BelowFloor => "score under every test's floor",
+            Verdict::NotSameArticle => "not the same article",
+            Verdict::StoryTried => "its story was tried with a better member",
+            Verdict::DisagreesWithStory => "same article, but its story contradicts the page",
+            Verdict::NotMutual => "same article, but not the story's mutual best",
+            Verdict::Joined => "joined",
+        }
+    }
 }
 
 /// Fold settings.
@@ -388,6 +433,7 @@ impl Folder {
                 event_id: format_id(self.index.event(doc)),
                 event_via: None,
                 updates: Vec::new(),
+                considered: Vec::new(),
                 merge: Vec::new(),
                 link: Vec::new(),
             };
@@ -481,6 +527,7 @@ impl Folder {
             event_id: self.event_of(story),
             event_via: None,
             updates: Vec::new(),
+            considered: Vec::new(),
             merge: Vec::new(),
             link: Vec::new(),
         }
@@ -542,13 +589,28 @@ impl Folder {
         // Same-article matches, best first, one per story (its best member): the first that agrees
         // with its story and is mutual takes the record.
         let mut tried: Vec<Id> = Vec::new();
+        let mut considered: Vec<Considered> = Vec::new();
+        let note = |considered: &mut Vec<Considered>, k: usize, verdict: Verdict| {
+            if k < CONSIDERED {
+                considered.push(Considered {
+                    record: ix.record(cands[k].doc),
+                    score: cands[k].score,
+                    verdict,
+                });
+            }
+        };
         for (k, c) in cands.iter().enumerate() {
-            let Some(o) = overlap(k) else { continue };
+            let Some(o) = overlap(k) else {
+                note(&mut considered, k, Verdict::BelowFloor);
+                continue;
+            };
             let Some(reported) = self.same_article(lang, input, c, &o) else {
+                note(&mut considered, k, Verdict::NotSameArticle);
                 continue;
             };
             let story = ix.story(c.doc);
             if tried.contains(&story) {
+                note(&mut considered, k, Verdict::StoryTried);
                 continue;
             }
             tried.push(story);
@@ -558,8 +620,15 @@ impl Folder {
                 score: c.score,
                 reported,
             };
-            if self.agrees_with_story(lang, input, &query, &m) && self.is_mutual(lang, &m) {
-                return self.join(input, m.doc, false, Some(m.reported));
+            if !self.agrees_with_story(lang, input, &query, &m) {
+                note(&mut considered, k, Verdict::DisagreesWithStory);
+            } else if !self.is_mutual(lang, &m) {
+                note(&mut considered, k, Verdict::NotMutual);
+            } else {
+                note(&mut considered, k, Verdict::Joined);
+                let mut d = self.join(input, m.doc, false, Some(m.reported));
+                d.considered = considered;
+                return d;
             }
         }
         // The best event; other events the record reports too, whose pages agree with the best
@@ -585,6 +654,7 @@ impl Folder {
         }
         let mut d = self.original(input, events.first().copied());
         d.link = events.iter().skip(1).map(|&doc| self.index.event(doc)).collect();
+        d.considered = considered;
         d
     }
 
@@ -598,6 +668,7 @@ impl Folder {
             event_id: event.map_or_else(|| input.record_id.clone(), |d| format_id(self.index.event(d))),
             event_via: event.map(|d| format_id(self.index.record(d))),
             updates: Vec::new(),
+            considered: Vec::new(),
             merge: Vec::new(),
             link: Vec::new(),
         }

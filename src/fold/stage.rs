@@ -85,6 +85,7 @@ pub fn run(
                     min_score,
                     decision.event_via.clone(),
                     decision.updates.iter().map(|u| u.kind().to_string()).collect(),
+                    &decision.considered,
                 )
             });
             let doc = indexed.doc.as_ref().map(|d| d.to_row());

@@ -494,6 +494,22 @@ fn explain_shows_each_seed_from_file_to_record_and_why_the_pair_joined() {
         why.contains("code 03/2019/nd-cp") && why.contains("62000"),
         "the shared facts are named: {why}"
     );
+    // Replayed as it is, the page is decided as it was; changed, the replay says what differs.
+    let fr_location = fr["location"].as_str().unwrap();
+    let replay = ws.newsfold(&["explain", "--config", &config, fr_location, "--replay"]);
+    assert!(
+        String::from_utf8_lossy(&replay.stdout).contains("same as decided:"),
+        "{}",
+        text(&replay)
+    );
+    std::fs::copy(seed("002_"), fr_location).unwrap();
+    let replay = ws.newsfold(&["explain", "--config", &config, fr_location, "--replay"]);
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replayed.contains("(the page changed)") && replayed.contains("  story      was "),
+        "{}",
+        text(&replay)
+    );
     // Two unrelated seeds: two stories, and it says so.
     let other = by_location(&records, "002_49a239071d57bda4.txt");
     let apart = ws.newsfold(&[

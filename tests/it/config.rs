@@ -163,7 +163,7 @@ x = 1
 "#;
     let got = errors(text);
     let want = [
-        "c.toml:3:1: state.colour: unknown field `colour`, expected `path`",
+        "c.toml:3:1: state.colour: unknown field `colour`, expected `path` or `decision_log`",
         "c.toml:8:1: sources.a.globb: unknown field `globb`, expected one of `path`, `glob`, `lang`, `interval`",
         "c.toml:12:8: sources.b.path: invalid type: integer `42`, expected path string",
         "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`, `feed`, `sitemap`, `listing`, `pages`",
