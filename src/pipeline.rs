@@ -180,16 +180,17 @@ pub async fn run(
     }
 
     // The decision log's writer for refused inputs (records are logged by the fold stage).
-    let (refusal_tx, refusal_rx) = async_channel::bounded::<crate::explain::Refusal>(1024);
-    if config.decision_log {
+    let refusal_writer = if config.decision_log {
+        let (refusal_tx, refusal_rx) = async_channel::bounded::<crate::explain::Refusal>(1024);
         stats.log_refusals_to(refusal_tx);
-    }
-    let refusal_writer = {
         let (state, keep) = (state.clone(), config.fold.limits.max_docs);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("decision-log".into())
             .spawn(move || write_refusals(&refusal_rx, &state, keep))
-            .context("cannot start the decision log thread")?
+            .context("cannot start the decision log thread")?;
+        Some(handle)
+    } else {
+        None
     };
 
     // Sources last.
@@ -237,7 +238,9 @@ pub async fn run(
         stages.insert(scrape_pos, fold);
     }
     stats.close_refusals();
-    let _ = tokio::task::spawn_blocking(move || refusal_writer.join()).await;
+    if let Some(writer) = refusal_writer {
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
     if acks.pending() > 0 {
         tracing::warn!(
             pending = acks.pending(),

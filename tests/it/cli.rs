@@ -549,3 +549,20 @@ fn explain_shows_each_seed_from_file_to_record_and_why_the_pair_joined() {
         text(&unknown)
     );
 }
+
+/// `[state] decision_log = false`: the run finishes as usual and keeps nothing to explain.
+#[test]
+fn without_the_decision_log_a_run_finishes_and_explains_nothing() {
+    let ws = Workspace::new();
+    ws.write_config("");
+    let config = ws.config();
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text_of.replace("[state]\n", "[state]\ndecision_log = false\n")).unwrap();
+    ws.add_seed("000");
+    std::fs::write(ws.pages().join("empty.txt"), "  \n").unwrap();
+    let out = ws.once();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(ws.records().len(), 1);
+    let why = ws.newsfold(&["explain", "--config", config.to_str().unwrap(), "empty.txt"]);
+    assert_eq!(why.status.code(), Some(1), "{}", text(&why));
+}
