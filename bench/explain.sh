@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
 # The decision log's cost (issue 15): the same `newsfold once` (files → scrape → fold → JSON Lines)
-# over PAGES distinct pages (default 20,000) with `[state] decision_log` on and off, best of ROUNDS
+# over PAGES real pages (default 3,000) with `[state] decision_log` on and off, best of ROUNDS
 # (default 3) fresh runs each: pages/s of both, how much slower the log makes it (goal: at most
 # 10 %), and what it costs on disk per decision (the state store's size with it, less without).
 #   bash bench/explain.sh [PAGES] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pages=${1:-20000}
+pages=${1:-3000}
 rounds=${2:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
 bin=$PWD/target/release/newsfold
 
-python3 - "$work/pages" "$pages" <<'PY'
-import os, sys
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out, exist_ok=True)
-provinces = ["Quảng Nam", "Quảng Trị", "Hà Giang", "Lào Cai", "Bình Định", "Nghệ An", "Kon Tum"]
+# Real pages: the article-extraction benchmark, Readability's test pages and the Vietnamese
+# pages, each written COPIES times with a sentence of its own added (distinct content, so every
+# copy is a decision of its own: most fold as near duplicates of the first, as re-posts do).
+python3 - "$work/pages" "$pages" ../shared/data <<'PY'
+import gzip, os, re, sys
+from pathlib import Path
+out, n, data = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+out.mkdir(parents=True, exist_ok=True)
+srcs = sorted(data.glob("article-extraction-benchmark/html/*.html.gz")) + sorted(data.glob("readability-test-pages/html/*.html.gz")) + sorted(data.glob("vn-news-pages/html/*.html.gz"))
+pages = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace") for p in srcs]
 for i in range(n):
-    p = provinces[i % len(provinces)]
-    with open(f"{out}/p{i:06d}.txt", "w", encoding="utf-8") as f:
-        f.write(f"(QNO) - Sáng {1 + i % 28}/{1 + (i // 28) % 12}/2024, tại {p}, Công an tỉnh tổ chức hội nghị số {i} "
-                f"triển khai Nghị định {i % 97:02d}/2019/NĐ-CP.\n\n"
-                f"Các lực lượng đã phối hợp tổ chức {100 + i} đợt vận động với hơn {10 + i % 90}.{i % 1000:03d} người tham dự; "
-                f"ông Nguyễn Văn {chr(65 + i % 26)}ăng, Giám đốc Công an tỉnh, chủ trì.\n\n"
-                f"Lực lượng chức năng thu giữ {1 + i % 9},{i % 10}kg ma túy và {200 + i} triệu đồng trong vụ án mã {i}.\n")
+    html = pages[i % len(pages)]
+    html = re.sub(r"</p>", f" Reference {i} of the copy.</p>", html, count=1)
+    (out / f"p{i:06d}.html").write_text(html, encoding="utf-8")
 PY
 
 run() { # decision_log → "seconds state_bytes"
@@ -37,6 +38,7 @@ decision_log = $1
 [sources.p]
 type = "files"
 path = "$work/pages"
+glob = "*.html"
 [sinks.out]
 type = "jsonl"
 path = "out.jsonl"

@@ -2,7 +2,7 @@
 //! rendering for `newsfold explain`.
 //!
 //! An `Entry` is written to the state store's `decisions` table in the same transaction as the
-//! fold index change it explains (`StateStore::commit_fold`), or, for an input that never became a
+//! fold index change it explains (`StateStore::commit_folds`), or, for an input that never became a
 //! record, when it was refused (`StateStore::log_refusal`). The log is bounded like the fold
 //! index: a record's entry goes when its document is evicted, and refusals keep the latest
 //! `max_docs`. The JSON form is `schema/decision-v1.json`; `--json` prints it as stored.
@@ -19,7 +19,7 @@ use crate::scrape::stage::Scraped;
 pub const SCHEMA: &str = "newsfold.decision.v1";
 
 /// Features kept per entry, most specific classes first: enough to say why two pages joined.
-const MAX_FEATURES: usize = 60;
+const MAX_FEATURES: usize = 40;
 
 /// One input's path through newsfold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -190,69 +190,54 @@ impl StateStore {
         Ok(())
     }
 
-    /// One fold decision, in one transaction: the new document, the documents a merge or event
-    /// link moved, the evicted ones (with their decision log entries), and the decision's entry.
-    pub fn commit_fold(
-        &self,
-        doc: Option<&DocRow>,
-        moved: &[crate::fold::row::Moved],
-        evicted: &[String],
-        log: Option<(&crate::explain::Entry, &str)>,
-    ) -> anyhow::Result<()> {
+    /// Fold decisions, in one transaction: each one's new document, the documents a merge or
+    /// event link moved, the evicted ones (with their decision log entries), and its entry.
+    pub fn commit_folds(&self, changes: &[FoldChange<'_>]) -> anyhow::Result<()> {
         use crate::fold::index::IndexedDoc;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if let Some(row) = doc {
-            tx.execute(
-                "INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)",
-                params![row.record_id, row.blob],
-            )?;
-        }
-        if !moved.is_empty() {
+        {
+            let mut put_doc = tx.prepare("INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)")?;
             let mut get = tx.prepare("SELECT doc FROM fold_rows WHERE record_id = ?1")?;
             let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
             let mut story = tx.prepare("UPDATE decisions SET story_id = ?2 WHERE record_id = ?1")?;
-            for m in moved {
-                let blob: Option<Vec<u8>> = get.query_row(params![m.record_id], |r| r.get(0)).optional()?;
-                let Some(blob) = blob else { continue };
-                let row = DocRow {
-                    record_id: m.record_id.clone(),
-                    blob,
-                };
-                let row = IndexedDoc::replace_placement(&row, m)
-                    .map_err(|e| anyhow::anyhow!("fold document {}: {e}", m.record_id))?;
-                put.execute(params![row.record_id, row.blob])?;
-                story.execute(params![m.record_id, m.story_id])?;
-            }
-        }
-        if !evicted.is_empty() {
-            let mut docs = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
-            let mut text = tx
-                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
-            let mut log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
-            for id in evicted {
-                docs.execute(params![id])?;
-                text.execute(params![id])?;
-                log.execute(params![id])?;
-            }
-        }
-        if let Some((entry, body)) = log {
-            let json = serde_json::to_string(entry)?;
-            tx.execute(
+            let mut del_doc = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
+            let mut del_text = tx.prepare(
+                "DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)",
+            )?;
+            let mut del_log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
+            let mut log = tx.prepare(
                 "INSERT INTO decisions (record_id, story_id, source, location, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    entry.record_id(),
-                    entry.story_id(),
-                    entry.input.source,
-                    entry.input.location,
-                    json
-                ],
             )?;
-            let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
-            tx.execute(
-                "INSERT INTO decision_text (rowid, title, body) VALUES (last_insert_rowid(), ?1, ?2)",
-                params![title, body],
-            )?;
+            let mut text = tx.prepare("INSERT INTO decision_text (rowid, title, body) VALUES (?1, ?2, ?3)")?;
+            for c in changes {
+                if let Some(row) = c.doc {
+                    put_doc.execute(params![row.record_id, row.blob])?;
+                }
+                for m in c.moved {
+                    let blob: Option<Vec<u8>> = get.query_row(params![m.record_id], |r| r.get(0)).optional()?;
+                    let Some(blob) = blob else { continue };
+                    let row = DocRow {
+                        record_id: m.record_id.clone(),
+                        blob,
+                    };
+                    let row = IndexedDoc::replace_placement(&row, m)
+                        .map_err(|e| anyhow::anyhow!("fold document {}: {e}", m.record_id))?;
+                    put.execute(params![row.record_id, row.blob])?;
+                    story.execute(params![m.record_id, m.story_id])?;
+                }
+                for id in c.evicted {
+                    del_doc.execute(params![id])?;
+                    del_text.execute(params![id])?;
+                    del_log.execute(params![id])?;
+                }
+                if let Some((entry, body)) = c.log {
+                    let json = serde_json::to_string(entry)?;
+                    log.execute(params![entry.record_id(), entry.story_id(), entry.input.source, entry.input.location, json])?;
+                    let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
+                    text.execute(params![tx.last_insert_rowid(), title, text_prefix(body)])?;
+                }
+            }
         }
         tx.commit()?;
         Ok(())
@@ -593,6 +578,21 @@ pub struct StoryFilter {
     pub text: Option<String>,
 }
 
+/// What of a body the text index keeps: its first `TEXT_INDEXED` bytes (at a character
+/// boundary), where a news article names its who, where and what.
+pub const TEXT_INDEXED: usize = 2_000;
+
+fn text_prefix(body: &str) -> &str {
+    if body.len() <= TEXT_INDEXED {
+        return body;
+    }
+    let mut end = TEXT_INDEXED;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    &body[..end]
+}
+
 /// Words as an FTS5 query that cannot be a syntax error: each a quoted string, all required.
 fn fts_query(text: &str) -> String {
     text.split_whitespace()
@@ -600,4 +600,13 @@ fn fts_query(text: &str) -> String {
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One fold decision to persist (`StateStore::commit_folds`).
+pub struct FoldChange<'a> {
+    pub doc: Option<&'a DocRow>,
+    pub moved: &'a [crate::fold::row::Moved],
+    pub evicted: &'a [String],
+    /// The decision log entry and the record's body (for the text index).
+    pub log: Option<(&'a crate::explain::Entry, &'a str)>,
 }

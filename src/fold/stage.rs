@@ -2,6 +2,9 @@
 //! record's identity (a same-site canonical URL names the page), folds it, persists the index
 //! change, assembles the record and hands one `Delivery` to every sink.
 //!
+//! Decisions are committed in batches of what is already queued (`COMMIT_BATCH`), each batch in
+//! one state store transaction with its decision log entries.
+//!
 //! Invariant: the index change is in the state store before the record reaches any sink, and a
 //! delivery is registered with `Acks` before it is sent, so nothing a sink acknowledges can be
 //! lost by a crash, and a replay repeats the same decision.
@@ -25,7 +28,38 @@ fn index_size(folder: &Folder) -> IndexSize {
     }
 }
 
+/// Pages folded before their index changes are committed together: one state store transaction
+/// for up to this many decisions (only what is already queued; the stage never waits for more).
+pub const COMMIT_BATCH: usize = 64;
+
+/// One decision waiting for its commit.
+struct Pending {
+    doc: Option<crate::fold::row::DocRow>,
+    moved: Vec<crate::fold::row::Moved>,
+    evicted: Vec<String>,
+    /// What the decision log entry is made of (`None` without the log, or for a replay).
+    log: Option<LogParts>,
+    delivery: Arc<Delivery>,
+}
+
+/// A decision log entry's parts, assembled by the committer (off the deciding thread).
+struct LogParts {
+    meta: crate::explain::PageMeta,
+    score: Option<f32>,
+    event_via: Option<String>,
+    updates: Vec<String>,
+    considered: Vec<crate::fold::Considered>,
+}
+
+/// Batches decided and waiting for the committer.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Runs until its input closes, a sink's queue closes, or the state store fails.
+///
+/// Two threads: this one decides (the index is in memory), a committer persists each batch of
+/// decisions with their decision log entries in one transaction and only then sends the records
+/// to the sinks. A crash loses decided-but-uncommitted pages, which were never sent, so they are
+/// read and decided again.
 pub fn run(
     mut folder: Folder,
     rx: async_channel::Receiver<Scraped>,
@@ -37,86 +71,158 @@ pub fn run(
 ) -> StageExit {
     stats.index_size(index_size(&folder));
     let min_score = folder.min_score();
-    while let Ok(s) = rx.recv_blocking() {
-        let started = std::time::Instant::now();
-        // A page's canonical URL on its own site is its identity, so URL variants of one page
-        // make one record and are all done once it is delivered.
-        let (canonical_url, alternates) = s.links();
-        let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
-        let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
-        let body = s.article.body();
-        let mut input = FoldInput::from_article(
-            id.clone(),
-            s.location.clone(),
-            &s.article,
-            &body,
-            Utc::now().timestamp(),
-        );
-        // Versions the page names in other languages: direct evidence of its story.
-        input.alternates = alternates
-            .into_iter()
-            .map(|a| a.url)
-            .filter(|u| *u != s.location)
-            .collect();
-        let content_hash = input.content_hash.clone();
-        let (decision, indexed) = folder.fold(input);
-        let receipt = Receipt {
-            source: s.source.clone(),
-            key: s.key.clone(),
-            raw_hash: s.raw_hash.clone(),
-            record_id: id.clone(),
-            alias,
+    let (batch_tx, batch_rx) = async_channel::bounded::<Vec<Pending>>(BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let committer = std::thread::Builder::new()
+            .name("fold-commit".into())
+            .spawn_scoped(scope, || commit(&batch_rx, &sinks, state, acks, min_score));
+        let committer = match committer {
+            Ok(c) => c,
+            Err(e) => return StageExit::Failed(format!("cannot start the fold committer: {e}")),
         };
-        let placement = Placement {
-            story_id: decision.story_id,
-            event_id: decision.event_id,
-            relation: decision.relation,
-            duplicate_of: decision.duplicate_of,
-        };
-        let meta = crate::explain::PageMeta::of(&s);
-        let record = s.into_record(id, body, content_hash, placement);
-        // A replay (the record is indexed already) repeats its decision: nothing new to keep.
-        if indexed.doc.is_some() || !indexed.moved.is_empty() || !indexed.evicted.is_empty() {
-            let entry = decision_log.then(|| {
-                crate::explain::Entry::for_record(
-                    &meta,
-                    &record,
-                    decision.score,
-                    min_score,
-                    decision.event_via.clone(),
-                    decision.updates.iter().map(|u| u.kind().to_string()).collect(),
-                    &decision.considered,
-                )
-            });
-            let doc = indexed.doc.as_ref().map(|d| d.to_row());
-            let log = entry.as_ref().map(|e| (e, record.body.as_str()));
-            if let Err(e) = state.commit_fold(doc.as_ref(), &indexed.moved, &indexed.evicted, log) {
-                tracing::error!(stage = "fold", source = %record.source, location = %record.location, error = %format!("{e:#}"), "cannot persist the fold index");
-                return StageExit::Failed(format!("state store: {e:#}"));
+        while let Ok(first) = rx.recv_blocking() {
+            let mut batch = Vec::with_capacity(COMMIT_BATCH);
+            let mut next = Some(first);
+            while let Some(s) = next.take() {
+                batch.push(fold_one(&mut folder, s, stats, decision_log));
+                if batch.len() < COMMIT_BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if batch_tx.send_blocking(batch).is_err() {
+                break;
             }
         }
-        tracing::debug!(
-            stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,
-            story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
-            elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
-        );
-        stats.record(&record, &decision.updates, index_size(&folder));
-        for u in &decision.updates {
-            tracing::debug!(stage = "fold", record_id = %record.id, kind = u.kind(), subject = %u.subject(), "story update");
+        batch_tx.close();
+        committer.join().unwrap_or_else(|_| StageExit::Failed("the fold committer panicked".into()))
+    })
+}
+
+/// The committer: persists each batch in one transaction, then hands its records to the sinks.
+fn commit(
+    batches: &async_channel::Receiver<Vec<Pending>>,
+    sinks: &[async_channel::Sender<Arc<Delivery>>],
+    state: &StateStore,
+    acks: &Acks,
+    min_score: f64,
+) -> StageExit {
+    while let Ok(mut batch) = batches.recv_blocking() {
+        // Batches that queued while the last commit ran go in this one: the slower the store,
+        // the fewer and larger its transactions.
+        while batch.len() < COMMIT_BATCH * BATCHES_IN_FLIGHT {
+            match batches.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
+            }
         }
-        let delivery = Arc::new(Delivery {
-            updates: decision.updates,
-            receipt,
-            record,
-        });
-        acks.expect(delivery.receipt.clone());
-        for tx in &sinks {
-            if tx.send_blocking(delivery.clone()).is_err() {
-                return StageExit::DownstreamClosed;
+        let entries: Vec<Option<crate::explain::Entry>> = batch
+            .iter()
+            .map(|p| {
+                p.log.as_ref().map(|l| {
+                    crate::explain::Entry::for_record(
+                        &l.meta,
+                        &p.delivery.record,
+                        l.score,
+                        min_score,
+                        l.event_via.clone(),
+                        l.updates.clone(),
+                        &l.considered,
+                    )
+                })
+            })
+            .collect();
+        let changes: Vec<crate::state::FoldChange<'_>> = batch
+            .iter()
+            .zip(&entries)
+            .map(|(p, e)| crate::state::FoldChange {
+                doc: p.doc.as_ref(),
+                moved: &p.moved,
+                evicted: &p.evicted,
+                log: e.as_ref().map(|e| (e, p.delivery.record.body.as_str())),
+            })
+            .collect();
+        if let Err(e) = state.commit_folds(&changes) {
+            let r = &batch[0].delivery.record;
+            tracing::error!(stage = "fold", source = %r.source, location = %r.location, batch = batch.len(), error = %format!("{e:#}"), "cannot persist the fold index");
+            batches.close();
+            return StageExit::Failed(format!("state store: {e:#}"));
+        }
+        drop(changes);
+        for p in batch {
+            acks.expect(p.delivery.receipt.clone());
+            for tx in sinks {
+                if tx.send_blocking(p.delivery.clone()).is_err() {
+                    batches.close();
+                    return StageExit::DownstreamClosed;
+                }
             }
         }
     }
     StageExit::InputClosed
+}
+
+/// Folds one page: its decision, what to persist, and its delivery.
+fn fold_one(folder: &mut Folder, s: Scraped, stats: &Stats, decision_log: bool) -> Pending {
+    let started = std::time::Instant::now();
+    // A page's canonical URL on its own site is its identity, so URL variants of one page make
+    // one record and are all done once it is delivered.
+    let (canonical_url, alternates) = s.links();
+    let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
+    let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
+    let body = s.article.body();
+    let mut input = FoldInput::from_article(id.clone(), s.location.clone(), &s.article, &body, Utc::now().timestamp());
+    // Versions the page names in other languages: direct evidence of its story.
+    input.alternates = alternates
+        .into_iter()
+        .map(|a| a.url)
+        .filter(|u| *u != s.location)
+        .collect();
+    let content_hash = input.content_hash.clone();
+    let (decision, indexed) = folder.fold(input);
+    let receipt = Receipt {
+        source: s.source.clone(),
+        key: s.key.clone(),
+        raw_hash: s.raw_hash.clone(),
+        record_id: id.clone(),
+        alias,
+    };
+    let placement = Placement {
+        story_id: decision.story_id,
+        event_id: decision.event_id,
+        relation: decision.relation,
+        duplicate_of: decision.duplicate_of,
+    };
+    let meta = decision_log.then(|| crate::explain::PageMeta::of(&s));
+    let record = s.into_record(id, body, content_hash, placement);
+    // A replay (the record is indexed already) repeats its decision: nothing new to keep.
+    let new = indexed.doc.is_some() || !indexed.moved.is_empty() || !indexed.evicted.is_empty();
+    let log = meta.filter(|_| new).map(|meta| LogParts {
+        meta,
+        score: decision.score,
+        event_via: decision.event_via.clone(),
+        updates: decision.updates.iter().map(|u| u.kind().to_string()).collect(),
+        considered: decision.considered.clone(),
+    });
+    tracing::debug!(
+        stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,
+        story_id = %record.story_id, relation = record.relation.as_str(), score = ?decision.score,
+        elapsed_ms = started.elapsed().as_millis() as u64, "record folded"
+    );
+    stats.record(&record, &decision.updates, index_size(folder));
+    for u in &decision.updates {
+        tracing::debug!(stage = "fold", record_id = %record.id, kind = u.kind(), subject = %u.subject(), "story update");
+    }
+    Pending {
+        doc: indexed.doc.as_ref().map(|d| d.to_row()),
+        moved: indexed.moved,
+        evicted: indexed.evicted,
+        log,
+        delivery: Arc::new(Delivery {
+            updates: decision.updates,
+            receipt,
+            record,
+        }),
+    }
 }
 
 /// A fetched page's canonical URL (resolved and normalised) when it differs from the page's key
