@@ -84,6 +84,7 @@ struct Patterns {
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let weekday = r"(?:(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|bẩy|[2-7])|chủ\s+nhật|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s*,?\s*)?";
     let zone = r"(?:\s*\(?\s*(?:GMT|UTC)\s*\+\s*7\s*\)?)?";
+    let label = r"(?:(?:cập\s+nhật|đăng\s+lúc|đăng\s+ngày|ngày\s+đăng|đăng|published(?:\s+on)?|updated(?:\s+on)?|posted(?:\s+on)?)\s*:?\s*)?";
     let re = |s: &str| Regex::new(s).expect("date pattern compiles");
     Patterns {
         // Every French and English pattern below holds its month name as a whole ASCII word, so
@@ -120,8 +121,11 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         stamp_time_first: re(&format!(
             r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(am|pm|sa|ch)(?-u:\b))?(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
         )),
+        // A label may lead ("Cập nhật", "Đăng lúc", "Published on", after a "|" separator); the
+        // year may have two digits ("24/12/12"); the time may end with a part of the day
+        // ("11:05 tối": evening).
         stamp_date_first: re(&format!(
-            r"(?i)^{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?(?:\s*(am|pm|sa|ch)(?-u:\b))?)?{zone}\s*$"
+            r"(?i)^[|•·\s]*{label}{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}|\d{{2}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?(?:\s*(am|pm|sa|ch|sáng|trưa|chiều|tối|đêm)(?-u:\b))?)?{zone}\s*$"
         )),
     }
 });
@@ -371,12 +375,18 @@ pub fn parse_stamp(line: &str) -> Option<DateTime<FixedOffset>> {
               mi: Option<u32>,
               s: Option<u32>,
               half: Option<&str>| {
+        // A two-digit year is this century's.
+        let y = y.map(|y| if y < 100 { y + 2000 } else { y });
         let date = NaiveDate::from_ymd_opt(y? as i32, mo?, d?)?;
-        // "03:04 AM", "10:03 CH" (chiều, afternoon): a 12-hour clock.
+        // "03:04 AM", "10:03 CH" (chiều, afternoon), "11:05 tối" (evening): a 12-hour clock.
         let h = h.unwrap_or(0);
-        let h = match half.map(str::to_ascii_lowercase).as_deref() {
-            Some("pm" | "ch") if h < 12 => h + 12,
-            Some("am" | "sa") if h == 12 => 0,
+        let h = match half.map(str::to_lowercase).as_deref() {
+            Some("pm" | "ch" | "chiều" | "tối") if h < 12 => h + 12,
+            // Noon: "12:30 trưa", "1:15 trưa".
+            Some("trưa") if h < 6 => h + 12,
+            // Night: "11:00 đêm" is 23:00, "2:00 đêm" is 02:00.
+            Some("đêm") if (6..12).contains(&h) => h + 12,
+            Some("am" | "sa" | "sáng") if h == 12 => 0,
             _ => h,
         };
         let time = NaiveTime::from_hms_opt(h, mi.unwrap_or(0), s.unwrap_or(0))?;
@@ -599,6 +609,15 @@ pub(crate) mod tests {
             ("2026-03-07T09:40+07:00", "2026-03-07T09:40:00+07:00"),
             ("2026-03-07 09:40:00", "2026-03-07T09:40:00+07:00"),
             ("2026-03-07", "2026-03-07T00:00:00+07:00"),
+            // A label, a two-digit year and a part of the day.
+            (
+                "| Cập nhật thứ hai, ngày 24/12/12 11:05 tối",
+                "2012-12-24T23:05:00+07:00",
+            ),
+            ("Đăng lúc: 07/03/2026 09:40 sáng", "2026-03-07T09:40:00+07:00"),
+            ("Published on 07/03/2026 - 02:15 chiều", "2026-03-07T14:15:00+07:00"),
+            ("07/03/2026 11:30 đêm", "2026-03-07T23:30:00+07:00"),
+            ("07/03/2026 12:10 trưa", "2026-03-07T12:10:00+07:00"),
         ];
         for (line, want) in cases {
             let got = parse_stamp(line).map(|d| d.to_rfc3339());
@@ -608,6 +627,7 @@ pub(crate) mod tests {
             "Comment (0)",
             "19:49",
             "Le 29 novembre 2024, la police a arrêté 3 suspects",
+            "Cập nhật tin tức 24/12/12 mới nhất từ các tỉnh",
             "",
         ] {
             assert_eq!(parse_stamp(line), None, "{line}");

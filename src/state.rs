@@ -202,9 +202,8 @@ impl StateStore {
             let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
             let mut story = tx.prepare("UPDATE decisions SET story_id = ?2 WHERE record_id = ?1")?;
             let mut del_doc = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
-            let mut del_text = tx.prepare(
-                "DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)",
-            )?;
+            let mut del_text = tx
+                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
             let mut del_log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
             let mut log = tx.prepare(
                 "INSERT INTO decisions (record_id, story_id, source, location, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -233,7 +232,13 @@ impl StateStore {
                 }
                 if let Some((entry, body)) = c.log {
                     let json = serde_json::to_string(entry)?;
-                    log.execute(params![entry.record_id(), entry.story_id(), entry.input.source, entry.input.location, json])?;
+                    log.execute(params![
+                        entry.record_id(),
+                        entry.story_id(),
+                        entry.input.source,
+                        entry.input.location,
+                        json
+                    ])?;
                     let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
                     text.execute(params![tx.last_insert_rowid(), title, text_prefix(body)])?;
                 }

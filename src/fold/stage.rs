@@ -94,7 +94,9 @@ pub fn run(
             }
         }
         batch_tx.close();
-        committer.join().unwrap_or_else(|_| StageExit::Failed("the fold committer panicked".into()))
+        committer
+            .join()
+            .unwrap_or_else(|_| StageExit::Failed("the fold committer panicked".into()))
     })
 }
 
@@ -170,7 +172,13 @@ fn fold_one(folder: &mut Folder, s: Scraped, stats: &Stats, decision_log: bool) 
     let alias = canonical_alias(&s.key, &s.location, canonical_url.as_deref());
     let id = record_id(&s.source, alias.as_deref().unwrap_or(&s.key), &s.raw_hash);
     let body = s.article.body();
-    let mut input = FoldInput::from_article(id.clone(), s.location.clone(), &s.article, &body, Utc::now().timestamp());
+    let mut input = FoldInput::from_article(
+        id.clone(),
+        s.location.clone(),
+        &s.article,
+        &body,
+        Utc::now().timestamp(),
+    );
     // Versions the page names in other languages: direct evidence of its story.
     input.alternates = alternates
         .into_iter()

@@ -17,6 +17,7 @@ use crate::model::Lang;
 
 struct Selectors {
     h1: Selector,
+    h2: Selector,
     og_title: Selector,
     title: Selector,
     html: Selector,
@@ -38,6 +39,7 @@ fn sel(s: &str) -> Selector {
 
 static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     h1: sel("h1"),
+    h2: sel("h2"),
     og_title: sel(r#"meta[property="og:title"]"#),
     title: sel("title"),
     html: sel("html"),
@@ -53,7 +55,7 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     ),
     hreflang: sel(r#"link[rel~="alternate"][hreflang][href]"#),
     visible_date: sel(
-        r#"time, [class*="date"], [class*="time"], [class*="Date"], [class*="Time"], [class*="meta"], [class*="byline"], [itemprop="datePublished"]"#,
+        r#"time, [class*="date"], [class*="time"], [class*="Date"], [class*="Time"], [id*="date"], [id*="time"], [id*="Date"], [id*="Time"], [class*="meta"], [class*="byline"], [itemprop="datePublished"]"#,
     ),
 });
 
@@ -82,43 +84,78 @@ fn without_site(t: &str) -> String {
     }
 }
 
-/// The headline: an `h1` that agrees with the page's declared title (`og:title`, else `<title>`,
-/// without the site's name), which a breadcrumb or the site's logo in an `h1` does not; else
-/// `og:title` without the site's name; else the first `h1` unless it reads as furniture (a
-/// breadcrumb, one or two words); else `<title>` without the site's name.
+/// The headline: an `h1` (else an `h2`) that agrees with the page's declared title (`og:title`,
+/// else `<title>`, without the site's name), which a breadcrumb or the site's logo in a heading
+/// does not; else `og:title` without the site's name; else `<title>` without the site's name when
+/// that leaves a title (three words or more), since a heading that disagrees with it is more
+/// often a section's or a sidebar's than the article's; else the first `h1` unless it reads as
+/// furniture (a breadcrumb, one or two words).
 fn headline(doc: &Html) -> Option<String> {
     let s = &*SELECTORS;
     let og = doc
         .select(&s.og_title)
         .find_map(|m| m.value().attr("content").map(str::to_string).and_then(nonempty));
     let page_title = doc.select(&s.title).next().map(text_of).and_then(nonempty);
-    let h1s: Vec<String> = doc.select(&s.h1).take(8).map(text_of).filter_map(nonempty).collect();
+    let h1s: Vec<String> = doc
+        .select(&s.h1)
+        .take(8)
+        .map(heading_text)
+        .filter_map(nonempty)
+        .collect();
     let declared = og.as_deref().or(page_title.as_deref()).map(without_site);
     if let Some(declared) = &declared {
         let want = title_words(declared);
-        // The h1 whose words the declared title holds best (at least half of the h1's, two or more).
-        let best = h1s
-            .iter()
-            .map(|h| {
-                let words = title_words(h);
-                let shared = words.iter().filter(|w| want.contains(w)).count();
-                (h, shared, words.len())
-            })
-            .filter(|(_, shared, n)| *shared * 2 >= *n && *shared >= 2.min(*n) && *shared > 0)
-            .max_by_key(|(_, shared, _)| *shared)
-            .map(|(h, _, _)| h.clone());
-        if best.is_some() {
-            return best;
+        // The heading whose words the declared title holds best (at least half of the
+        // heading's, two or more): an h1, else an h2.
+        let agreeing = |hs: &[String]| {
+            hs.iter()
+                .map(|h| {
+                    let words = title_words(h);
+                    let shared = words.iter().filter(|w| want.contains(w)).count();
+                    (h, shared, words.len())
+                })
+                .filter(|(_, shared, n)| *shared * 2 >= *n && *shared >= 2.min(*n) && *shared > 0)
+                .max_by_key(|(_, shared, _)| *shared)
+                .map(|(h, _, _)| h.clone())
+        };
+        if let Some(best) = agreeing(&h1s) {
+            return Some(best);
+        }
+        let h2s: Vec<String> = doc
+            .select(&s.h2)
+            .take(8)
+            .map(heading_text)
+            .filter_map(nonempty)
+            .collect();
+        // An h2 must hold most of the declared title: h2s are also section and box titles.
+        let want_n = want.len();
+        if let Some(best) = agreeing(&h2s).filter(|h| title_words(h).len() * 3 >= want_n * 2) {
+            return Some(best);
         }
     }
     if let Some(og) = og {
         return Some(without_site(&og));
+    }
+    if let Some(t) = page_title.as_deref().map(without_site)
+        && title_words(&t).len() >= 3
+    {
+        return Some(t);
     }
     let furniture = |h: &str| title_words(h).len() <= 2 || h.contains(['>', '»', '›']);
     match h1s.into_iter().next() {
         Some(h) if !furniture(&h) || page_title.is_none() => Some(h),
         _ => page_title.map(|t| without_site(&t)),
     }
+}
+
+/// A heading's text as it reads: its text nodes joined as they stand (inline markup adds no
+/// space: "<em>Metroid</em>, One"), whitespace collapsed, and a trailing permalink mark ("¶",
+/// "#", "§", "🔗") dropped.
+fn heading_text(el: ElementRef<'_>) -> String {
+    let raw: String = el.text().collect();
+    let t = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    t.trim_end_matches(|c: char| matches!(c, '¶' | '#' | '§' | '🔗') || c.is_whitespace())
+        .to_string()
 }
 
 /// Dates the page prints in date, time, meta or byline elements ("Thứ Sáu, 29/11/2024 09:12",
@@ -128,13 +165,28 @@ fn printed_dates(doc: &Html) -> Vec<(DateTime<FixedOffset>, bool)> {
     let s = &*SELECTORS;
     let mut out = Vec::new();
     for e in doc.select(&s.visible_date).take(60) {
-        let in_link = e.ancestors().filter_map(ElementRef::wrap).any(|a| {
-            let tag = a.value().name();
-            tag == "a" || tag == "marquee" || tag == "li"
-        }) || e.value().name() == "a";
+        // A link to the day's archive ("/date/d21/m12/y2012", "?date=", "/archive/") dates the
+        // article it sits beside; other links are other articles.
+        let other = |a: ElementRef<'_>| match a.value().name() {
+            "a" => !a.value().attr("href").is_some_and(|h| {
+                let h = h.to_ascii_lowercase();
+                h.contains("/date") || h.contains("date=") || h.contains("/archive")
+            }),
+            "marquee" | "li" => true,
+            _ => false,
+        };
+        let in_link = e.ancestors().filter_map(ElementRef::wrap).any(other) || other(e);
         if in_link {
             continue;
         }
+        // A `<meta itemprop=datePublished>` inside the line it dates: the line is its parent.
+        let e = match e.value().name() {
+            "meta" => match e.parent().and_then(ElementRef::wrap) {
+                Some(p) => p,
+                None => continue,
+            },
+            _ => e,
+        };
         let t = text_of(e);
         if t.len() > 120 {
             continue;

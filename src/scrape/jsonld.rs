@@ -23,7 +23,8 @@ pub struct LdArticle {
 }
 
 fn is_article(v: &Value) -> bool {
-    let kind = |t: &str| t.ends_with("Article") || matches!(t, "BlogPosting" | "Report" | "LiveBlogPosting");
+    // Articles, and postings (BlogPosting, LiveBlogPosting, SocialMediaPosting…).
+    let kind = |t: &str| t.ends_with("Article") || t.ends_with("Posting") || t == "Report";
     match v.get("@type") {
         Some(Value::String(t)) => kind(t),
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(kind),
@@ -41,6 +42,19 @@ fn find_article(v: &Value, depth: usize) -> Option<&Value> {
         Value::Array(items) => items.iter().find_map(|i| find_article(i, depth + 1)),
         _ => None,
     }
+}
+
+/// A script's JSON without the `<![CDATA[ … ]]>` wrapper (also commented out, `//<![CDATA[`)
+/// that XHTML-minded templates put around it.
+fn without_cdata(script: &str) -> &str {
+    let s = script.trim();
+    let s = s.strip_prefix("//").map_or(s, str::trim_start);
+    let Some(inner) = s.strip_prefix("<![CDATA[") else {
+        return s;
+    };
+    let inner = inner.trim_end();
+    let inner = inner.strip_suffix("]]>").unwrap_or(inner).trim_end();
+    inner.strip_suffix("//").unwrap_or(inner).trim()
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -75,7 +89,7 @@ pub fn article<'a>(scripts: impl IntoIterator<Item = &'a str>) -> Option<LdArtic
         if script.len() > MAX_SCRIPT_BYTES {
             continue;
         }
-        let Ok(value) = serde_json::from_str::<Value>(script.trim()) else {
+        let Ok(value) = serde_json::from_str::<Value>(without_cdata(script)) else {
             continue;
         };
         if let Some(a) = find_article(&value, 0) {
@@ -95,6 +109,19 @@ pub fn article<'a>(scripts: impl IntoIterator<Item = &'a str>) -> Option<LdArtic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cdata_wrapped_script_and_a_social_media_posting_are_read() {
+        let wrapped = "\n  <![CDATA[ {\"@context\":\"https://schema.org\",\"@type\":\"Article\",\"datePublished\":\"2001-10-29T01:59:14Z\"} ]]>\n";
+        let a = article([wrapped]).expect("read through the CDATA wrapper");
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2001-10-29T01:59:14+00:00")
+        );
+        let commented =
+            "//<![CDATA[\n{\"@type\":\"SocialMediaPosting\",\"datePublished\":\"2014-09-02T08:35:27-04:00\"}\n//]]>";
+        assert!(article([commented]).and_then(|a| a.published).is_some());
+    }
 
     #[test]
     fn finds_the_article_in_a_graph_with_its_dates_and_authors() {
