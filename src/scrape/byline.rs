@@ -61,8 +61,85 @@ fn names_in(raw: &str, site: Option<&str>) -> Vec<String> {
     let is_site = |n: &str| site.is_some_and(|s| n.eq_ignore_ascii_case(s.trim()));
     split_names(cut)
         .into_iter()
-        .filter(|n| !n.is_empty() && n.split_whitespace().count() <= 6 && !is_site(n) && !is_credit(n))
+        .map(|n| without_trailing_month(&n))
+        .filter(|n| {
+            !n.is_empty()
+                && n.split_whitespace().count() <= 6
+                && !is_site(n)
+                && !is_credit(n)
+                && !is_lead_word(n)
+                && !is_degree(n)
+        })
         .collect()
+}
+
+/// A byline's lead-in word standing alone ("By" in one element, the name in the next).
+fn is_lead_word(name: &str) -> bool {
+    matches!(
+        name.trim_end_matches(':').to_lowercase().as_str(),
+        "by" | "par" | "theo" | "bởi" | "von" | "por" | "door" | "oleh" | "di" | "de" | "written by" | "words by"
+    )
+}
+
+/// An academic or professional degree after a comma ("Brenda Goodman, MA"): not a name.
+fn is_degree(name: &str) -> bool {
+    const DEGREES: &[&str] = &[
+        "ma", "ms", "msc", "mba", "md", "phd", "ph.d.", "rn", "mph", "do", "dds", "jd", "bsc", "ba", "bs", "lcsw",
+        "rd", "pharmd", "facp", "faap", "ths", "ts", "pgs", "bs.", "ths.", "ts.", "pgs.ts",
+    ];
+    DEGREES.contains(&name.trim().to_lowercase().as_str())
+}
+
+/// A month name the byline's date left after the name ("Nathan Willis March 26"): cut.
+fn without_trailing_month(name: &str) -> String {
+    const MONTHS: &[&str] = &[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+        "tháng",
+    ];
+    let words: Vec<&str> = name.split_whitespace().collect();
+    match words.split_last() {
+        Some((last, rest))
+            if rest.len() >= 2 && MONTHS.contains(&last.trim_end_matches('.').to_lowercase().as_str()) =>
+        {
+            rest.join(" ")
+        }
+        _ => name.to_string(),
+    }
 }
 
 /// A generic credit rather than a person: "Staff Writer", "Reporter", "PV", "Nhóm PV".
@@ -260,6 +337,16 @@ mod tests {
         );
         assert!(page(r#"<meta property="article:author" content="https://facebook.com/x">"#).is_empty());
         assert!(page(r#"<div class="byline">By Staff Writer | Nov 29</div>"#).is_empty());
+        // A degree after a comma, a month the date left behind, a lead-in standing alone.
+        assert_eq!(
+            page(r#"<div class="byline">By Brenda Goodman, MA</div>"#),
+            vec!["Brenda Goodman"]
+        );
+        assert_eq!(
+            page(r#"<div class="byline">By Nathan Willis March 26, 2015</div>"#),
+            vec!["Nathan Willis"]
+        );
+        assert!(page(r#"<span class="byline">By</span>"#).is_empty());
         assert!(page(r#"<div class="author-box">Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</div>"#).is_empty());
     }
 
