@@ -201,10 +201,7 @@ impl StateStore {
             let mut get = tx.prepare("SELECT doc FROM fold_rows WHERE record_id = ?1")?;
             let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
             let mut story = tx.prepare("UPDATE decisions SET story_id = ?2 WHERE record_id = ?1")?;
-            let mut del_doc = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
-            let mut del_text = tx
-                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
-            let mut del_log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
+            let mut evict = Evict::prepare(&tx)?;
             let mut log = tx.prepare(
                 "INSERT INTO decisions (record_id, story_id, source, location, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
@@ -225,11 +222,7 @@ impl StateStore {
                     put.execute(params![row.record_id, row.blob])?;
                     story.execute(params![m.record_id, m.story_id])?;
                 }
-                for id in c.evicted {
-                    del_doc.execute(params![id])?;
-                    del_text.execute(params![id])?;
-                    del_log.execute(params![id])?;
-                }
+                evict.run(c.evicted)?;
                 if let Some((entry, body)) = c.log {
                     let json = serde_json::to_string(entry)?;
                     log.execute(params![
@@ -387,54 +380,12 @@ impl StateStore {
         )?)
     }
 
-    pub fn save_doc(&self, row: &DocRow) -> anyhow::Result<()> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO fold_rows (record_id, doc) VALUES (?1, ?2)",
-            params![row.record_id, row.blob],
-        )?;
-        Ok(())
-    }
-
-    /// Rewrites the placement of persisted documents a merge or event link moved.
-    pub fn move_docs(&self, moved: &[crate::fold::row::Moved]) -> anyhow::Result<()> {
-        use crate::fold::index::IndexedDoc;
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        {
-            let mut get = tx.prepare("SELECT doc FROM fold_rows WHERE record_id = ?1")?;
-            let mut put = tx.prepare("UPDATE fold_rows SET doc = ?2 WHERE record_id = ?1")?;
-            for m in moved {
-                let blob: Option<Vec<u8>> = get.query_row(params![m.record_id], |r| r.get(0)).optional()?;
-                let Some(blob) = blob else { continue };
-                let row = DocRow {
-                    record_id: m.record_id.clone(),
-                    blob,
-                };
-                let row = IndexedDoc::replace_placement(&row, m)
-                    .map_err(|e| anyhow::anyhow!("fold document {}: {e}", m.record_id))?;
-                put.execute(params![row.record_id, row.blob])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Removes documents the fold index evicted, with their decision log entries, so the persisted
     /// index and the log stay bounded too.
     pub fn delete_docs(&self, record_ids: &[String]) -> anyhow::Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?;
-            let mut text = tx
-                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?;
-            let mut log = tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?;
-            for id in record_ids {
-                stmt.execute(params![id])?;
-                text.execute(params![id])?;
-                log.execute(params![id])?;
-            }
-        }
+        Evict::prepare(&tx)?.run(record_ids)?;
         tx.commit()?;
         Ok(())
     }
@@ -551,8 +502,16 @@ mod tests {
                 alias: Some("b.txt".into()),
             }])
             .unwrap();
-            s.save_doc(&doc.to_row()).unwrap();
-            s.save_doc(&doc.to_row()).unwrap();
+            let row = doc.to_row();
+            let change = || FoldChange {
+                doc: Some(&row),
+                moved: &[],
+                evicted: &[],
+                log: None,
+            };
+            // Twice: a replayed decision keeps one document.
+            s.commit_folds(&[change()]).unwrap();
+            s.commit_folds(&[change()]).unwrap();
         }
         let s = StateStore::open(&path).unwrap();
         assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
@@ -614,4 +573,31 @@ pub struct FoldChange<'a> {
     pub evicted: &'a [String],
     /// The decision log entry and the record's body (for the text index).
     pub log: Option<(&'a crate::explain::Entry, &'a str)>,
+}
+
+/// Deleting evicted documents with their decision log entries and text.
+struct Evict<'t> {
+    doc: rusqlite::Statement<'t>,
+    text: rusqlite::Statement<'t>,
+    log: rusqlite::Statement<'t>,
+}
+
+impl<'t> Evict<'t> {
+    fn prepare(tx: &'t rusqlite::Transaction<'_>) -> rusqlite::Result<Evict<'t>> {
+        Ok(Evict {
+            doc: tx.prepare("DELETE FROM fold_rows WHERE record_id = ?1")?,
+            text: tx
+                .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?,
+            log: tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?,
+        })
+    }
+
+    fn run(&mut self, record_ids: &[String]) -> rusqlite::Result<()> {
+        for id in record_ids {
+            self.doc.execute(params![id])?;
+            self.text.execute(params![id])?;
+            self.log.execute(params![id])?;
+        }
+        Ok(())
+    }
 }

@@ -326,27 +326,30 @@ fn chromium() -> Option<&'static str> {
     None
 }
 
-/// The page as Chromium rendered it (its DOM after layout), from a fresh profile, with nothing
-/// leaving the machine.
+/// Headless Chromium from a fresh profile, with nothing leaving the machine.
+fn chromium_command(browser: &str, profile: &Path) -> Command {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        &format!("--user-data-dir={}", profile.display()),
+    ])
+    .stdin(Stdio::null());
+    cmd
+}
+
+/// The page as Chromium rendered it (its DOM after layout).
 fn render_in_chromium(browser: &str, url: &str) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            &format!("--user-data-dir={}", profile.path().display()),
-            "--virtual-time-budget=2000",
-            "--dump-dom",
-            url,
-        ])
-        .stdin(Stdio::null())
+    let out = chromium_command(browser, profile.path())
+        .args(["--virtual-time-budget=2000", "--dump-dom", url])
         .output()
         .expect("run chromium");
     assert!(
@@ -428,24 +431,13 @@ fn the_status_page_shows_the_translated_story_with_both_members_in_chromium() {
 /// A PNG screenshot of the page, as Chromium draws it at 1200×900: (width, height, bytes).
 fn screenshot_in_chromium(browser: &str, url: &str, png: &Path) -> (u32, u32, usize) {
     let profile = tempfile::tempdir().expect("profile dir");
-    let out = Command::new(browser)
+    let out = chromium_command(browser, profile.path())
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
             "--hide-scrollbars",
-            &format!("--user-data-dir={}", profile.path().display()),
             "--window-size=1200,900",
             &format!("--screenshot={}", png.display()),
             url,
         ])
-        .stdin(Stdio::null())
         .output()
         .expect("run chromium");
     assert!(
