@@ -157,9 +157,17 @@ pub fn class_name(c: Class) -> String {
     out
 }
 
-/// The distinct features of a text, most specific first, at most `MAX_FEATURES`.
+/// Bytes of a body the features are read from: the facts a join rests on are in its first part.
+const FEATURES_FROM: usize = 4_000;
+
+/// The distinct features of a text's first `FEATURES_FROM` bytes, most specific first, at most
+/// `MAX_FEATURES`.
 pub fn features_of(text: &str, lang: Option<Lang>) -> Vec<Feature> {
-    let mut all: Vec<(Class, String)> = explain(text, lang).features;
+    let mut end = text.len().min(FEATURES_FROM);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut all: Vec<(Class, String)> = explain(&text[..end], lang).features;
     all.sort_by(|a, b| specificity(a.0).cmp(&specificity(b.0)).then_with(|| a.1.cmp(&b.1)));
     all.dedup();
     all.into_iter()

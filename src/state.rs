@@ -544,7 +544,7 @@ pub struct StoryFilter {
 
 /// What of a body the text index keeps: its first `TEXT_INDEXED` bytes (at a character
 /// boundary), where a news article names its who, where and what.
-pub const TEXT_INDEXED: usize = 2_000;
+pub const TEXT_INDEXED: usize = 1_000;
 
 fn text_prefix(body: &str) -> &str {
     if body.len() <= TEXT_INDEXED {

@@ -54,6 +54,10 @@ struct LogParts {
 /// Batches decided and waiting for the committer.
 const BATCHES_IN_FLIGHT: usize = 4;
 
+/// How long the committer waits for more decisions before a commit: a record reaches the sinks
+/// at most this much later, and transactions stay large at any pace.
+const COMMIT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs until its input closes, a sink's queue closes, or the state store fails.
 ///
 /// Two threads: this one decides (the index is in memory), a committer persists each batch of
@@ -109,11 +113,16 @@ fn commit(
     min_score: f64,
 ) -> StageExit {
     while let Ok(mut batch) = batches.recv_blocking() {
-        // Batches that queued while the last commit ran go in this one: the slower the store,
-        // the fewer and larger its transactions.
+        // Batches that queued while the last commit ran, or arrive within `COMMIT_LINGER`, go in
+        // this one: a transaction's fixed cost (the commit, the text index's flush) is paid once
+        // for all of them.
+        let until = std::time::Instant::now() + COMMIT_LINGER;
         while batch.len() < COMMIT_BATCH * BATCHES_IN_FLIGHT {
             match batches.try_recv() {
                 Ok(more) => batch.extend(more),
+                Err(async_channel::TryRecvError::Empty) if std::time::Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
                 Err(_) => break,
             }
         }

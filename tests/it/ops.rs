@@ -515,7 +515,7 @@ fn the_story_page_shows_both_members_and_the_evidence_in_chromium() {
     // The list: newest first, filtered by words, language and source.
     let list = |q: &str| get(&format!("{api}/stories{q}")).1;
     assert_eq!(list("").matches("<tr data-story=").count(), 4, "four stories");
-    let found = list("?q=Qu%E1%BA%A3ng+Nam+62.000");
+    let found = list("?q=Qu%E1%BA%A3ng+Nam+Ngh%E1%BB%8B+%C4%91%E1%BB%8Bnh");
     assert!(found.contains(&format!("data-story=\"{story}\"")), "{found}");
     assert!(list("?q=zzqqxx").contains("No story matches."));
     assert!(list("?lang=fr").contains(&format!("data-story=\"{story}\"")));
