@@ -90,54 +90,13 @@ fn is_degree(name: &str) -> bool {
     DEGREES.contains(&name.trim().to_lowercase().as_str())
 }
 
-/// A month name the byline's date left after the name ("Nathan Willis March 26"): cut.
+/// A month name the byline's date left after the name ("Nathan Willis March 26"): cut. Only
+/// names of five letters or more: shorter ones are given names too ("Nguyễn Thị Mai", "May").
 fn without_trailing_month(name: &str) -> String {
-    const MONTHS: &[&str] = &[
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-        "tháng",
-    ];
     let words: Vec<&str> = name.split_whitespace().collect();
+    let month = |w: &str| w.chars().count() >= 5 && crate::dates::month_number(w).is_some();
     match words.split_last() {
-        Some((last, rest))
-            if rest.len() >= 2 && MONTHS.contains(&last.trim_end_matches('.').to_lowercase().as_str()) =>
-        {
-            rest.join(" ")
-        }
+        Some((last, rest)) if rest.len() >= 2 && (month(last) || last.to_lowercase() == "tháng") => rest.join(" "),
         _ => name.to_string(),
     }
 }
@@ -347,6 +306,10 @@ mod tests {
             vec!["Nathan Willis"]
         );
         assert!(page(r#"<span class="byline">By</span>"#).is_empty());
+        assert_eq!(
+            page(r#"<div class="byline">Nguyễn Thị Mai</div>"#),
+            vec!["Nguyễn Thị Mai"]
+        );
         assert!(page(r#"<div class="author-box">Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</div>"#).is_empty());
     }
 
