@@ -168,54 +168,31 @@ pub fn replay(
         page.key = key.clone();
     }
     let article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
-    let mut out = String::new();
-    let _ = writeln!(out, "{location} replayed");
-    let mut diffs = 0;
-    let mut differ = |out: &mut String, what: &str, was: String, now: String| {
-        if was != now {
-            diffs += 1;
-            let _ = writeln!(out, "  {what:<10} was {was}, now {now}");
-        }
-    };
+    // (field, as decided, as replayed)
+    let mut fields: Vec<(&str, String, String)> = Vec::new();
     if entry.input.raw_hash.as_deref() != Some(page.raw_hash.as_str()) {
-        differ(
-            &mut out,
+        fields.push((
             "bytes",
             format!("{:?}", entry.input.bytes),
             format!("Some({}) (the page changed)", page.bytes.len()),
-        );
+        ));
     }
     if let Some(x) = &entry.extraction {
-        differ(
-            &mut out,
-            "title",
-            format!("{:?}", x.title),
-            format!("{:?}", article.title),
-        );
-        differ(
-            &mut out,
-            "published",
-            format!("{:?}", x.published_at),
-            format!("{:?}", article.published_at),
-        );
-        differ(
-            &mut out,
-            "authors",
-            format!("{:?}", x.authors),
-            format!("{:?}", article.authors),
-        );
-        differ(
-            &mut out,
-            "language",
-            format!("{:?}", x.lang),
-            format!("{:?}", article.lang),
-        );
-        differ(
-            &mut out,
-            "paragraphs",
-            x.paragraphs.to_string(),
-            article.paragraphs.len().to_string(),
-        );
+        fields.extend([
+            ("title", format!("{:?}", x.title), format!("{:?}", article.title)),
+            (
+                "published",
+                format!("{:?}", x.published_at),
+                format!("{:?}", article.published_at),
+            ),
+            ("authors", format!("{:?}", x.authors), format!("{:?}", article.authors)),
+            ("language", format!("{:?}", x.lang), format!("{:?}", article.lang)),
+            (
+                "paragraphs",
+                x.paragraphs.to_string(),
+                article.paragraphs.len().to_string(),
+            ),
+        ]);
     }
     // The index as it stood before this page was decided.
     let mut folder = crate::fold::Folder::new(&config.fold);
@@ -237,20 +214,26 @@ pub fn replay(
         chrono::Utc::now().timestamp(),
     );
     let (decision, _) = folder.fold(input);
-    differ(
-        &mut out,
-        "relation",
-        logged.relation.clone(),
-        decision.relation.as_str().to_string(),
-    );
-    differ(
-        &mut out,
-        "joined",
-        format!("{:?}", logged.duplicate_of),
-        format!("{:?}", decision.duplicate_of),
-    );
-    differ(&mut out, "story", logged.story_id.clone(), decision.story_id.clone());
-    differ(&mut out, "event", logged.event_id.clone(), decision.event_id.clone());
+    fields.extend([
+        (
+            "relation",
+            logged.relation.clone(),
+            decision.relation.as_str().to_string(),
+        ),
+        (
+            "joined",
+            format!("{:?}", logged.duplicate_of),
+            format!("{:?}", decision.duplicate_of),
+        ),
+        ("story", logged.story_id.clone(), decision.story_id.clone()),
+        ("event", logged.event_id.clone(), decision.event_id.clone()),
+    ]);
+    let mut out = format!("{location} replayed\n");
+    let mut diffs = 0;
+    for (what, was, now) in fields.iter().filter(|(_, was, now)| was != now) {
+        diffs += 1;
+        let _ = writeln!(out, "  {what:<10} was {was}, now {now}");
+    }
     if diffs == 0 {
         let _ = writeln!(
             out,
