@@ -41,6 +41,7 @@ fn main() {
             lang_hint: None,
             charset: Some("utf-8".into()),
             rules: None,
+            fetch: None,
         });
     }
     let bytes: usize = pages.iter().map(|p| p.bytes.len()).sum();
@@ -113,6 +114,7 @@ fn main() {
             lang_hint: None,
             charset: Some("utf-8".into()),
             rules: None,
+            fetch: None,
             bytes: html.into_bytes(),
         };
         let start = Instant::now();

@@ -393,6 +393,7 @@ fn real_pages() {
             lang_hint: None,
             charset: Some("utf-8".into()),
             rules: None,
+            fetch: None,
         };
         if let Ok(a) = newsfold::scrape::scrape(&page) {
             inputs.push(FoldInput::from_article(

@@ -76,6 +76,7 @@ pub fn load(labels: &Path) -> anyhow::Result<Vec<Doc>> {
             lang_hint: hint,
             charset: None,
             rules: None,
+            fetch: None,
         };
         let article: Article = crate::scrape::scrape(&page)
             .map_err(|e| anyhow::anyhow!("{}:{}: cannot scrape {}: {e}", labels.display(), n + 1, path.display()))?;

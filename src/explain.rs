@@ -52,6 +52,9 @@ pub struct Input {
     /// The charset the server declared (HTTP `Content-Type`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_charset: Option<String>,
+    /// How an HTTP source found and fetched it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<crate::model::FetchTrail>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +82,50 @@ pub struct Extraction {
     pub original_url: Option<String>,
     #[serde(default)]
     pub alternates: Vec<String>,
+    /// Where each field came from and what cleaning removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// `scrape::Provenance` as logged: an empty string is a field not found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub title: String,
+    pub date: String,
+    pub authors: String,
+    pub body: String,
+    pub lead: String,
+    /// The first lines removed, with why.
+    #[serde(default)]
+    pub removed: Vec<Removed>,
+    pub removed_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Removed {
+    pub why: String,
+    pub text: String,
+}
+
+impl Provenance {
+    pub fn of(p: &crate::scrape::Provenance) -> Provenance {
+        Provenance {
+            title: p.title.into(),
+            date: p.date.into(),
+            authors: p.authors.into(),
+            body: p.body.into(),
+            lead: p.lead.into(),
+            removed: p
+                .dropped
+                .iter()
+                .map(|(why, text)| Removed {
+                    why: (*why).into(),
+                    text: text.clone(),
+                })
+                .collect(),
+            removed_count: p.dropped_count,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,10 +162,30 @@ pub struct Candidate {
     pub verdict: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {
     pub class: String,
     pub text: String,
+    /// How many indexed documents carried it when the page was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df: Option<u32>,
+    /// Its rarity weight then (class prior × smoothed inverse document frequency); absent for a
+    /// feature the fingerprint did not keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f32>,
+}
+
+impl Feature {
+    fn same(&self, other: &Feature) -> bool {
+        self.class == other.class && self.text == other.text
+    }
+
+    fn shown(&self) -> String {
+        match self.weight {
+            Some(w) => format!("{} {} (weight {w:.2})", self.class, self.text),
+            None => format!("{} {}", self.class, self.text),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,8 +228,8 @@ pub fn class_name(c: Class) -> String {
 const FEATURES_FROM: usize = 4_000;
 
 /// The distinct features of a text's first `FEATURES_FROM` bytes, most specific first, at most
-/// `MAX_FEATURES`.
-pub fn features_of(text: &str, lang: Option<Lang>) -> Vec<Feature> {
+/// `MAX_FEATURES`, each with its weight in `rarity` (the index's view when the page was decided).
+pub fn features_of(text: &str, lang: Option<Lang>, rarity: &crate::fold::Rarity) -> Vec<Feature> {
     let mut end = text.len().min(FEATURES_FROM);
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -172,9 +239,14 @@ pub fn features_of(text: &str, lang: Option<Lang>) -> Vec<Feature> {
     all.dedup();
     all.into_iter()
         .take(MAX_FEATURES)
-        .map(|(c, t)| Feature {
-            class: class_name(c),
-            text: t,
+        .map(|(c, t)| {
+            let r = rarity.of(crate::fold::fingerprint::key(c, &t));
+            Feature {
+                class: class_name(c),
+                text: t,
+                df: r.map(|r| r.0),
+                weight: r.map(|r| r.1),
+            }
         })
         .collect()
 }
@@ -191,6 +263,7 @@ fn cut(s: &str, max: usize) -> String {
 pub struct Fetched {
     pub bytes: usize,
     pub declared_charset: Option<String>,
+    pub trail: Option<Box<crate::model::FetchTrail>>,
 }
 
 /// What the entry needs of a scraped page besides its record.
@@ -203,6 +276,7 @@ pub struct PageMeta {
     pub lang_confidence: f64,
     pub paragraphs: usize,
     pub lead: String,
+    pub provenance: crate::scrape::Provenance,
 }
 
 impl PageMeta {
@@ -215,21 +289,32 @@ impl PageMeta {
             lang_confidence: s.article.lang_confidence,
             paragraphs: s.article.paragraphs.len(),
             lead: cut(s.article.paragraphs.first().map_or("", String::as_str), 300),
+            provenance: s.article.provenance.clone(),
         }
     }
 }
 
+/// What the deciding thread hands on about its decision for the entry.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub score: Option<f32>,
+    pub event_via: Option<String>,
+    /// Story updates, by kind.
+    pub updates: Vec<String>,
+    pub considered: Vec<crate::fold::Considered>,
+    pub rarity: crate::fold::Rarity,
+}
+
 impl Entry {
-    /// The entry of a page that became `record`.
-    pub fn for_record(
-        page: &PageMeta,
-        record: &Record,
-        score: Option<f32>,
-        min_score: f64,
-        event_via: Option<String>,
-        updates: Vec<String>,
-        considered: &[crate::fold::Considered],
-    ) -> Entry {
+    /// The entry of a page that became `record`, decided as `d` says.
+    pub fn for_record(page: &PageMeta, record: &Record, min_score: f64, d: &Decided) -> Entry {
+        let Decided {
+            score,
+            event_via,
+            updates,
+            considered,
+            rarity,
+        } = d;
         Entry {
             schema: SCHEMA.into(),
             at: chrono::Utc::now(),
@@ -240,6 +325,7 @@ impl Entry {
                 raw_hash: Some(page.raw_hash.clone()),
                 bytes: Some(page.fetched.bytes),
                 declared_charset: page.fetched.declared_charset.clone(),
+                fetch: page.fetched.trail.as_deref().cloned(),
             },
             extraction: Some(Extraction {
                 charset: page.charset.encoding.name().to_string(),
@@ -256,6 +342,7 @@ impl Entry {
                 canonical_url: record.canonical_url.clone(),
                 original_url: record.original_url.clone(),
                 alternates: record.alternates.iter().map(|x| x.url.clone()).collect(),
+                provenance: Some(Provenance::of(&page.provenance)),
             }),
             fold: Some(FoldDecision {
                 record_id: record.id.clone(),
@@ -263,10 +350,10 @@ impl Entry {
                 event_id: record.event_id.clone(),
                 relation: record.relation.as_str().to_string(),
                 duplicate_of: record.duplicate_of.clone(),
-                score,
+                score: *score,
                 min_score,
-                event_via,
-                updates,
+                event_via: event_via.clone(),
+                updates: updates.clone(),
                 considered: considered
                     .iter()
                     .map(|c| Candidate {
@@ -275,7 +362,7 @@ impl Entry {
                         verdict: c.verdict.as_str().to_string(),
                     })
                     .collect(),
-                features: features_of(&record.body, record.lang),
+                features: features_of(&record.body, record.lang, rarity),
             }),
             refused: None,
         }
@@ -293,6 +380,7 @@ impl Entry {
                 raw_hash: None,
                 bytes: None,
                 declared_charset: None,
+                fetch: None,
             },
             extraction: None,
             fold: None,
@@ -365,6 +453,34 @@ pub fn render(entry: &Entry, delivered: Option<&Delivered>) -> String {
                 .unwrap_or_default()
         );
     }
+    if let Some(f) = &i.fetch {
+        let _ = writeln!(
+            out,
+            "  listed by  {}",
+            f.listed_by.as_deref().unwrap_or("the source's configured pages")
+        );
+        let mut fetched = format!("  fetched    HTTP {}", f.status);
+        if let Some(ct) = &f.content_type {
+            let _ = write!(fetched, ", {ct}");
+        }
+        if f.attempts > 1 {
+            let _ = write!(fetched, ", after {} attempts", f.attempts);
+        }
+        if f.waited_ms > 0 {
+            let _ = write!(fetched, ", waited {} ms for its turn", f.waited_ms);
+        }
+        let _ = writeln!(out, "{fetched}");
+        if !f.redirects.is_empty() {
+            let _ = writeln!(out, "  redirected {} → {}", f.redirects.join(" → "), i.location);
+        }
+        let validators: Vec<String> = [("etag", &f.etag), ("last-modified", &f.last_modified)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+            .collect();
+        if !validators.is_empty() {
+            let _ = writeln!(out, "  validators {}", validators.join(", "));
+        }
+    }
     if let Some(r) = &entry.refused {
         let _ = writeln!(out, "  refused    at {}: {} ({})", r.stage, r.reason, r.kind);
         let _ = writeln!(out, "  at         {}", entry.at.to_rfc3339());
@@ -413,6 +529,28 @@ pub fn render(entry: &Entry, delivered: Option<&Delivered>) -> String {
         if !x.alternates.is_empty() {
             let _ = writeln!(out, "  alternates {}", x.alternates.join(", "));
         }
+        if let Some(p) = &x.provenance {
+            let from: Vec<String> = [
+                ("title", &p.title),
+                ("date", &p.date),
+                ("authors", &p.authors),
+                ("body", &p.body),
+                ("lead", &p.lead),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k} from {v}"))
+            .collect();
+            if !from.is_empty() {
+                let _ = writeln!(out, "  sources    {}", from.join("; "));
+            }
+            if p.removed_count > 0 {
+                let _ = writeln!(out, "  removed    {} lines", p.removed_count);
+                for r in &p.removed {
+                    let _ = writeln!(out, "             {}: {}", r.why, r.text);
+                }
+            }
+        }
     }
     if let Some(f) = &entry.fold {
         let _ = writeln!(out, "  record     {}", f.record_id);
@@ -452,7 +590,7 @@ pub fn render(entry: &Entry, delivered: Option<&Delivered>) -> String {
             .iter()
             .filter(|x| matches!(x.class.as_str(), "code" | "num_large" | "num_decimal" | "name"))
             .take(12)
-            .map(|x| format!("{} {}", x.class, x.text))
+            .map(Feature::shown)
             .collect();
         if !specific.is_empty() {
             let _ = writeln!(out, "  facts      {}", specific.join(", "));
@@ -489,28 +627,26 @@ pub struct Comparison {
 
 pub fn compare(a: &Entry, b: &Entry) -> Option<Comparison> {
     let (fa, fb) = (a.fold.as_ref()?, b.fold.as_ref()?);
-    let shared: Vec<Feature> = fa
-        .features
-        .iter()
-        .filter(|f| fb.features.contains(f))
-        .cloned()
-        .collect();
-    let only_a: Vec<Feature> = fa
-        .features
-        .iter()
-        .filter(|f| !fb.features.contains(f))
-        .cloned()
-        .collect();
-    let only_b: Vec<Feature> = fb
-        .features
-        .iter()
-        .filter(|f| !fa.features.contains(f))
-        .cloned()
-        .collect();
     let same_story = fa.story_id == fb.story_id;
     let same_event = fa.event_id == fb.event_id;
-    // The later page's decision is the one that joined (or not) the earlier one's story.
-    let later = if a.at >= b.at { fa } else { fb };
+    // The later page's decision is the one that joined (or not) the earlier one's story; its
+    // weights are the ones it was decided with.
+    let (later, earlier) = if a.at >= b.at { (fa, fb) } else { (fb, fa) };
+    let in_list = |fs: &[Feature], f: &Feature| fs.iter().any(|g| g.same(f));
+    let shared: Vec<Feature> = later
+        .features
+        .iter()
+        .filter(|f| in_list(&earlier.features, f))
+        .cloned()
+        .collect();
+    let only = |x: &FoldDecision, y: &FoldDecision| -> Vec<Feature> {
+        x.features
+            .iter()
+            .filter(|f| !in_list(&y.features, f))
+            .cloned()
+            .collect()
+    };
+    let (only_a, only_b) = (only(fa, fb), only(fb, fa));
     let score = later.score;
     let verdict = match (same_story, same_event) {
         (true, _) => match (later.relation.as_str(), score) {
@@ -553,10 +689,7 @@ pub fn render_comparison(c: &Comparison) -> String {
         if fs.is_empty() {
             "nothing".to_string()
         } else {
-            fs.iter()
-                .map(|f| format!("{} {}", f.class, f.text))
-                .collect::<Vec<_>>()
-                .join(", ")
+            fs.iter().map(Feature::shown).collect::<Vec<_>>().join(", ")
         }
     };
     let mut out = String::new();
@@ -584,6 +717,7 @@ mod tests {
         let f = features_of(
             "Ngày 19/1/2024, Công an tỉnh Nghệ An thu giữ 62.000 viên ma túy theo Nghị định 03/2019/NĐ-CP; 3 đối tượng.",
             Some(Lang::Vi),
+            &crate::fold::Rarity::default(),
         );
         assert_eq!(f.first().map(|x| x.class.as_str()), Some("code"), "{f:?}");
         assert!(

@@ -168,6 +168,34 @@ pub struct Page {
     pub charset: Option<String>,
     /// The source's extraction rules (`[sources.NAME.extract]`), if it has any.
     pub rules: Option<Arc<crate::scrape::rules::Rules>>,
+    /// How an HTTP source found and fetched the page (`None` for files), for the decision log.
+    pub fetch: Option<Box<FetchTrail>>,
+}
+
+/// How a page was found and fetched: what `newsfold explain` says of the fetch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchTrail {
+    /// The feed, sitemap or listing page that listed the URL; `None` for a configured page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_by: Option<String>,
+    /// The URL as the source asked for it (before redirects).
+    pub requested: String,
+    /// The final response's status.
+    pub status: u16,
+    /// The URLs redirected from, in order (the requested one first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// Requests made: 1, or more after transient failures.
+    pub attempts: u32,
+    /// Time spent waiting for the host's turn (min_delay, Crawl-delay, Retry-After, its
+    /// concurrency) and the global limit, and between retries, in milliseconds.
+    pub waited_ms: u64,
 }
 
 /// What the scrape stage makes of a page. Pure data, no relation to other pages yet.
@@ -189,6 +217,8 @@ pub struct Article {
     pub alternates: Vec<(String, String)>,
     /// The encoding the bytes were read with, why, and how many invalid bytes were replaced.
     pub charset: crate::scrape::decode::Charset,
+    /// Where each field came from, and what cleaning removed.
+    pub provenance: crate::scrape::Provenance,
 }
 
 impl Article {

@@ -104,6 +104,7 @@ fn read_page(path: &Path, view: &SourceView) -> anyhow::Result<Page> {
         lang_hint: view.lang,
         charset: None,
         rules: view.rules.clone(),
+        fetch: None,
     })
 }
 
@@ -133,6 +134,7 @@ fn fetch_page(target: &str, settings: FetchSettings, view: &SourceView) -> anyho
         Ok(Outcome::NotModified) => bail!("{url}: the server answered 304 to an unconditional request"),
         Err(e) => bail!("{url}: {e} ({})", e.kind()),
     };
+    let trail = fetched.trail(&url, None);
     Ok(Page {
         source: Arc::from(view.id.as_str()),
         key: url.to_string(),
@@ -143,6 +145,7 @@ fn fetch_page(target: &str, settings: FetchSettings, view: &SourceView) -> anyho
         lang_hint: view.lang,
         charset: fetched.charset,
         rules: view.rules.clone(),
+        fetch: Some(Box::new(trail)),
     })
 }
 

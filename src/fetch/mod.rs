@@ -160,9 +160,31 @@ pub struct Fetched {
     pub charset: Option<String>,
     pub body: Vec<u8>,
     pub validators: Validators,
+    pub status: u16,
+    /// The URLs redirected from, the requested one first; empty without redirects.
+    pub redirects: Vec<Url>,
+    /// Requests made for it (retries included).
+    pub attempts: u32,
+    /// Time spent waiting on politeness, the global limit and retry backoff.
+    pub waited: Duration,
 }
 
 impl Fetched {
+    /// What the decision log keeps of this fetch of `requested`, listed by `listed_by`.
+    pub fn trail(&self, requested: &Url, listed_by: Option<&str>) -> crate::model::FetchTrail {
+        crate::model::FetchTrail {
+            listed_by: listed_by.map(str::to_string),
+            requested: requested.to_string(),
+            status: self.status,
+            redirects: self.redirects.iter().map(Url::to_string).collect(),
+            content_type: self.content_type.clone(),
+            etag: self.validators.etag.clone(),
+            last_modified: self.validators.last_modified.clone(),
+            attempts: self.attempts,
+            waited_ms: self.waited.as_millis().min(u64::MAX as u128) as u64,
+        }
+    }
+
     /// How the scrape stage should read the body: plain text when the server says so, else HTML.
     pub fn format(&self) -> crate::model::PageFormat {
         let text = self
@@ -242,9 +264,15 @@ impl Fetcher {
         expect: Expect,
     ) -> Result<Outcome, FetchError> {
         let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
         loop {
-            let result = self.follow(policy, url, validators, expect).await;
+            let result = self.follow(policy, url, validators, expect, &mut waited).await;
             let err = match result {
+                Ok(Outcome::Fetched(mut f)) => {
+                    f.attempts = attempt + 1;
+                    f.waited = waited;
+                    return Ok(Outcome::Fetched(f));
+                }
                 Ok(o) => return Ok(o),
                 Err(e) if !e.is_transient() || attempt >= self.settings.retries => return Err(e),
                 Err(e) => e,
@@ -264,19 +292,23 @@ impl Fetcher {
                 _ = self.shutdown.cancelled() => return Err(FetchError::Cancelled),
                 _ = tokio::time::sleep(wait) => {}
             }
+            waited += wait;
         }
     }
 
-    /// One attempt: the request and its redirects.
+    /// One attempt: the request and its redirects. Adds the time it waited for its turns to
+    /// `waited`.
     async fn follow(
         &self,
         policy: &Policy,
         start: &Url,
         validators: Option<&Validators>,
         expect: Expect,
+        waited: &mut Duration,
     ) -> Result<Outcome, FetchError> {
         let mut url = start.clone();
         let mut visited: HashSet<String> = HashSet::new();
+        let mut hops: Vec<Url> = Vec::new();
         for _hop in 0..=self.settings.max_redirects {
             visited.insert(url.to_string());
             self.check_address(policy, &url)?;
@@ -301,7 +333,7 @@ impl Fetcher {
                     }
                 }),
             );
-            let response = self.exchange(policy, &url, headers, expect, None).await?;
+            let response = self.exchange(policy, &url, headers, expect, None, waited).await?;
             match response {
                 Exchange::Redirect(location) => {
                     let next = location
@@ -314,12 +346,13 @@ impl Fetcher {
                     if !policy.scope.allows(&next) {
                         return Err(FetchError::OffSite(next.to_string()));
                     }
-                    url = next;
+                    hops.push(std::mem::replace(&mut url, next));
                 }
                 Exchange::NotModified => return Ok(Outcome::NotModified),
                 Exchange::Body(mut f) => {
                     f.url = url;
-                    return Ok(Outcome::Fetched(Box::new(f)));
+                    f.redirects = hops;
+                    return Ok(Outcome::Fetched(f));
                 }
             }
         }
@@ -373,7 +406,11 @@ impl Fetcher {
             let mut headers = HeaderMap::new();
             headers.insert(header::ACCEPT, HeaderValue::from_static("text/plain,*/*;q=0.5"));
             let cap = robots::MAX_ROBOTS_BYTES;
-            match self.exchange(policy, &url, headers, Expect::Document, Some(cap)).await {
+            let mut waited = Duration::ZERO;
+            match self
+                .exchange(policy, &url, headers, Expect::Document, Some(cap), &mut waited)
+                .await
+            {
                 Ok(Exchange::Body(f)) => return Rules::parse(agent, &f.body),
                 Ok(Exchange::NotModified) => return Rules::AllowAll,
                 Ok(Exchange::Redirect(loc)) => match loc.as_deref().and_then(|l| urls::resolve(Some(&url), l)) {
@@ -399,8 +436,10 @@ impl Fetcher {
         headers: HeaderMap,
         expect: Expect,
         truncate_at: Option<u64>,
+        waited: &mut Duration,
     ) -> Result<Exchange, FetchError> {
         let host = host_key(url);
+        let asked = tokio::time::Instant::now();
         let visit = tokio::select! {
             _ = self.shutdown.cancelled() => return Err(FetchError::Cancelled),
             v = self.hosts.visit(&host, policy.limits) => v,
@@ -417,6 +456,7 @@ impl Fetcher {
                 p
             }
         };
+        *waited += asked.elapsed();
         let private_ok = policy.private_ok(url);
         let client = if private_ok { &self.any } else { &self.public };
         let request = client
@@ -507,20 +547,24 @@ impl Fetcher {
             body.extend_from_slice(&chunk);
         }
         let charset = content_type.as_deref().and_then(charset_param);
-        Ok(Exchange::Body(Fetched {
+        Ok(Exchange::Body(Box::new(Fetched {
             url: url.clone(),
             content_type,
             charset,
             body,
             validators,
-        }))
+            status: status.as_u16(),
+            redirects: Vec::new(),
+            attempts: 1,
+            waited: Duration::ZERO,
+        })))
     }
 }
 
 enum Exchange {
     Redirect(Option<String>),
     NotModified,
-    Body(Fetched),
+    Body(Box<Fetched>),
 }
 
 /// Politeness is per host and port: `127.0.0.2:8080` and `127.0.0.2:8081` are different servers.

@@ -261,6 +261,12 @@ impl StoryIndex {
             .filter(|&s| self.doc(s).record == record)
     }
 
+    /// A feature's document frequency and rarity weight as the index stands.
+    pub fn rarity(&self, f: u32) -> (u32, f32) {
+        let df = self.df(f);
+        (df, self.weight_df(f, df))
+    }
+
     pub fn by_content(&self, content: Id) -> Option<u32> {
         self.by_content.get(&key64(content)).and_then(|&s| self.live(s))
     }

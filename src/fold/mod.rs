@@ -290,6 +290,21 @@ pub struct Folder {
     stories: HashMap<Id, StoryState>,
 }
 
+/// The index's view of a page's features when it was decided: each fingerprint feature's
+/// document frequency and rarity weight, for the decision log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rarity {
+    /// Sorted keys, with their (df, weight) at the same position.
+    keys: Vec<u32>,
+    values: Vec<(u32, f32)>,
+}
+
+impl Rarity {
+    pub fn of(&self, key: u32) -> Option<(u32, f32)> {
+        self.keys.binary_search(&key).ok().map(|i| self.values[i])
+    }
+}
+
 /// What one `fold` call changed in the index.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Indexed {
@@ -302,6 +317,14 @@ pub struct Indexed {
 }
 
 impl Folder {
+    /// The rarity of `features` (sorted, as a fingerprint is) before the page joins the index.
+    pub fn rarity(&self, features: &[u32]) -> Rarity {
+        Rarity {
+            keys: features.to_vec(),
+            values: features.iter().map(|&f| self.index.rarity(f)).collect(),
+        }
+    }
+
     pub fn new(options: &FoldOptions) -> Folder {
         Folder {
             index: StoryIndex::new(options.limits),

@@ -45,10 +45,7 @@ struct Pending {
 /// A decision log entry's parts, assembled by the committer (off the deciding thread).
 struct LogParts {
     meta: crate::explain::PageMeta,
-    score: Option<f32>,
-    event_via: Option<String>,
-    updates: Vec<String>,
-    considered: Vec<crate::fold::Considered>,
+    decided: crate::explain::Decided,
 }
 
 /// Batches decided and waiting for the committer.
@@ -129,17 +126,9 @@ fn commit(
         let entries: Vec<Option<crate::explain::Entry>> = batch
             .iter()
             .map(|p| {
-                p.log.as_ref().map(|l| {
-                    crate::explain::Entry::for_record(
-                        &l.meta,
-                        &p.delivery.record,
-                        l.score,
-                        min_score,
-                        l.event_via.clone(),
-                        l.updates.clone(),
-                        &l.considered,
-                    )
-                })
+                p.log
+                    .as_ref()
+                    .map(|l| crate::explain::Entry::for_record(&l.meta, &p.delivery.record, min_score, &l.decided))
             })
             .collect();
         let changes: Vec<crate::state::FoldChange<'_>> = batch
@@ -195,6 +184,11 @@ fn fold_one(folder: &mut Folder, s: Scraped, stats: &Stats, decision_log: bool) 
         .filter(|u| *u != s.location)
         .collect();
     let content_hash = input.content_hash.clone();
+    let rarity = if decision_log {
+        folder.rarity(&input.features)
+    } else {
+        crate::fold::Rarity::default()
+    };
     let (decision, indexed) = folder.fold(input);
     let receipt = Receipt {
         source: s.source.clone(),
@@ -215,10 +209,13 @@ fn fold_one(folder: &mut Folder, s: Scraped, stats: &Stats, decision_log: bool) 
     let new = indexed.doc.is_some() || !indexed.moved.is_empty() || !indexed.evicted.is_empty();
     let log = meta.filter(|_| new).map(|meta| LogParts {
         meta,
-        score: decision.score,
-        event_via: decision.event_via.clone(),
-        updates: decision.updates.iter().map(|u| u.kind().to_string()).collect(),
-        considered: decision.considered.clone(),
+        decided: crate::explain::Decided {
+            score: decision.score,
+            event_via: decision.event_via.clone(),
+            updates: decision.updates.iter().map(|u| u.kind().to_string()).collect(),
+            considered: decision.considered.clone(),
+            rarity,
+        },
     });
     tracing::debug!(
         stage = "fold", source = %record.source, location = %record.location, record_id = %record.id,

@@ -90,7 +90,7 @@ fn without_site(t: &str) -> String {
 /// that leaves a title (three words or more), since a heading that disagrees with it is more
 /// often a section's or a sidebar's than the article's; else the first `h1` unless it reads as
 /// furniture (a breadcrumb, one or two words).
-fn headline(doc: &Html) -> Option<String> {
+fn headline(doc: &Html) -> Option<(String, &'static str)> {
     let s = &*SELECTORS;
     let og = doc
         .select(&s.og_title)
@@ -119,7 +119,7 @@ fn headline(doc: &Html) -> Option<String> {
                 .map(|(h, _, _)| h.clone())
         };
         if let Some(best) = agreeing(&h1s) {
-            return Some(best);
+            return Some((best, "h1 agreeing with the declared title"));
         }
         let h2s: Vec<String> = doc
             .select(&s.h2)
@@ -130,21 +130,21 @@ fn headline(doc: &Html) -> Option<String> {
         // An h2 must hold most of the declared title: h2s are also section and box titles.
         let want_n = want.len();
         if let Some(best) = agreeing(&h2s).filter(|h| title_words(h).len() * 3 >= want_n * 2) {
-            return Some(best);
+            return Some((best, "h2 agreeing with the declared title"));
         }
     }
     if let Some(og) = og {
-        return Some(without_site(&og));
+        return Some((without_site(&og), "og:title"));
     }
     if let Some(t) = page_title.as_deref().map(without_site)
         && title_words(&t).len() >= 3
     {
-        return Some(t);
+        return Some((t, "<title> without the site name"));
     }
     let furniture = |h: &str| title_words(h).len() <= 2 || h.contains(['>', '»', '›']);
     match h1s.into_iter().next() {
-        Some(h) if !furniture(&h) || page_title.is_none() => Some(h),
-        _ => page_title.map(|t| without_site(&t)),
+        Some(h) if !furniture(&h) || page_title.is_none() => Some((h, "first h1")),
+        _ => page_title.map(|t| (without_site(&t), "<title> without the site name")),
     }
 }
 
@@ -206,17 +206,20 @@ fn printed_dates(doc: &Html) -> Vec<(DateTime<FixedOffset>, bool)> {
 
 /// The article's date: the first date and time the page prints, when it is within two days of
 /// the declared one (rules, JSON-LD, meta: often the time the draft was created, or a date
-/// without its time); else the declared one; else the first printed date.
+/// without its time); else the declared one; else the first printed date. With where it came
+/// from (`declared_from` names the declared one's origin).
 fn published(
-    declared: Option<DateTime<FixedOffset>>,
+    declared: Option<(DateTime<FixedOffset>, &'static str)>,
     printed: &[(DateTime<FixedOffset>, bool)],
-) -> Option<DateTime<FixedOffset>> {
+) -> Option<(DateTime<FixedOffset>, &'static str)> {
     let timed = printed.iter().find(|(_, t)| *t).map(|(d, _)| *d);
     match (declared, timed) {
-        (Some(d), Some(p)) if (p - d).num_hours().abs() <= 48 => Some(p),
+        (Some((d, _)), Some(p)) if (p - d).num_hours().abs() <= 48 => {
+            Some((p, "printed date line, agreeing with the declared date"))
+        }
         (Some(d), _) => Some(d),
-        (None, Some(p)) => Some(p),
-        (None, None) => printed.first().map(|(d, _)| *d),
+        (None, Some(p)) => Some((p, "printed date line")),
+        (None, None) => printed.first().map(|(d, _)| (*d, "printed date")),
     }
 }
 
@@ -323,7 +326,10 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         }
     }
     let body_rule = rules.and_then(|r| r.body.as_ref());
-    let title = ruled.as_ref().and_then(|r| r.title.clone()).or_else(|| headline(&doc));
+    let title = match ruled.as_ref().and_then(|r| r.title.clone()) {
+        Some(t) => Some((t, "the source's title rule")),
+        None => headline(&doc),
+    };
 
     let lang_code = |l: &str| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l));
     let ld = jsonld::article(
@@ -359,14 +365,32 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     let declared = ruled
         .as_ref()
         .and_then(|r| r.published_at)
-        .or_else(|| ld.as_ref().and_then(|a| a.published))
+        .map(|d| (d, "the source's date rule"))
+        .or_else(|| {
+            ld.as_ref()
+                .and_then(|a| a.published)
+                .map(|d| (d, "JSON-LD datePublished"))
+        })
         .or_else(|| {
             doc.select(&s.published)
                 .filter_map(|m| m.value().attr("content"))
-                .chain(doc.select(&s.time).filter_map(|t| t.value().attr("datetime")))
                 .find_map(parse_stamp)
+                .map(|d| (d, "meta published time"))
+        })
+        .or_else(|| {
+            doc.select(&s.time)
+                .filter_map(|t| t.value().attr("datetime"))
+                .find_map(parse_stamp)
+                .map(|d| (d, "<time datetime>"))
         });
     let stated = published(declared, &printed_dates(&doc));
+    let (title, title_from) = match title {
+        Some((t, from)) => (Some(t), from),
+        None => match ld.as_ref().and_then(|a| a.headline.clone()) {
+            Some(t) => (Some(t), "JSON-LD headline"),
+            None => (None, ""),
+        },
+    };
     let canonical = doc
         .select(&s.canonical)
         .find_map(|l| l.value().attr("href"))
@@ -374,33 +398,54 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         .filter(|h| !h.is_empty())
         .map(str::to_string);
     let mut ex = Extracted {
-        title: title.or_else(|| ld.as_ref().and_then(|a| a.headline.clone())),
+        title,
         canonical,
         declared_lang,
-        published_at: stated,
+        published_at: stated.map(|(d, _)| d),
         updated_at,
         alternates,
         ..Extracted::default()
     };
+    ex.provenance.title = title_from;
+    ex.provenance.date = stated.map_or("", |(_, from)| from);
 
     match ruled {
-        Some(r) if rules.is_some_and(|r| r.authors.is_some()) => ex.authors = r.authors,
-        _ => ex.authors = ld.as_ref().map(|a| a.authors.clone()).unwrap_or_default(),
+        Some(r) if rules.is_some_and(|r| r.authors.is_some()) => {
+            ex.authors = r.authors;
+            ex.provenance.authors = "the source's authors rule";
+        }
+        _ => {
+            ex.authors = ld.as_ref().map(|a| a.authors.clone()).unwrap_or_default();
+            if !ex.authors.is_empty() {
+                ex.provenance.authors = "JSON-LD author";
+            }
+        }
     }
     if ex.authors.is_empty() && rules.is_none_or(|r| r.authors.is_none()) {
         ex.authors = super::byline::from_page(&doc);
+        if !ex.authors.is_empty() {
+            ex.provenance.authors = "printed byline";
+        }
     }
     let stats = main_text::TextStats::of(&doc);
     let containers: Vec<ElementRef<'_>> = match body_rule {
-        Some(pick) => vec![doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?],
+        Some(pick) => {
+            ex.provenance.body = "the source's body rule";
+            vec![doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?]
+        }
         // Markup that names the body is trusted; otherwise the scorer finds it.
         None => match doc.select(&s.article_body).next() {
-            Some(body) => vec![body],
+            Some(body) => {
+                ex.provenance.body = "itemprop=articleBody";
+                vec![body]
+            }
             None => {
                 let found = main_text::main_nodes(&doc, &stats);
                 if found.is_empty() {
+                    ex.provenance.body = "the whole <body> (no block scored as text)";
                     doc.select(&s.body).next().into_iter().collect()
                 } else {
+                    ex.provenance.body = "text-density scorer";
                     found
                 }
             }
@@ -428,6 +473,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             let squash = |l: &String| l.split_whitespace().collect::<Vec<_>>().join(" ");
             if !ex.lines.iter().take(3).any(|l| squash(l).contains(&start)) {
                 ex.lines.insert(0, lead);
+                ex.provenance.lead = "lead block beside the body";
             }
         }
     }
@@ -438,6 +484,8 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     {
         let found: usize = ex.lines.iter().map(String::len).sum();
         if body.len() >= 200 && body.len() * 2 >= found * 3 {
+            ex.provenance.body = "JSON-LD articleBody (longer than the markup's text)";
+            ex.provenance.lead = "";
             ex.lines = body
                 .lines()
                 .map(str::trim)
@@ -463,6 +511,7 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
     if let Some(t) = &ex.title {
         // The headline often repeats as the first block.
         if ex.lines.first() == Some(t) {
+            ex.provenance.removed("repeated headline", t, 1);
             ex.lines.remove(0);
         }
     }
@@ -475,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_headline_is_the_h1_that_agrees_with_the_declared_title() {
-        let t = |html: &str| headline(&Html::parse_document(html));
+        let t = |html: &str| headline(&Html::parse_document(html)).map(|(t, _)| t);
         assert_eq!(
             t(r#"<title>Cần Thơ khánh thành cầu mới - Báo Cần Thơ</title><h1>THỜI SỰ > Cần Thơ</h1><h1>Cần Thơ khánh thành cầu mới</h1>"#)
                 .as_deref(),
@@ -504,6 +553,26 @@ mod tests {
             "the printed stamp, not the ticker's nor the meta's"
         );
         assert!(ex.lines[0].starts_with("(Dân trí) - Sáng 24/12"), "{:?}", ex.lines);
+    }
+
+    #[test]
+    fn provenance_names_where_each_field_came_from() {
+        let page = r#"<html lang="vi"><head><meta itemprop="datePublished" content="2012-12-25">
+            <meta property="og:title" content="Tiêu đề bài báo - Báo Tỉnh"></head><body>
+            <h1>Tiêu đề bài báo</h1><div class="publication_date">Thứ Hai, 24/12/2012, 03:04 AM (GMT+7)</div>
+            <div class="detail-sapo">(Dân trí) - Sáng 24/12, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin.</div>
+            <article><p>Theo thông tin ban đầu, hai đối tượng bị bắt quả tang tại thôn Nà Lầm, xã Yên Khoái.</p>
+            <p>Vụ việc đang được cơ quan chức năng điều tra làm rõ.</p></article></body></html>"#;
+        let p = read(page).provenance;
+        assert_eq!(p.title, "h1 agreeing with the declared title");
+        assert_eq!(p.date, "printed date line, agreeing with the declared date");
+        assert_eq!(p.body, "text-density scorer");
+        assert_eq!(p.lead, "lead block beside the body");
+        let p = read("<html><head><title>Một bài báo dài về giao thông</title></head><body><div itemprop=articleBody><p>Đoạn một của bài báo này đủ dài để được giữ lại.</p></div></body></html>").provenance;
+        assert_eq!(
+            (p.title, p.date, p.body, p.lead),
+            ("<title> without the site name", "", "itemprop=articleBody", "")
+        );
     }
 
     #[test]

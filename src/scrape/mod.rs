@@ -73,6 +73,42 @@ pub struct Extracted {
     pub updated_at: Option<DateTime<FixedOffset>>,
     /// `<link rel=alternate hreflang>`: (language tag, href as written).
     pub alternates: Vec<(String, String)>,
+    /// Where each field came from.
+    pub provenance: Provenance,
+}
+
+/// Where extraction found each field, and what cleaning removed: for `newsfold explain`.
+/// Every label is a short phrase ("og:title", "printed date line", "text-density scorer"); an
+/// empty one means the field was not found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Provenance {
+    pub title: &'static str,
+    pub date: &'static str,
+    pub authors: &'static str,
+    pub body: &'static str,
+    /// Set when a lead block beside the body was added as the first paragraph.
+    pub lead: &'static str,
+    /// The first lines cleaning removed (why, the line cut at 80 characters), at most
+    /// `MAX_DROPPED`; `dropped_count` counts them all.
+    pub dropped: Vec<(&'static str, String)>,
+    pub dropped_count: usize,
+}
+
+/// Removed lines a provenance names.
+pub const MAX_DROPPED: usize = 8;
+
+impl Provenance {
+    /// Notes `n` removed lines, shown as `text`.
+    pub(crate) fn removed(&mut self, why: &'static str, text: &str, n: usize) {
+        self.dropped_count += n;
+        if self.dropped.len() < MAX_DROPPED {
+            let cut = match text.char_indices().nth(80) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text.to_string(),
+            };
+            self.dropped.push((why, cut));
+        }
+    }
 }
 
 /// Scrapes one page.
@@ -95,21 +131,32 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
     // A line that is only a date stamp ("Thứ Sáu, 19/01/2024 16:05") is page furniture; it dates
     // the article when nothing better does.
     let mut stamp = None;
+    let mut provenance = ex.provenance;
     for line in ex.lines {
         if let Some(d) = crate::dates::parse_stamp(&line) {
             stamp.get_or_insert(d);
+            provenance.removed("date line", &line, 1);
             continue;
         }
         match debris::classify(&line) {
             debris::Line::Keep => lines.push(line),
-            debris::Line::Drop => {}
+            debris::Line::Drop => provenance.removed("debris", &line, 1),
             debris::Line::Source(url) => {
+                provenance.removed("source attribution", &line, 1);
                 original_url.get_or_insert(url);
             }
         }
     }
     let mut authors = ex.authors;
-    for a in byline::take_trailing(&mut lines) {
+    let kept = lines.len();
+    let trailing = byline::take_trailing(&mut lines);
+    if !trailing.is_empty() {
+        provenance.removed("byline", &trailing.join(", "), kept - lines.len());
+        if authors.is_empty() {
+            provenance.authors = "byline at the end of the body";
+        }
+    }
+    for a in trailing {
         if !authors.contains(&a) {
             authors.push(a);
         }
@@ -119,10 +166,20 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
     if lines.is_empty() {
         return Err(ScrapeError::NoText);
     }
-    let published_at = ex
-        .published_at
-        .or(stamp)
-        .or_else(|| date_from_text(&lines, ex.published_month));
+    let published_at = match (ex.published_at, stamp) {
+        (Some(d), _) => Some(d),
+        (None, Some(d)) => {
+            provenance.date = "date line in the text";
+            Some(d)
+        }
+        (None, None) => {
+            let d = date_from_text(&lines, ex.published_month);
+            if d.is_some() {
+                provenance.date = "first date in the text";
+            }
+            d
+        }
+    };
     // The first paragraphs, up to about 1,000 bytes: plenty for a trigram detector.
     let mut body_sample = String::with_capacity(1100);
     for l in lines.iter().take(8) {
@@ -145,6 +202,7 @@ pub fn finish(ex: Extracted, lang_hint: Option<Lang>) -> Result<Article, ScrapeE
         updated_at: ex.updated_at,
         alternates: ex.alternates,
         charset: decode::Charset::default(),
+        provenance,
     })
 }
 
@@ -183,4 +241,33 @@ pub fn resolved_links(location: &str, article: &Article) -> (Option<String>, Vec
         }
     }
     (canonical, alternates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_names_the_lines_it_removed() {
+        let ex = Extracted {
+            lines: [
+                "Thứ Sáu, 07/03/2026 - 09:40",
+                "Sáng 7/3, Công an tỉnh Nghệ An tổ chức hội nghị tổng kết công tác năm 2025.",
+                "Nguồn: https://baonghean.vn/bai-viet.html",
+                "Hội nghị đã biểu dương 25 tập thể và 40 cá nhân có thành tích xuất sắc.",
+                "Nguyễn Văn Hùng",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+            ..Extracted::default()
+        };
+        let a = finish(ex, Some(Lang::Vi)).expect("text is left");
+        let p = &a.provenance;
+        let why: Vec<&str> = p.dropped.iter().map(|(w, _)| *w).collect();
+        assert_eq!(why, ["date line", "source attribution", "byline"], "{p:?}");
+        assert_eq!(p.dropped_count, 3);
+        assert_eq!(p.date, "date line in the text");
+        assert_eq!(p.authors, "byline at the end of the body");
+        assert_eq!(a.paragraphs.len(), 2);
+    }
 }

@@ -39,6 +39,7 @@ impl Scraped {
         let fetched = crate::explain::Fetched {
             bytes: page.bytes.len(),
             declared_charset: page.charset,
+            trail: page.fetch,
         };
         Scraped {
             fetched,

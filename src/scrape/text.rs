@@ -21,6 +21,7 @@ pub fn read(text: &str) -> Extracted {
     if let Some(first) = lines.first_mut() {
         if let Some(dt) = parse_stamp(first) {
             ex.published_at = Some(dt);
+            ex.provenance.date = "date line at the top";
             lines.remove(0);
         } else if let Some(c) = DATE_PREFIX.captures(first) {
             let year = c[1].parse().ok();
@@ -28,7 +29,10 @@ pub fn read(text: &str) -> Extracted {
             let day: Option<u32> = c.get(3).and_then(|d| d.as_str().parse().ok());
             if let (Some(y), Some(m)) = (year, month) {
                 match day.and_then(|d| chrono::NaiveDate::from_ymd_opt(y, m, d)) {
-                    Some(date) => ex.published_at = crate::dates::local_midnight(date),
+                    Some(date) => {
+                        ex.published_at = crate::dates::local_midnight(date);
+                        ex.provenance.date = "date prefix";
+                    }
                     None => ex.published_month = Some((y, m)),
                 }
             }
@@ -36,6 +40,7 @@ pub fn read(text: &str) -> Extracted {
             *first = rest;
         }
     }
+    ex.provenance.body = "every line of the text";
     ex.lines = lines;
     ex
 }

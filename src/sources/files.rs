@@ -212,6 +212,7 @@ async fn handle(source: &Arc<str>, settings: &FilesSettings, ctx: &SourceCtx, e:
         lang_hint: settings.lang,
         charset: None,
         rules: None,
+        fetch: None,
     })
     .await
 }

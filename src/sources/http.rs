@@ -394,11 +394,19 @@ pub async fn run(id: &str, settings: HttpSettings, ctx: SourceCtx) -> StageExit 
     }
 }
 
+/// An article URL and the discovery document that listed it (`None`: configured).
+type Listed = (Url, Option<Arc<str>>);
+
+fn listed(links: impl IntoIterator<Item = Url>, by: Option<&Url>) -> Vec<Listed> {
+    let by: Option<Arc<str>> = by.map(|b| b.as_str().into());
+    links.into_iter().map(|u| (u, by.clone())).collect()
+}
+
 impl Crawl {
     async fn poll(&mut self) -> Result<(), StageExit> {
         match self.settings.discover.clone() {
             Discover::Pages(urls) => {
-                self.articles(urls).await?;
+                self.articles(listed(urls, None)).await?;
             }
             Discover::Feed(url) => {
                 let validators = self.stored_validators(&url).await;
@@ -422,7 +430,7 @@ impl Crawl {
                         &format!("feed item {item:?} skipped: {why}"),
                     );
                 }
-                if self.articles(found.links).await? {
+                if self.articles(listed(found.links, Some(&url))).await? {
                     self.save_validators(&url, doc.validators).await;
                 }
             }
@@ -475,7 +483,7 @@ impl Crawl {
                             &format!("the links selector {:?} matched no article link", links.text()),
                         );
                     }
-                    let all_done = self.articles(found.links).await?;
+                    let all_done = self.articles(listed(found.links, Some(&current))).await?;
                     if n == 0 && all_done {
                         self.save_validators(&current, doc.validators).await;
                     }
@@ -528,7 +536,7 @@ impl Crawl {
                     read.push((url, doc.validators));
                 }
                 Ok(sitemap::Sitemap::Urls(pages)) => {
-                    links.extend(pages.into_iter().map(|(u, _)| u));
+                    links.extend(listed(pages.into_iter().map(|(u, _)| u), Some(&url)));
                     read.push((url, doc.validators));
                 }
                 Err(e) => self.fail(&url, FailureKind::BadSitemap, &format!("cannot read the sitemap: {e}")),
@@ -574,14 +582,14 @@ impl Crawl {
 
     /// Fetches the article pages among `links` that are owed and sends them on. Returns whether
     /// none failed in a way worth retrying.
-    async fn articles(&mut self, links: Vec<Url>) -> Result<bool, StageExit> {
+    async fn articles(&mut self, links: Vec<Listed>) -> Result<bool, StageExit> {
         let mut all_done = true;
-        let mut tasks: JoinSet<(Url, Result<Outcome, FetchError>)> = JoinSet::new();
+        let mut tasks: JoinSet<(Listed, Result<Outcome, FetchError>)> = JoinSet::new();
         // Enough fetches in flight to keep every host this source reaches busy, not more: the
         // hosts' own limits decide the pace.
         let in_flight = (self.settings.max_concurrency * 4).max(4);
         let mut queued = HashSet::new();
-        for link in links {
+        for (link, listed_by) in links {
             if !queued.insert(link.to_string()) {
                 continue;
             }
@@ -600,7 +608,7 @@ impl Crawl {
             let (fetcher, policy) = (self.fetcher.clone(), self.policy.clone());
             tasks.spawn(async move {
                 let r = fetcher.fetch(&policy, &link, validators.as_ref(), Expect::Page).await;
-                (link, r)
+                ((link, listed_by), r)
             });
         }
         while let Some(joined) = tasks.join_next().await {
@@ -640,9 +648,9 @@ impl Crawl {
     /// Handles one finished article fetch. Returns whether it needs no retry later.
     async fn deliver(
         &mut self,
-        joined: Result<(Url, Result<Outcome, FetchError>), tokio::task::JoinError>,
+        joined: Result<(Listed, Result<Outcome, FetchError>), tokio::task::JoinError>,
     ) -> Result<bool, StageExit> {
-        let (link, result) = match joined {
+        let ((link, listed_by), result) = match joined {
             Ok(j) => j,
             Err(e) => return Err(StageExit::Failed(format!("fetch task failed: {e}"))),
         };
@@ -674,6 +682,7 @@ impl Crawl {
             }
         }
         tracing::debug!(stage = "source", source = %self.source, url = %fetched.url, bytes = fetched.body.len(), "page fetched");
+        let trail = fetched.trail(&link, listed_by.as_deref());
         self.ctx
             .send(Page {
                 source: self.source.clone(),
@@ -685,6 +694,7 @@ impl Crawl {
                 lang_hint: self.settings.lang,
                 charset: fetched.charset,
                 rules: self.settings.extract.clone(),
+                fetch: Some(Box::new(trail)),
             })
             .await?;
         Ok(true)
@@ -710,14 +720,9 @@ impl Crawl {
     }
 
     fn off_site(&mut self, url: &Url) {
-        let host = url.host_str().unwrap_or("").to_string();
-        let key = format!("host:{host}");
-        self.fail_key(
-            &key,
-            url,
-            FailureKind::OffSite,
-            &format!("link to {host} skipped: not one of the source's hosts (add it to allow_hosts to follow it)"),
-        );
+        let host = url.host_str().unwrap_or("");
+        let why = format!("link to {host} skipped: not one of the source's hosts (add it to allow_hosts to follow it)");
+        self.fail_key(&format!("host:{host}"), url, FailureKind::OffSite, &why);
     }
 
     fn fail(&mut self, url: &Url, kind: FailureKind, error: &str) {

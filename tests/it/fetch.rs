@@ -175,7 +175,8 @@ fn every_source_kind_delivers_and_a_second_run_fetches_nothing_again() {
         .route("/thoi-su?page=3", Route::html("<h3 class=title><a href=\"/a/never.html\">x</a></h3>"))
         .route("/a/003.html", Route::html(article("fr-article.html", "003", "Lao Cai", "/a/003.html")))
         .route("/a/004.html", Route::html(article("fr-article.html", "004", "Dong Ha", "/a/004.html")))
-        .route("/a/002.html", Route::html(article("fr-article.html", "002", "Ha Giang", "/a/002.html")));
+        .route("/a/002.html", Route::html(article("fr-article.html", "002", "Ha Giang", "/a/002.html")))
+        .route("/old/002", Route::redirect("/a/002.html"));
     let sources = format!(
         r#"
 [sources.quangnam]
@@ -203,7 +204,7 @@ urls = ["{}"]
         vi.url("/rss/home.rss"),
         fr.url("/sitemap.xml"),
         lc.url("/thoi-su"),
-        lc.url("/a/002.html"),
+        lc.url("/old/002"),
     );
     let ws = workspace(&sources, "");
     let out = ws.once();
@@ -226,6 +227,41 @@ urls = ["{}"]
         location(&records, &lc.url(p));
     }
     assert!(lc.hits_of("/thoi-su?page=3").is_empty(), "max_pages = 2 stops the walk");
+    // The decision log keeps where each page was listed and how it was fetched (issue 15).
+    let config = ws.config().display().to_string();
+    let explain = |url: &str| {
+        let out = ws.newsfold(&["explain", "--config", &config, url]);
+        assert!(out.status.success(), "{}", crate::util::text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = explain(&vi_url);
+    for line in [
+        format!("listed by  {}", vi.url("/rss/home.rss")),
+        "fetched    HTTP 200, text/html".to_string(),
+        "sources    title from ".to_string(),
+    ] {
+        assert!(shown.contains(&line), "{line:?} missing in\n{shown}");
+    }
+    let shown = explain(&fr_url);
+    assert!(
+        shown.contains(&format!("listed by  {}", fr.url("/sitemap-news.xml.gz"))),
+        "{shown}"
+    );
+    let shown = explain(&lc.url("/a/004.html"));
+    assert!(
+        shown.contains(&format!("listed by  {}", lc.url("/thoi-su?page=2"))),
+        "{shown}"
+    );
+    let shown = explain(&lc.url("/a/002.html"));
+    assert!(
+        shown.contains("listed by  the source's configured pages")
+            && shown.contains(&format!(
+                "redirected {} → {}",
+                lc.url("/old/002"),
+                lc.url("/a/002.html")
+            )),
+        "{shown}"
+    );
     let body = vi_rec["body"].as_str().unwrap();
     assert!(!body.contains("Ảnh: M.T") && !body.contains("Chia sẻ") && !body.contains("Tin liên quan"));
     assert_eq!(
@@ -355,6 +391,31 @@ fn busy_and_failing_servers_are_retried_politely() {
     assert_eq!(
         failures(&stderr_lines(&out)),
         [("site".into(), site.url("/gone.html"), "http_4xx".into())]
+    );
+    // The decision log says what the fetch went through: its attempts and the time it waited.
+    let config = ws.config().display().to_string();
+    let out = ws.newsfold(&["explain", "--config", &config, &site.url("/busy.html")]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let fetched = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("fetched "))
+        .unwrap_or_else(|| panic!("no fetch line in\n{shown}"));
+    assert!(
+        fetched.contains("HTTP 200") && fetched.contains("after 2 attempts"),
+        "{fetched}"
+    );
+    let waited: u64 = fetched
+        .split("waited ")
+        .nth(1)
+        .and_then(|w| w.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no wait in {fetched}"));
+    assert!(waited >= 1000, "Retry-After: 1 counted as waiting: {fetched}");
+    let out = ws.newsfold(&["explain", "--config", &config, &site.url("/flaky.html")]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("after 3 attempts"),
+        "{}",
+        crate::util::text(&out)
     );
 }
 

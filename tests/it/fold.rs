@@ -24,6 +24,7 @@ fn input(path: &Path, key: &str) -> FoldInput {
         lang_hint: None,
         charset: None,
         rules: None,
+        fetch: None,
     };
     let a = scrape(&page).unwrap();
     FoldInput::from_article(

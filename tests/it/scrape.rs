@@ -27,6 +27,7 @@ fn page(path: &Path, lang_hint: Option<Lang>) -> Page {
         lang_hint,
         charset: None,
         rules: None,
+        fetch: None,
     }
 }
 
@@ -172,6 +173,7 @@ fn a_page_of_100000_nested_divs_scrapes_to_its_text() {
             lang_hint: None,
             charset: Some("utf-8".into()),
             rules: None,
+            fetch: None,
         };
         let article = scrape(&page).unwrap_or_else(|e| panic!("{n}: {e}"));
         let body = article.body();
