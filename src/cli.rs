@@ -260,6 +260,7 @@ fn explain_text(config: &config::Config, a: &ExplainArgs) -> anyhow::Result<Stri
         let delivered = match e.record_id() {
             Some(id) => Some(Delivered {
                 done_at: state.done_at(id)?,
+                acks: state.acks(id)?,
             }),
             None => None,
         };

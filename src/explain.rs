@@ -425,6 +425,8 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Delivered {
     pub done_at: Option<String>,
+    /// When each sink acknowledged it: (sink, time).
+    pub acks: Vec<(String, String)>,
 }
 
 /// An entry as readable text.
@@ -599,6 +601,9 @@ pub fn render(entry: &Entry, delivered: Option<&Delivered>) -> String {
     match delivered.and_then(|d| d.done_at.as_deref()) {
         Some(at) => {
             let _ = writeln!(out, "  delivered  every sink acknowledged it at {at}");
+            for (sink, at) in delivered.map_or(&[][..], |d| &d.acks[..]) {
+                let _ = writeln!(out, "             sink {sink} at {at}");
+            }
         }
         None if entry.fold.is_some() => {
             let _ = writeln!(out, "  delivered  not yet acknowledged by every sink");

@@ -51,6 +51,12 @@ impl StateStore {
                 done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
                 PRIMARY KEY (source, key, raw_hash)
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS acks (
+                record_id TEXT NOT NULL,
+                sink TEXT NOT NULL,
+                acked_at TEXT NOT NULL,
+                PRIMARY KEY (record_id, sink)
+            ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS fold_rows (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 record_id TEXT NOT NULL UNIQUE,
@@ -174,9 +180,19 @@ impl StateStore {
 
     /// Marks inputs done, in one transaction.
     pub fn mark_done(&self, receipts: &[Receipt]) -> anyhow::Result<()> {
+        self.mark_delivered(receipts, &[])
+    }
+
+    /// Marks inputs done with when each sink acknowledged their records, in one transaction.
+    pub fn mark_delivered(&self, receipts: &[Receipt], acks: &[SinkAck]) -> anyhow::Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
+            let mut put_ack =
+                tx.prepare("INSERT OR REPLACE INTO acks (record_id, sink, acked_at) VALUES (?1, ?2, ?3)")?;
+            for a in acks {
+                put_ack.execute(params![a.record_id, &*a.sink, a.at])?;
+            }
             let mut stmt =
                 tx.prepare("INSERT OR IGNORE INTO done (source, key, raw_hash, record_id) VALUES (?1, ?2, ?3, ?4)")?;
             for r in receipts {
@@ -362,6 +378,14 @@ impl StateStore {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM decisions", [], |r| r.get(0))?)
     }
 
+    /// When each sink acknowledged `record_id`, in order.
+    pub fn acks(&self, record_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT sink, acked_at FROM acks WHERE record_id = ?1 ORDER BY acked_at, sink")?;
+        let rows = stmt.query_map(params![record_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// When every sink had acknowledged `record_id`'s input, if they have.
     pub fn done_at(&self, record_id: &str) -> anyhow::Result<Option<String>> {
         Ok(self.conn().query_row(
@@ -494,13 +518,21 @@ mod tests {
         {
             let s = StateStore::open(&path).unwrap();
             assert!(!s.is_done("seeds", "a.txt", "h1").unwrap());
-            s.mark_done(&[Receipt {
-                source: Arc::from("seeds"),
-                key: "a.txt".into(),
-                raw_hash: "h1".into(),
+            let acks = ["out", "pg"].map(|sink| SinkAck {
                 record_id: "r1".into(),
-                alias: Some("b.txt".into()),
-            }])
+                sink: Arc::from(sink),
+                at: format!("2026-12-01T10:00:0{}.000Z", sink.len()),
+            });
+            s.mark_delivered(
+                &[Receipt {
+                    source: Arc::from("seeds"),
+                    key: "a.txt".into(),
+                    raw_hash: "h1".into(),
+                    record_id: "r1".into(),
+                    alias: Some("b.txt".into()),
+                }],
+                &acks,
+            )
             .unwrap();
             let row = doc.to_row();
             let change = || FoldChange {
@@ -527,8 +559,14 @@ mod tests {
         assert_eq!(s.validators("https://a.vn/rss").unwrap(), v);
         assert!(s.validators("https://b.vn/rss").unwrap().is_empty());
         assert_eq!(s.load_docs().unwrap(), vec![doc.to_row()]);
+        let at = |n: u8| format!("2026-12-01T10:00:0{n}.000Z");
+        assert_eq!(s.acks("r1").unwrap(), [("pg".into(), at(2)), ("out".into(), at(3))]);
         s.delete_docs(&[doc.record_id]).unwrap();
         assert!(s.load_docs().unwrap().is_empty());
+        assert!(
+            s.acks("r1").unwrap().is_empty(),
+            "acknowledgements go with their document"
+        );
     }
 }
 
@@ -575,11 +613,20 @@ pub struct FoldChange<'a> {
     pub log: Option<(&'a crate::explain::Entry, &'a str)>,
 }
 
-/// Deleting evicted documents with their decision log entries and text.
+/// One sink's acknowledgement of one record (RFC 3339, UTC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkAck {
+    pub record_id: String,
+    pub sink: std::sync::Arc<str>,
+    pub at: String,
+}
+
+/// Deleting evicted documents with their decision log entries, text and acknowledgements.
 struct Evict<'t> {
     doc: rusqlite::Statement<'t>,
     text: rusqlite::Statement<'t>,
     log: rusqlite::Statement<'t>,
+    acks: rusqlite::Statement<'t>,
 }
 
 impl<'t> Evict<'t> {
@@ -589,6 +636,7 @@ impl<'t> Evict<'t> {
             text: tx
                 .prepare("DELETE FROM decision_text WHERE rowid IN (SELECT seq FROM decisions WHERE record_id = ?1)")?,
             log: tx.prepare("DELETE FROM decisions WHERE record_id = ?1")?,
+            acks: tx.prepare("DELETE FROM acks WHERE record_id = ?1")?,
         })
     }
 
@@ -597,6 +645,7 @@ impl<'t> Evict<'t> {
             self.doc.execute(params![id])?;
             self.text.execute(params![id])?;
             self.log.execute(params![id])?;
+            self.acks.execute(params![id])?;
         }
         Ok(())
     }

@@ -28,7 +28,7 @@ use toml::de::DeValue;
 use crate::config::Cx;
 use crate::model::{Delivery, Receipt, Record, Relation, StoryUpdate};
 use crate::report::StageExit;
-use crate::state::StateStore;
+use crate::state::{SinkAck, StateStore};
 use crate::stats::Stats;
 
 crate::closed_set! {
@@ -185,8 +185,16 @@ impl Sink {
 /// Counts acknowledgements per record and marks a page done when the last sink has it.
 pub struct Acks {
     sinks: usize,
-    pending: Mutex<HashMap<String, (usize, Receipt)>>,
+    pending: Mutex<HashMap<String, Pending>>,
     state: Arc<StateStore>,
+}
+
+/// A delivery some sinks have not acknowledged yet.
+struct Pending {
+    left: usize,
+    receipt: Receipt,
+    /// The sinks that have it, and when.
+    acked: Vec<(Arc<str>, String)>,
 }
 
 impl Acks {
@@ -201,21 +209,37 @@ impl Acks {
     /// Registers a delivery before it is handed to the sinks.
     pub fn expect(&self, receipt: Receipt) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        p.insert(receipt.record_id.clone(), (self.sinks, receipt));
+        let acked = Vec::with_capacity(self.sinks);
+        p.insert(
+            receipt.record_id.clone(),
+            Pending {
+                left: self.sinks,
+                receipt,
+                acked,
+            },
+        );
     }
 
-    /// One sink has made these records durable.
-    pub fn ack<'a>(&self, record_ids: impl Iterator<Item = &'a str>) -> anyhow::Result<()> {
+    /// Sink `sink` has made these records durable.
+    pub fn ack<'a>(&self, sink: &Arc<str>, record_ids: impl Iterator<Item = &'a str>) -> anyhow::Result<()> {
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut complete = Vec::new();
+        let mut acks = Vec::new();
         {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             for id in record_ids {
-                if let Some((left, _)) = p.get_mut(id) {
-                    *left -= 1;
-                    if *left == 0
-                        && let Some((_, receipt)) = p.remove(id)
+                if let Some(pending) = p.get_mut(id) {
+                    pending.left -= 1;
+                    pending.acked.push((sink.clone(), at.clone()));
+                    if pending.left == 0
+                        && let Some(done) = p.remove(id)
                     {
-                        complete.push(receipt);
+                        acks.extend(done.acked.into_iter().map(|(sink, at)| SinkAck {
+                            record_id: done.receipt.record_id.clone(),
+                            sink,
+                            at,
+                        }));
+                        complete.push(done.receipt);
                     }
                 }
             }
@@ -223,7 +247,7 @@ impl Acks {
         if complete.is_empty() {
             return Ok(());
         }
-        self.state.mark_done(&complete)
+        self.state.mark_delivered(&complete, &acks)
     }
 
     /// Deliveries not yet acknowledged by every sink.
@@ -265,6 +289,7 @@ pub fn run(
 ) -> StageExit {
     let mut queue: Vec<Arc<Delivery>> = Vec::with_capacity(batch);
     let mut cancelled_at: Option<std::time::Instant> = None;
+    let sink_name: Arc<str> = spec.id.as_str().into();
     let mut sink = match sink {
         Some(s) => s,
         None => match open_with_retry(spec, &rx, stats, retry, &mut cancelled_at) {
@@ -302,7 +327,7 @@ pub fn run(
             Err(exit) => return exit,
         };
         stats.delivered(&spec.id, written as u64);
-        if let Err(e) = acks.ack(queue.iter().map(|d| d.record.id.as_str())) {
+        if let Err(e) = acks.ack(&sink_name, queue.iter().map(|d| d.record.id.as_str())) {
             tracing::error!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "cannot record delivery in the state store");
             return StageExit::Failed(format!("state store: {e:#}"));
         }

@@ -460,6 +460,7 @@ fn explain_shows_each_seed_from_file_to_record_and_why_the_pair_joined() {
             "record     ",
             "story      ",
             "delivered  every sink acknowledged it",
+            "             sink out at 20",
         ] {
             assert!(shown.contains(line), "{line:?} missing in\n{shown}");
         }
