@@ -137,15 +137,33 @@ pub async fn run(
         threads.push(("fold".into(), handle));
     }
 
-    // Scrape workers share one queue.
+    // Scrape workers share one queue, and the site templates they learn, which a thread of their
+    // own saves every TEMPLATE_SAVE and once the workers are done.
+    let state_for_templates = state.clone();
+    let saved = tokio::task::spawn_blocking(move || state_for_templates.load_templates())
+        .await
+        .context("state store task failed")?
+        .context("cannot load the site templates from the state store")?;
+    let templates = Arc::new(std::sync::Mutex::new(crate::scrape::template::Templates::restore(
+        saved,
+    )));
+    let (templates_stop, templates_stopped) = std::sync::mpsc::channel::<()>();
+    let template_saver = {
+        let (state, templates) = (state.clone(), templates.clone());
+        std::thread::Builder::new()
+            .name("templates".into())
+            .spawn(move || save_templates(&templates_stopped, &templates, &state))
+            .context("cannot start the template thread")?
+    };
     let (page_tx, page_rx) = async_channel::bounded::<Page>(cap);
     let page_rx_weak = page_rx.downgrade();
     let mut scrape_threads = Vec::new();
     for n in 0..config.pipeline.scrape_workers.get() {
         let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
+        let templates = templates.clone();
         let handle = std::thread::Builder::new()
             .name(format!("scrape-{n}"))
-            .spawn(move || crate::scrape::stage::run(rx, tx, &stats))
+            .spawn(move || crate::scrape::stage::run(rx, tx, &stats, &templates))
             .context("cannot start scrape thread")?;
         scrape_threads.push(handle);
     }
@@ -223,6 +241,8 @@ pub async fn run(
     stages.sort_by(|a, b| a.0.cmp(&b.0));
     let scrape_exit = join_all(scrape_threads).await;
     stages.push(("scrape".into(), scrape_exit));
+    drop(templates_stop);
+    let _ = tokio::task::spawn_blocking(move || template_saver.join()).await;
     for (name, handle) in threads.into_iter().rev() {
         let exit = join_thread(handle).await;
         stages.push((name, exit));
@@ -381,6 +401,38 @@ async fn join_all(handles: Vec<JoinHandle<StageExit>>) -> StageExit {
 
 /// Writes refused inputs to the decision log in small batches until the channel closes. A write
 /// failure is logged (once per run) and the entries dropped: the counters still have them.
+/// How often learnt site templates are saved while the scrape stage runs.
+const TEMPLATE_SAVE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Saves the hosts whose templates changed, every `TEMPLATE_SAVE` and once `stop` closes. A
+/// failed save is logged and retried with the next one: templates are a cache of what pages
+/// taught, never data.
+fn save_templates(
+    stop: &std::sync::mpsc::Receiver<()>,
+    templates: &std::sync::Mutex<crate::scrape::template::Templates>,
+    state: &StateStore,
+) {
+    loop {
+        let last = matches!(
+            stop.recv_timeout(TEMPLATE_SAVE),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) | Ok(())
+        );
+        let dirty = templates.lock().unwrap_or_else(|e| e.into_inner()).take_dirty();
+        if !dirty.is_empty()
+            && let Err(e) = state.save_templates(&dirty)
+        {
+            tracing::warn!(stage = "scrape", hosts = dirty.len(), error = %format!("{e:#}"), "cannot save site templates; retrying later");
+            let mut t = templates.lock().unwrap_or_else(|e| e.into_inner());
+            for (host, _) in dirty {
+                t.mark_dirty(host);
+            }
+        }
+        if last {
+            return;
+        }
+    }
+}
+
 fn write_refusals(rx: &async_channel::Receiver<crate::explain::Refusal>, state: &StateStore, keep: usize) {
     let mut failed = false;
     while let Ok(first) = rx.recv_blocking() {

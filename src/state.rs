@@ -51,6 +51,10 @@ impl StateStore {
                 done_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
                 PRIMARY KEY (source, key, raw_hash)
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS site_templates (
+                host TEXT PRIMARY KEY,
+                data TEXT NOT NULL
+            ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS acks (
                 record_id TEXT NOT NULL,
                 sink TEXT NOT NULL,
@@ -376,6 +380,36 @@ impl StateStore {
         Ok(self
             .conn()
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM decisions", [], |r| r.get(0))?)
+    }
+
+    /// Every host's learnt template (`scrape::template`). A row that does not parse is skipped
+    /// and relearnt.
+    pub fn load_templates(&self) -> anyhow::Result<Vec<(String, crate::scrape::template::Host)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT host, data FROM site_templates")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (host, data) = row?;
+            if let Ok(h) = serde_json::from_str(&data) {
+                out.push((host, h));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves hosts' templates, in one transaction.
+    pub fn save_templates(&self, hosts: &[(String, crate::scrape::template::Host)]) -> anyhow::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut put = tx.prepare("INSERT OR REPLACE INTO site_templates (host, data) VALUES (?1, ?2)")?;
+            for (host, h) in hosts {
+                put.execute(params![host, serde_json::to_string(h)?])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// When each sink acknowledged `record_id`, in order.

@@ -18,6 +18,7 @@ pub mod main_text;
 pub mod prune;
 pub mod rules;
 pub mod stage;
+pub mod template;
 pub mod text;
 
 use chrono::{DateTime, FixedOffset};

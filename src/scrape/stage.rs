@@ -86,11 +86,29 @@ impl Scraped {
 }
 
 /// One scrape worker: runs until its input closes or the fold stage is gone.
-pub fn run(rx: async_channel::Receiver<Page>, tx: async_channel::Sender<Scraped>, stats: &Stats) -> StageExit {
+/// Each page of an HTTP source is cleaned of its site's template (`template.rs`), which it then
+/// teaches.
+pub fn run(
+    rx: async_channel::Receiver<Page>,
+    tx: async_channel::Sender<Scraped>,
+    stats: &Stats,
+    templates: &std::sync::Mutex<super::template::Templates>,
+) -> StageExit {
     while let Ok(page) = rx.recv_blocking() {
         let started = std::time::Instant::now();
         match super::scrape(&page) {
-            Ok(article) => {
+            Ok(mut article) => {
+                if let Some(host) = super::template::host_of(&page.location) {
+                    let key = super::template::article_key(article.title.as_deref(), &article.paragraphs);
+                    let removed =
+                        templates
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .apply(&host, key, &mut article.paragraphs);
+                    for line in &removed {
+                        article.provenance.removed("site template", line, 1);
+                    }
+                }
                 stats.scraped();
                 if article.charset.replaced > 0 {
                     tracing::warn!(

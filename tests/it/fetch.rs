@@ -242,6 +242,11 @@ urls = ["{}"]
     ] {
         assert!(shown.contains(&line), "{line:?} missing in\n{shown}");
     }
+    let json = ws.newsfold(&["explain", "--json", "--config", &config, &vi_url]);
+    let entry: Value = serde_json::from_slice(&json.stdout).expect("one JSON entry");
+    crate::util::assert_decision_schema(&entry);
+    assert_eq!(entry["input"]["fetch"]["listed_by"], vi.url("/rss/home.rss"));
+    assert_eq!(entry["input"]["fetch"]["status"], 200);
     let shown = explain(&fr_url);
     assert!(
         shown.contains(&format!("listed by  {}", fr.url("/sitemap-news.xml.gz"))),

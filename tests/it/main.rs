@@ -9,6 +9,7 @@
 //!   rate limits, `once` progress, deploy/ files.
 //! - `pgtls`: the PostgreSQL sink over TLS, against a PostgreSQL of the test's own with a test CA.
 //! - `sinks`: the sink contract, against the real PostgreSQL where one is reachable.
+//! - `templates`: site templates learnt from a 20-page fixture site and kept across runs.
 //! - `tidy`: the map is true: file headers and sizes, ARCHITECTURE.md's code map, the README's
 //!   list of failure kinds.
 //! - `util`: shared helpers (workspaces, running the binary, reading records, the schema).
@@ -23,6 +24,7 @@ mod ops;
 mod pgtls;
 mod scrape;
 mod sinks;
+mod templates;
 mod tidy;
 mod util;
 mod web;
