@@ -170,7 +170,14 @@ pub fn replay(
     if let Some(key) = &entry.input.key {
         page.key = key.clone();
     }
-    let article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
+    let mut article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
+    // The site's template as learnt so far (read, not taught: a replay changes nothing).
+    if let Some(host) = crate::scrape::template::host_of(&page.location)
+        && let Some((_, t)) = state.load_templates()?.into_iter().find(|(h, _)| *h == host)
+        && article.paragraphs.iter().any(|p| !t.is_furniture(p))
+    {
+        article.paragraphs.retain(|p| !t.is_furniture(p));
+    }
     // (field, as decided, as replayed)
     let mut fields: Vec<(&str, String, String)> = Vec::new();
     if entry.input.raw_hash.as_deref() != Some(page.raw_hash.as_str()) {

@@ -146,6 +146,10 @@ fn a_site_template_is_learnt_from_its_pages_and_kept_across_runs() {
     let json = ws.newsfold(&["explain", "--json", "--config", &config, &url]);
     let entry: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON entry");
     crate::util::assert_decision_schema(&entry);
+    // A replay reads the page with the template as learnt, so nothing differs.
+    let replay = ws.newsfold(&["explain", "--config", &config, &url, "--replay"]);
+    let replay = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.contains("same as decided"), "{replay}");
 
     // A second run on new pages of the site: the template comes from the state store.
     write_config(&ws, &site, 20..22);
