@@ -357,10 +357,17 @@ fn real_pages() {
         for i in inputs {
             folder.fold(i);
         }
+        let per_doc = |b: usize| b as f64 / folder.len().max(1) as f64;
+        let parts: Vec<String> = folder
+            .memory_parts()
+            .iter()
+            .map(|(part, b)| format!("{part} {:.0}", per_doc(*b)))
+            .collect();
         println!(
-            "newsfold fold: {name}: {n} real pages, {:.1} features per page, {:.0} bytes per indexed document",
+            "newsfold fold: {name}: {n} real pages, {:.1} features per page, {:.0} bytes per indexed document ({})",
             features as f64 / n.max(1) as f64,
-            folder.memory_bytes() as f64 / folder.len().max(1) as f64
+            per_doc(folder.memory_bytes()),
+            parts.join(", ")
         );
     };
     match newsfold::eval::load(&repo.join("tests/fold-dev/labels-v2.jsonl")) {

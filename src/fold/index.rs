@@ -669,19 +669,29 @@ impl StoryIndex {
 
     /// An estimate of the heap the index holds, from its containers' capacities.
     pub fn memory_bytes(&self) -> usize {
+        self.memory_parts().iter().map(|(_, b)| b).sum()
+    }
+
+    /// `memory_bytes` by part: documents (with their features and tags), posting lists, single
+    /// carriers, lookup maps.
+    pub fn memory_parts(&self) -> [(&'static str, usize); 4] {
         use std::mem::size_of;
         let map = |cap: usize, entry: usize| cap * (entry + 1);
         // Each feature slot holds its key and its rank.
         let docs =
             self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 5 + self.tags.capacity() * size_of::<Tag>();
-        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>())
-            + self.posting_bytes
-            + map(self.singles.capacity(), 4 + 4);
-        docs + postings
-            + map(self.by_record.capacity(), 8 + 4)
+        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>()) + self.posting_bytes;
+        let singles = map(self.singles.capacity(), 4 + 4);
+        let lookups = map(self.by_record.capacity(), 8 + 4)
             + map(self.by_content.capacity(), 8 + 4)
             + map(self.by_location.capacity(), 8 + 4)
-            + map(self.by_link.capacity(), 8 + 4)
+            + map(self.by_link.capacity(), 8 + 4);
+        [
+            ("documents", docs),
+            ("postings", postings),
+            ("singles", singles),
+            ("lookups", lookups),
+        ]
     }
 }
 

@@ -439,8 +439,16 @@ impl Folder {
     }
 
     pub fn memory_bytes(&self) -> usize {
+        self.memory_parts().iter().map(|(_, b)| b).sum()
+    }
+
+    /// `memory_bytes` by part: the index's, and the stories'.
+    pub fn memory_parts(&self) -> Vec<(&'static str, usize)> {
         let members: usize = self.stories.values().map(|s| s.members.capacity() * 4).sum();
-        self.index.memory_bytes() + self.stories.capacity() * (16 + std::mem::size_of::<StoryState>() + 1) + members
+        let stories = self.stories.capacity() * (16 + std::mem::size_of::<StoryState>() + 1) + members;
+        let mut parts = self.index.memory_parts().to_vec();
+        parts.push(("stories", stories));
+        parts
     }
 
     /// Decides and indexes one record.
