@@ -434,7 +434,10 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             vec![doc.select(&pick.selector).next().ok_or_else(|| missed("body", pick))?]
         }
         // Markup that names the body is trusted; otherwise the scorer finds it.
-        None => match doc.select(&s.article_body).next() {
+        None => match doc
+            .select(&s.article_body)
+            .find(|e| !matches!(e.value().name(), "meta" | "link"))
+        {
             Some(body) => {
                 ex.provenance.body = "itemprop=articleBody";
                 vec![body]
@@ -452,6 +455,14 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         },
     };
     ex.lines = main_text::blocks(&containers, &stats);
+    if ex.lines.is_empty() && body_rule.is_none() {
+        // The block that scored best holds no text of its own (images, a form): the page's text
+        // is better than none.
+        if let Some(body) = doc.select(&s.body).next() {
+            ex.provenance.body = "the whole <body> (the best block had no text)";
+            ex.lines = main_text::blocks(&[body], &stats);
+        }
+    }
     // The lead, when the page sets it apart from the body it chose.
     if body_rule.is_none() && !ex.lines.is_empty() {
         let headline = doc.select(&s.h1).next().map(|h| h.id());
@@ -553,6 +564,39 @@ mod tests {
             "the printed stamp, not the ticker's nor the meta's"
         );
         assert!(ex.lines[0].starts_with("(Dân trí) - Sáng 24/12"), "{:?}", ex.lines);
+    }
+
+    #[test]
+    fn readers_comments_and_a_meta_article_body_do_not_stand_for_the_article() {
+        let long = |who: &str| {
+            format!(
+                "<p>{who} viết: Tôi đồng ý với bài viết, nhưng cần nói thêm rằng ở quê tôi, việc này đã kéo dài nhiều năm, người dân, chính quyền và các đoàn thể đều biết, vậy mà chưa ai giải quyết dứt điểm.</p>"
+            )
+        };
+        let comments: String = ["An", "Bình", "Chi", "Dũng", "Hoa", "Lan"]
+            .map(|who| {
+                format!(
+                    "<li class=\"comment hentry\"><div class=\"entry-content\">{}{}</div></li>",
+                    long(who),
+                    long(who)
+                )
+            })
+            .concat();
+        let page = format!(
+            r#"<html><body><meta itemprop="articleBody" content="Tóm tắt ngắn.">
+            <article class="post commented"><h1>Xã Hưng Tây khánh thành cầu mới</h1>
+            <p>Sáng 5/11, xã Hưng Tây khánh thành cây cầu bắc qua sông Lam, dài 120 m, rộng 7 m.</p>
+            <p>Công trình có tổng vốn 45 tỷ đồng, giúp hơn 3.000 hộ dân đi lại thuận tiện hơn.</p></article>
+            <section id="comments"><ol class="comment-list">{comments}</ol></section>
+            </body></html>"#
+        );
+        let ex = read(&page);
+        assert!(
+            ex.lines.first().is_some_and(|l| l.starts_with("Sáng 5/11")),
+            "{:?}",
+            ex.lines
+        );
+        assert!(!ex.lines.iter().any(|l| l.contains("viết:")), "{:?}", ex.lines);
     }
 
     #[test]

@@ -141,6 +141,24 @@ const NEGATIVE: &[&str] = &[
     "signup",
 ];
 
+/// Whether an element holds readers' comments: a class or id word "comment(s)", "comment(s)-…",
+/// "commentlist" (not "commentary", an article genre, nor "commented", a post's state), or
+/// Disqus's thread.
+fn in_comments(el: ElementRef<'_>) -> bool {
+    let v = el.value();
+    v.id()
+        .into_iter()
+        .chain(v.classes())
+        .map(str::to_ascii_lowercase)
+        .any(|w| {
+            w.starts_with("disqus")
+                || w.strip_prefix("comment").is_some_and(|rest| {
+                    let rest = rest.strip_prefix('s').unwrap_or(rest);
+                    rest.is_empty() || rest.starts_with(['-', '_']) || rest == "list"
+                })
+        })
+}
+
 /// Words in an element's class and id, lowercased.
 fn names(el: ElementRef<'_>) -> String {
     let v = el.value();
@@ -339,14 +357,23 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
             cur = anc.parent();
         }
     }
-    let mut best: Option<(NodeId, f32)> = None;
+    let mut ranked: Vec<(NodeId, f32)> = Vec::with_capacity(scores.len());
     for (id, score) in scores.iter_mut() {
         let s = st.get(id).copied().unwrap_or_default();
         *score *= 1.0 - link_density(&s);
-        if best.is_none_or(|(_, b)| *score > b) {
-            best = Some((*id, *score));
-        }
+        ranked.push((*id, *score));
     }
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // The best block outside the readers' comments, which can outweigh a short article.
+    let best = ranked
+        .iter()
+        .find(|(id, _)| {
+            doc.tree
+                .get(*id)
+                .is_some_and(|n| !n.ancestors().chain([n]).filter_map(ElementRef::wrap).any(in_comments))
+        })
+        .or(ranked.first())
+        .copied();
     let Some((top_id, top_score)) = best else {
         return Vec::new();
     };
