@@ -600,6 +600,28 @@ mod tests {
     }
 
     #[test]
+    fn an_article_cut_into_blocks_of_one_kind_is_read_whole() {
+        let part = |n: usize| {
+            format!(
+                "<section class=\"outer\"><div class=\"post-content\"><p>Phần {n}: Theo báo cáo, trong năm 2025, tỉnh đã xử lý {n}00 vụ vi phạm, thu giữ nhiều tang vật, tiếp nhận, giải quyết hơn {n}0 đơn thư của người dân.</p><p>Đoạn thứ hai của phần {n}, với các số liệu chi tiết, các kiến nghị, đề xuất và kế hoạch cho năm tới.</p></div></section><figure><img src=\"{n}.jpg\"></figure>"
+            )
+        };
+        let page = format!(
+            "<html><body><nav><a href=\"/\">Trang chủ</a></nav><main>{}{}{}</main><aside class=\"sidebar\"><p>Tin mới nhất trong ngày, mời bạn đọc xem thêm.</p></aside></body></html>",
+            part(1),
+            part(2),
+            part(3)
+        );
+        let ex = read(&page);
+        let starts: Vec<&str> = ex.lines.iter().map(|l| &l[..l.len().min(9)]).collect();
+        assert_eq!(ex.lines.len(), 6, "{:?}", ex.lines);
+        assert!(
+            ex.lines[0].starts_with("Phần 1") && ex.lines[4].starts_with("Phần 3"),
+            "{starts:?}"
+        );
+    }
+
+    #[test]
     fn provenance_names_where_each_field_came_from() {
         let page = r#"<html lang="vi"><head><meta itemprop="datePublished" content="2012-12-25">
             <meta property="og:title" content="Tiêu đề bài báo - Báo Tỉnh"></head><body>

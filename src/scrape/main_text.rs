@@ -235,6 +235,11 @@ pub struct TextStats {
 }
 
 impl TextStats {
+    /// A node's place in document order.
+    pub fn order(&self, id: NodeId) -> u32 {
+        self.index.get(&id).copied().unwrap_or(u32::MAX)
+    }
+
     /// Two passes, no recursion: document order to number nodes and note parents, then reverse
     /// order to add each node's figures to its parent's.
     pub fn of(doc: &Html) -> TextStats {
@@ -401,6 +406,24 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
                     || (s.text > 0 && link_density(&s) == 0.0 && sib.text().any(|t| t.contains(". ")))));
         if keep {
             out.push(sib);
+        }
+    }
+    // An article cut into several blocks of one kind (figures, quotes or ads between them): the
+    // other blocks with the best one's tag and class names that score as text join it, in page
+    // order.
+    let top_names = names(top);
+    if !top_names.is_empty() {
+        let inside = |a: &ElementRef<'_>, b: &ElementRef<'_>| a.ancestors().any(|x| x.id() == b.id());
+        let cousins: Vec<ElementRef<'_>> = scores
+            .iter()
+            .filter(|(id, score)| **score >= threshold && **id != top_id)
+            .filter_map(|(id, _)| doc.tree.get(*id).and_then(ElementRef::wrap))
+            .filter(|e| e.value().name() == top.value().name() && names(*e) == top_names)
+            .filter(|e| !out.iter().any(|o| o.id() == e.id() || inside(e, o) || inside(o, e)))
+            .collect();
+        if !cousins.is_empty() {
+            out.extend(cousins);
+            out.sort_by_key(|e| st.order(e.id()));
         }
     }
     out
