@@ -334,10 +334,12 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
         let tag = el.value().name();
         let s = st.at(i);
         // A paragraph, or a container's own loose text (text split by <br> in a <div>).
-        let (len, commas) = if matches!(tag, "p" | "pre" | "td" | "blockquote") {
-            (s.text, s.commas)
+        // A paragraph credits its container and the two above; a container's own loose text
+        // credits the container itself too.
+        let (len, commas, first) = if matches!(tag, "p" | "pre" | "td" | "blockquote") {
+            (s.text, s.commas, node.parent())
         } else if matches!(tag, "div" | "section" | "article" | "main" | "span" | "font" | "center") {
-            (s.inline, s.inline_commas)
+            (s.inline, s.inline_commas, Some(node))
         } else {
             continue;
         };
@@ -346,7 +348,7 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
         }
         let content = 1.0 + commas as f32 + (len as f32 / 100.0).min(3.0);
         let mut level = 0;
-        let mut cur = node.parent();
+        let mut cur = first;
         while let Some(anc) = cur {
             let Some(a) = ElementRef::wrap(anc) else { break };
             if level > 2 {
@@ -358,7 +360,11 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
                 l => l as f32 * 3.0,
             };
             *scores.entry(anc.id()).or_insert_with(|| init(a)) += content / divider;
-            level += 1;
+            // The container of loose text weighs as its paragraph's parent does, and its own
+            // parent keeps the full credit it would have had.
+            if anc != node {
+                level += 1;
+            }
             cur = anc.parent();
         }
     }
@@ -512,6 +518,100 @@ fn flush(current: &mut String, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readers_comments_and_a_meta_article_body_do_not_stand_for_the_article() {
+        let long = |who: &str| {
+            format!(
+                "<p>{who} viết: Tôi đồng ý với bài viết, nhưng cần nói thêm rằng ở quê tôi, việc này đã kéo dài nhiều năm, người dân, chính quyền và các đoàn thể đều biết, vậy mà chưa ai giải quyết dứt điểm.</p>"
+            )
+        };
+        let comments: String = ["An", "Bình", "Chi", "Dũng", "Hoa", "Lan"]
+            .map(|who| {
+                format!(
+                    "<li class=\"comment hentry\"><div class=\"entry-content\">{}{}</div></li>",
+                    long(who),
+                    long(who)
+                )
+            })
+            .concat();
+        let page = format!(
+            r#"<html><body><meta itemprop="articleBody" content="Tóm tắt ngắn.">
+            <article class="post commented"><h1>Xã Hưng Tây khánh thành cầu mới</h1>
+            <p>Sáng 5/11, xã Hưng Tây khánh thành cây cầu bắc qua sông Lam, dài 120 m, rộng 7 m.</p>
+            <p>Công trình có tổng vốn 45 tỷ đồng, giúp hơn 3.000 hộ dân đi lại thuận tiện hơn.</p></article>
+            <section id="comments"><ol class="comment-list">{comments}</ol></section>
+            </body></html>"#
+        );
+        let ex = crate::scrape::html::read(&page);
+        assert!(
+            ex.lines.first().is_some_and(|l| l.starts_with("Sáng 5/11")),
+            "{:?}",
+            ex.lines
+        );
+        assert!(!ex.lines.iter().any(|l| l.contains("viết:")), "{:?}", ex.lines);
+    }
+
+    #[test]
+    fn an_article_cut_into_blocks_of_one_kind_is_read_whole() {
+        let part = |n: usize| {
+            format!(
+                "<section class=\"outer\"><div class=\"post-content\"><p>Phần {n}: Theo báo cáo, trong năm 2025, tỉnh đã xử lý {n}00 vụ vi phạm, thu giữ nhiều tang vật, tiếp nhận, giải quyết hơn {n}0 đơn thư của người dân.</p><p>Đoạn thứ hai của phần {n}, với các số liệu chi tiết, các kiến nghị, đề xuất và kế hoạch cho năm tới.</p></div></section><figure><img src=\"{n}.jpg\"></figure>"
+            )
+        };
+        let page = format!(
+            "<html><body><nav><a href=\"/\">Trang chủ</a></nav><main>{}{}{}</main><aside class=\"sidebar\"><p>Tin mới nhất trong ngày, mời bạn đọc xem thêm.</p></aside></body></html>",
+            part(1),
+            part(2),
+            part(3)
+        );
+        let ex = crate::scrape::html::read(&page);
+        let starts: Vec<&str> = ex.lines.iter().map(|l| &l[..l.len().min(9)]).collect();
+        assert_eq!(ex.lines.len(), 6, "{:?}", ex.lines);
+        assert!(
+            ex.lines[0].starts_with("Phần 1") && ex.lines[4].starts_with("Phần 3"),
+            "{starts:?}"
+        );
+    }
+
+    #[test]
+    fn loose_text_in_a_column_beside_busy_furniture_is_the_article() {
+        // An archive menu beside the story, in the same row: the row is mostly links, and the
+        // story is loose text in its column, no paragraph element of its own.
+        let archive: String = (2005..2025)
+            .map(|y| {
+                let months: String = (1..=12)
+                    .map(|m| {
+                        format!(
+                            "<li><a href=\"/tin?y={y}&m={m}\">Tháng {m} <span>({})</span></a></li>",
+                            m * 3
+                        )
+                    })
+                    .collect();
+                format!("<li><a>{y}</a></li><ul>{months}</ul>")
+            })
+            .collect();
+        let page = format!(
+            r#"<html><body><div class="row"><div class="col-side"><ul>{archive}</ul></div>
+            <div class="col-main"><h1 class="titulo">Trạm y tế bị mất trộm ắc quy xe cứu thương</h1>
+            <small>05/10/2025 - Đăng bởi: Minh Anh</small><br><br>
+            Sáng nay Trạm y tế phường Hưng Bình phát hiện hai trong năm xe cứu thương của đơn vị bị phá khóa và lấy mất ắc quy. Công an phường đã đến hiện trường lập biên bản. Các ca khám tại nhà buổi sáng được dời sang buổi chiều.<br><br><br></div>
+            </div><footer><p>Cổng thông tin điện tử phường Hưng Bình, thành phố Vinh, tỉnh Nghệ An - Địa chỉ: 12 đường Lê Lợi</p></footer></body></html>"#
+        );
+        let doc = Html::parse_document(&page);
+        let stats = TextStats::of(&doc);
+        let chosen: Vec<String> = main_nodes(&doc, &stats)
+            .iter()
+            .map(|e| e.value().attr("class").unwrap_or("").to_string())
+            .collect();
+        assert_eq!(chosen, ["col-main"], "the story's column, not the row with the archive");
+        let ex = crate::scrape::html::read(&page);
+        assert!(
+            ex.lines.iter().any(|l| l.starts_with("Sáng nay Trạm y tế")),
+            "{:?}",
+            ex.lines
+        );
+    }
 
     #[test]
     fn picks_the_article_over_navigation_and_related_links() {

@@ -115,9 +115,11 @@ pub fn newsfold(args: &[&str], cwd: &Path) -> Output {
         .expect("run newsfold")
 }
 
+/// The complete lines of a JSON Lines file: a running daemon may be writing the last one, which
+/// is left out until its newline is there.
 pub fn read_records(path: &Path) -> Vec<Value> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)])
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
             .collect(),
