@@ -19,7 +19,7 @@ use crate::scrape::stage::Scraped;
 pub const SCHEMA: &str = "newsfold.decision.v1";
 
 /// Features kept per entry, most specific classes first: enough to say why two pages joined.
-const MAX_FEATURES: usize = 40;
+const MAX_FEATURES: usize = 24;
 
 /// One input's path through newsfold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,7 +245,8 @@ pub fn features_of(text: &str, lang: Option<Lang>, rarity: &crate::fold::Rarity)
                 class: class_name(c),
                 text: t,
                 df: r.map(|r| r.0),
-                weight: r.map(|r| r.1),
+                // Two decimals say what a weight says, in a third of the bytes.
+                weight: r.map(|r| (r.1 * 100.0).round() / 100.0),
             }
         })
         .collect()

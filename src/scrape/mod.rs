@@ -89,21 +89,21 @@ pub struct Provenance {
     pub body: &'static str,
     /// Set when a lead block beside the body was added as the first paragraph.
     pub lead: &'static str,
-    /// The first lines cleaning removed (why, the line cut at 80 characters), at most
+    /// The first lines cleaning removed (why, the line cut at 60 characters), at most
     /// `MAX_DROPPED`; `dropped_count` counts them all.
     pub dropped: Vec<(&'static str, String)>,
     pub dropped_count: usize,
 }
 
 /// Removed lines a provenance names.
-pub const MAX_DROPPED: usize = 8;
+pub const MAX_DROPPED: usize = 6;
 
 impl Provenance {
     /// Notes `n` removed lines, shown as `text`.
     pub(crate) fn removed(&mut self, why: &'static str, text: &str, n: usize) {
         self.dropped_count += n;
         if self.dropped.len() < MAX_DROPPED {
-            let cut = match text.char_indices().nth(80) {
+            let cut = match text.char_indices().nth(60) {
                 Some((at, _)) => format!("{}…", &text[..at]),
                 None => text.to_string(),
             };
