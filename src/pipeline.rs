@@ -417,15 +417,15 @@ fn save_templates(
             stop.recv_timeout(TEMPLATE_SAVE),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) | Ok(())
         );
-        let dirty = templates.lock().unwrap_or_else(|e| e.into_inner()).take_dirty();
-        if !dirty.is_empty()
-            && let Err(e) = state.save_templates(&dirty)
+        let changes = templates.lock().unwrap_or_else(|e| e.into_inner()).take_changes();
+        if !changes.is_empty()
+            && let Err(e) = state.save_templates(&changes)
         {
-            tracing::warn!(stage = "scrape", hosts = dirty.len(), error = %format!("{e:#}"), "cannot save site templates; retrying later");
-            let mut t = templates.lock().unwrap_or_else(|e| e.into_inner());
-            for (host, _) in dirty {
-                t.mark_dirty(host);
-            }
+            tracing::warn!(stage = "scrape", hosts = changes.save.len(), error = %format!("{e:#}"), "cannot save site templates; retrying later");
+            templates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .restore_changes(changes);
         }
         if last {
             return;

@@ -171,9 +171,10 @@ pub fn replay(
         page.key = key.clone();
     }
     let mut article = crate::scrape::scrape(&page).map_err(|e| anyhow::anyhow!("{location}: {e}"))?;
-    // The site's template as learnt so far (read, not taught: a replay changes nothing).
+    // The site's template as learnt so far (read, not taught: a replay changes nothing). A page
+    // decided before its site's template was learnt replays without the lines learnt since.
     if let Some(host) = crate::scrape::template::host_of(&page.location)
-        && let Some((_, t)) = state.load_templates()?.into_iter().find(|(h, _)| *h == host)
+        && let Some(t) = state.load_template(&host)?
         && article.paragraphs.iter().any(|p| !t.is_furniture(p))
     {
         article.paragraphs.retain(|p| !t.is_furniture(p));

@@ -53,7 +53,8 @@ impl StateStore {
             ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS site_templates (
                 host TEXT PRIMARY KEY,
-                data TEXT NOT NULL
+                data TEXT NOT NULL,
+                saved_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
             ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS acks (
                 record_id TEXT NOT NULL,
@@ -192,8 +193,11 @@ impl StateStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut put_ack =
-                tx.prepare("INSERT OR REPLACE INTO acks (record_id, sink, acked_at) VALUES (?1, ?2, ?3)")?;
+            // Only for records still indexed: an evicted one's acknowledgements would never go.
+            let mut put_ack = tx.prepare(
+                "INSERT OR REPLACE INTO acks (record_id, sink, acked_at)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM fold_rows WHERE record_id = ?1)",
+            )?;
             for a in acks {
                 put_ack.execute(params![a.record_id, &*a.sink, a.at])?;
             }
@@ -386,7 +390,7 @@ impl StateStore {
     /// and relearnt.
     pub fn load_templates(&self) -> anyhow::Result<Vec<(String, crate::scrape::template::Host)>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT host, data FROM site_templates")?;
+        let mut stmt = conn.prepare("SELECT host, data FROM site_templates ORDER BY saved_at DESC")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -398,14 +402,31 @@ impl StateStore {
         Ok(out)
     }
 
-    /// Saves hosts' templates, in one transaction.
-    pub fn save_templates(&self, hosts: &[(String, crate::scrape::template::Host)]) -> anyhow::Result<()> {
+    /// One host's learnt template, if it has one.
+    pub fn load_template(&self, host: &str) -> anyhow::Result<Option<crate::scrape::template::Host>> {
+        let conn = self.conn();
+        let data: Option<String> = conn
+            .query_row("SELECT data FROM site_templates WHERE host = ?1", params![host], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
+    /// Saves hosts' templates and deletes forgotten hosts', in one transaction.
+    pub fn save_templates(&self, changes: &crate::scrape::template::Changes) -> anyhow::Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut put = tx.prepare("INSERT OR REPLACE INTO site_templates (host, data) VALUES (?1, ?2)")?;
-            for (host, h) in hosts {
+            let mut put = tx.prepare(
+                "INSERT OR REPLACE INTO site_templates (host, data, saved_at) VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            )?;
+            for (host, h) in &changes.save {
                 put.execute(params![host, serde_json::to_string(h)?])?;
+            }
+            let mut delete = tx.prepare("DELETE FROM site_templates WHERE host = ?1")?;
+            for host in &changes.delete {
+                delete.execute(params![host])?;
             }
         }
         tx.commit()?;
@@ -552,6 +573,17 @@ mod tests {
         {
             let s = StateStore::open(&path).unwrap();
             assert!(!s.is_done("seeds", "a.txt", "h1").unwrap());
+            let row = doc.to_row();
+            let change = || FoldChange {
+                doc: Some(&row),
+                moved: &[],
+                evicted: &[],
+                log: None,
+            };
+            // Twice: a replayed decision keeps one document.
+            s.commit_folds(&[change()]).unwrap();
+            s.commit_folds(&[change()]).unwrap();
+            // Delivered once indexed, as the fold stage orders it.
             let acks = ["out", "pg"].map(|sink| SinkAck {
                 record_id: "r1".into(),
                 sink: Arc::from(sink),
@@ -568,16 +600,6 @@ mod tests {
                 &acks,
             )
             .unwrap();
-            let row = doc.to_row();
-            let change = || FoldChange {
-                doc: Some(&row),
-                moved: &[],
-                evicted: &[],
-                log: None,
-            };
-            // Twice: a replayed decision keeps one document.
-            s.commit_folds(&[change()]).unwrap();
-            s.commit_folds(&[change()]).unwrap();
         }
         let s = StateStore::open(&path).unwrap();
         assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
@@ -595,6 +617,16 @@ mod tests {
         assert_eq!(s.load_docs().unwrap(), vec![doc.to_row()]);
         let at = |n: u8| format!("2026-12-01T10:00:0{n}.000Z");
         assert_eq!(s.acks("r1").unwrap(), [("pg".into(), at(2)), ("out".into(), at(3))]);
+        let orphan = SinkAck {
+            record_id: "r9".into(),
+            sink: Arc::from("out"),
+            at: at(4),
+        };
+        s.mark_delivered(&[], &[orphan]).unwrap();
+        assert!(
+            s.acks("r9").unwrap().is_empty(),
+            "no acknowledgement outlives its document"
+        );
         s.delete_docs(&[doc.record_id]).unwrap();
         assert!(s.load_docs().unwrap().is_empty());
         assert!(

@@ -14,7 +14,7 @@
 
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use scraper::{ElementRef, Html, Node};
 
 /// Per-element text statistics.
@@ -140,6 +140,10 @@ const NEGATIVE: &[&str] = &[
     "login",
     "signup",
 ];
+
+/// Blocks of the best one's kind that may join it (an article cut by figures or ads): enough for
+/// any article, few enough that a listing of thousands of items is not read as one.
+const MAX_COUSINS: usize = 32;
 
 /// Whether an element holds readers' comments: a class or id word "comment(s)", "comment(s)-…",
 /// "commentlist" (not "commentary", an article genre, nor "commented", a post's state), or
@@ -419,16 +423,37 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
     // order.
     let top_names = names(top);
     if !top_names.is_empty() {
-        let inside = |a: &ElementRef<'_>, b: &ElementRef<'_>| a.ancestors().any(|x| x.id() == b.id());
-        let cousins: Vec<ElementRef<'_>> = scores
+        let mut cousins: Vec<ElementRef<'_>> = scores
             .iter()
             .filter(|(id, score)| **score >= threshold && **id != top_id)
             .filter_map(|(id, _)| doc.tree.get(*id).and_then(ElementRef::wrap))
             .filter(|e| e.value().name() == top.value().name() && names(*e) == top_names)
-            .filter(|e| !out.iter().any(|o| o.id() == e.id() || inside(e, o) || inside(o, e)))
             .collect();
         if !cousins.is_empty() {
-            out.extend(cousins);
+            cousins.sort_by_key(|e| st.order(e.id()));
+            // What is kept, and every ancestor of it: one walk up per block, so the cost stays
+            // linear however many blocks a page repeats; at most MAX_COUSINS join.
+            let mut kept: FxHashSet<NodeId> = out.iter().map(|e| e.id()).collect();
+            let mut above: FxHashSet<NodeId> = FxHashSet::default();
+            for e in &out {
+                above.extend(e.ancestors().map(|a| a.id()));
+            }
+            let mut joined = 0;
+            for c in cousins {
+                if joined == MAX_COUSINS {
+                    break;
+                }
+                let nested = above.contains(&c.id())
+                    || c.ancestors()
+                        .any(|a| kept.contains(&a.id()) || ElementRef::wrap(a).is_some_and(in_comments));
+                if nested || in_comments(c) {
+                    continue;
+                }
+                kept.insert(c.id());
+                above.extend(c.ancestors().map(|a| a.id()));
+                out.push(c);
+                joined += 1;
+            }
             out.sort_by_key(|e| st.order(e.id()));
         }
     }
@@ -537,9 +562,9 @@ mod tests {
             .concat();
         let page = format!(
             r#"<html><body><meta itemprop="articleBody" content="Tóm tắt ngắn.">
-            <article class="post commented"><h1>Xã Hưng Tây khánh thành cầu mới</h1>
+            <article class="post commented"><h1>Xã Hưng Tây khánh thành cầu mới</h1><div class="entry-content">
             <p>Sáng 5/11, xã Hưng Tây khánh thành cây cầu bắc qua sông Lam, dài 120 m, rộng 7 m.</p>
-            <p>Công trình có tổng vốn 45 tỷ đồng, giúp hơn 3.000 hộ dân đi lại thuận tiện hơn.</p></article>
+            <p>Công trình có tổng vốn 45 tỷ đồng, giúp hơn 3.000 hộ dân đi lại thuận tiện hơn.</p></div></article>
             <section id="comments"><ol class="comment-list">{comments}</ol></section>
             </body></html>"#
         );
@@ -566,7 +591,7 @@ mod tests {
             part(3)
         );
         let ex = crate::scrape::html::read(&page);
-        let starts: Vec<&str> = ex.lines.iter().map(|l| &l[..l.len().min(9)]).collect();
+        let starts: Vec<String> = ex.lines.iter().map(|l| l.chars().take(9).collect()).collect();
         assert_eq!(ex.lines.len(), 6, "{:?}", ex.lines);
         assert!(
             ex.lines[0].starts_with("Phần 1") && ex.lines[4].starts_with("Phần 3"),

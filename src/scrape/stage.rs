@@ -100,11 +100,13 @@ pub fn run(
             Ok(mut article) => {
                 if let Some(host) = super::template::host_of(&page.location) {
                     let key = super::template::article_key(article.title.as_deref(), &article.paragraphs);
-                    let removed =
-                        templates
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .apply(&host, key, &mut article.paragraphs);
+                    let url = super::template::url_key(&page.key);
+                    let removed = templates.lock().unwrap_or_else(|e| e.into_inner()).apply(
+                        &host,
+                        key,
+                        url,
+                        &mut article.paragraphs,
+                    );
                     for line in &removed {
                         article.provenance.removed("site template", line, 1);
                     }

@@ -7,9 +7,10 @@
 //! recently read goes first) and `MAX_LINES` lines per host (those seen in the fewest articles,
 //! and longest ago, go first).
 //!
-//! Invariants: a line is furniture only once `ARTICLES` different articles of its host (told apart
-//! by their titles, else their first paragraphs) carried it, so URL variants and re-posts of one
-//! article never teach it; stripping never leaves a page without text.
+//! Invariants: a line is furniture only once `ARTICLES` different articles of its host carried it
+//! (different by URL and by title, so URL variants, re-posts and an edited headline never teach
+//! it) and at least half of the host's pages since it first appeared did (so a background
+//! paragraph a series repeats is not a template); stripping never leaves a page without text.
 
 use std::collections::HashMap;
 
@@ -32,8 +33,13 @@ pub struct Host {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Seen {
+    /// The distinct articles seen carrying it: their title hashes and URL hashes.
     articles: [u32; ARTICLES],
+    urls: [u32; ARTICLES],
+    /// The host's page counter when it was first and last seen, and the pages that carried it.
+    first: u32,
     last: u32,
+    hits: u32,
 }
 
 impl Seen {
@@ -45,20 +51,36 @@ impl Seen {
 impl Host {
     /// Whether `line` is this host's furniture.
     pub fn is_furniture(&self, line: &str) -> bool {
-        self.lines.get(&line_key(line)).is_some_and(|s| s.count() >= ARTICLES)
+        self.lines.get(&line_key(line)).is_some_and(|s| self.furniture_seen(s))
     }
 
-    /// Notes the lines of one article (`article`: a hash naming it).
-    fn learn(&mut self, article: u32, lines: &[String]) {
+    fn furniture_seen(&self, s: &Seen) -> bool {
+        let since = self.pages.wrapping_sub(s.first).wrapping_add(1);
+        s.count() >= ARTICLES && s.hits.saturating_mul(2) >= since
+    }
+
+    /// Notes the lines of one article: `article` and `url` are hashes of its title and URL.
+    fn learn(&mut self, article: u32, url: u32, lines: &[String]) {
         self.pages = self.pages.wrapping_add(1);
-        let article = article.max(1);
-        for line in lines {
-            let seen = self.lines.entry(line_key(line)).or_default();
-            seen.last = self.pages;
+        let (article, url) = (article.max(1), url.max(1));
+        let pages = self.pages;
+        let mut keys: Vec<u64> = lines.iter().map(|l| line_key(l)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            let seen = self.lines.entry(key).or_insert_with(|| Seen {
+                first: pages,
+                ..Seen::default()
+            });
+            seen.last = pages;
+            seen.hits = seen.hits.saturating_add(1);
+            // Another article only when both its title and its URL are new to the line.
             if !seen.articles.contains(&article)
-                && let Some(slot) = seen.articles.iter_mut().find(|a| **a == 0)
+                && !seen.urls.contains(&url)
+                && let Some(slot) = seen.articles.iter().position(|a| *a == 0)
             {
-                *slot = article;
+                seen.articles[slot] = article;
+                seen.urls[slot] = url;
             }
         }
         if self.lines.len() > MAX_LINES {
@@ -86,7 +108,7 @@ impl Host {
 
     /// Lines this host counts as furniture.
     pub fn furniture(&self) -> usize {
-        self.lines.values().filter(|s| s.count() >= ARTICLES).count()
+        self.lines.values().filter(|s| self.furniture_seen(s)).count()
     }
 }
 
@@ -106,13 +128,32 @@ pub struct Templates {
     /// Bumped on every page: orders hosts by when they were last read.
     clock: u64,
     dirty: Vec<String>,
+    /// Hosts forgotten since the last save, to delete from the state store.
+    forgotten: Vec<String>,
+}
+
+/// What the state store should do with the templates: save these hosts, delete those.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub save: Vec<(String, Host)>,
+    pub delete: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.save.is_empty() && self.delete.is_empty()
+    }
 }
 
 impl Templates {
-    /// Templates as saved in the state store.
+    /// Templates as saved in the state store, most recently saved first: at most `MAX_HOSTS`.
     pub fn restore(saved: impl IntoIterator<Item = (String, Host)>) -> Templates {
         let mut t = Templates::default();
-        for (host, h) in saved {
+        let mut saved: Vec<(String, Host)> = saved.into_iter().collect();
+        for (host, _) in saved.drain(MAX_HOSTS.min(saved.len())..) {
+            t.forgotten.push(host);
+        }
+        for (host, h) in saved.into_iter().rev() {
             t.clock += 1;
             t.hosts.insert(host, (h, t.clock));
         }
@@ -122,13 +163,15 @@ impl Templates {
     /// Removes `host`'s furniture from `lines` (unless that would leave nothing), returns the
     /// lines removed, then learns from the page as it was. `article` names the article (a hash
     /// of its title or first paragraph).
-    pub fn apply(&mut self, host: &str, article: u32, lines: &mut Vec<String>) -> Vec<String> {
+    pub fn apply(&mut self, host: &str, article: u32, url: u32, lines: &mut Vec<String>) -> Vec<String> {
         self.clock += 1;
         let clock = self.clock;
         if !self.hosts.contains_key(host) && self.hosts.len() >= MAX_HOSTS {
             let oldest = self.hosts.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone());
             if let Some(k) = oldest {
                 self.hosts.remove(&k);
+                self.dirty.retain(|d| *d != k);
+                self.forgotten.push(k);
             }
         }
         let (h, at) = self.hosts.entry(host.to_string()).or_default();
@@ -144,20 +187,31 @@ impl Templates {
                 !furniture
             });
         }
-        h.learn(article, &before);
+        h.learn(article, url, &before);
         if !self.dirty.iter().any(|d| d == host) {
             self.dirty.push(host.to_string());
         }
         removed
     }
 
-    /// The hosts changed since the last call, as they should be saved.
-    pub fn take_dirty(&mut self) -> Vec<(String, Host)> {
+    /// The hosts changed and forgotten since the last call.
+    pub fn take_changes(&mut self) -> Changes {
         let dirty = std::mem::take(&mut self.dirty);
-        dirty
-            .into_iter()
-            .filter_map(|d| self.hosts.get(&d).map(|(h, _)| (d, h.to_saved())))
-            .collect()
+        Changes {
+            save: dirty
+                .into_iter()
+                .filter_map(|d| self.hosts.get(&d).map(|(h, _)| (d, h.to_saved())))
+                .collect(),
+            delete: std::mem::take(&mut self.forgotten),
+        }
+    }
+
+    /// Hands back changes a failed save did not write.
+    pub fn restore_changes(&mut self, c: Changes) {
+        for (host, _) in c.save {
+            self.mark_dirty(host);
+        }
+        self.forgotten.extend(c.delete);
     }
 
     /// Marks `host` to be saved again (its last save failed).
@@ -193,6 +247,11 @@ pub fn article_key(title: Option<&str>, lines: &[String]) -> u32 {
     line_key(text) as u32
 }
 
+/// The hash naming a page's URL.
+pub fn url_key(location: &str) -> u32 {
+    xxhash_rust::xxh3::xxh3_64(location.as_bytes()) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,34 +265,67 @@ mod tests {
         ]
     }
 
+    fn read(t: &mut Templates, host: &str, n: usize, lines: &mut Vec<String>) -> Vec<String> {
+        let title = format!("Bài {n}");
+        let url = format!("https://{host}/bai-{n}.html");
+        t.apply(host, article_key(Some(&title), lines), url_key(&url), lines)
+    }
+
     #[test]
     fn lines_three_articles_share_are_furniture_and_variants_teach_nothing() {
         let mut t = Templates::default();
-        // One article read three times (URL variants) teaches nothing.
+        // One article read three times teaches nothing.
         for _ in 0..3 {
             let mut lines = page(1);
-            assert!(
-                t.apply("baotinh.vn", article_key(Some("Bài 1"), &lines), &mut lines)
-                    .is_empty()
-            );
+            assert!(read(&mut t, "baotinh.vn", 1, &mut lines).is_empty());
         }
         for n in 2..=3 {
             let mut lines = page(n);
-            let removed = t.apply("baotinh.vn", article_key(Some(&format!("Bài {n}")), &lines), &mut lines);
+            let removed = read(&mut t, "baotinh.vn", n, &mut lines);
             assert!(removed.is_empty(), "page {n}: {removed:?}");
         }
         let mut lines = page(4);
-        let removed = t.apply("baotinh.vn", article_key(Some("Bài 4"), &lines), &mut lines);
+        let removed = read(&mut t, "baotinh.vn", 4, &mut lines);
         assert_eq!(removed.len(), 2, "{removed:?}");
         assert_eq!(lines, [page(4)[0].clone(), page(4)[2].clone()]);
         // Another host learnt nothing.
         let mut other = page(5);
-        assert!(t.apply("khac.vn", 5, &mut other).is_empty());
+        assert!(read(&mut t, "khac.vn", 5, &mut other).is_empty());
         // Saved and restored, the host still knows its furniture.
-        let saved = t.take_dirty();
-        assert_eq!(saved.len(), 2);
-        let restored = Templates::restore(saved);
+        let changes = t.take_changes();
+        assert_eq!(changes.save.len(), 2);
+        let restored = Templates::restore(changes.save);
         assert_eq!(restored.host("baotinh.vn").map(Host::furniture), Some(2));
+    }
+
+    #[test]
+    fn an_edited_headline_and_a_repeated_background_paragraph_are_not_templates() {
+        let mut t = Templates::default();
+        // One URL whose headline is edited three times: one article.
+        let url = url_key("https://baotinh.vn/bao-so-3.html");
+        let text = vec!["Bão số 3 đổ bộ vào các tỉnh ven biển, gây mưa lớn trên diện rộng.".to_string()];
+        for n in 0..4 {
+            let mut lines = text.clone();
+            let title = format!("Bão số 3: {} người thiệt mạng", 12 + n);
+            assert!(
+                t.apply("baotinh.vn", article_key(Some(&title), &lines), url, &mut lines)
+                    .is_empty()
+            );
+        }
+        // A series repeats its background paragraph on three of forty pages: not the site's.
+        let background = "Trước đó, như Báo Tỉnh đã đưa tin, dự án được khởi công từ năm 2020.".to_string();
+        let mut last = Vec::new();
+        for n in 0..40 {
+            let mut lines = vec![format!("Tin số {n} của ngày, với nội dung riêng.")];
+            if n % 13 == 0 {
+                lines.push(background.clone());
+            }
+            if n == 39 {
+                lines.push(background.clone());
+            }
+            last = read(&mut t, "baotinh.vn", n, &mut lines);
+        }
+        assert!(last.is_empty(), "the background paragraph was taken: {last:?}");
     }
 
     #[test]
@@ -242,24 +334,30 @@ mod tests {
         let furniture = vec!["Đường dây nóng: 0912 345 678".to_string()];
         for n in 1..=4 {
             let mut lines = furniture.clone();
-            t.apply("baotinh.vn", n, &mut lines);
+            read(&mut t, "baotinh.vn", n, &mut lines);
             assert_eq!(lines, furniture);
         }
     }
 
     #[test]
-    fn hosts_and_lines_stay_bounded() {
+    fn hosts_and_lines_stay_bounded_and_forgotten_hosts_are_deleted() {
         let mut t = Templates::default();
         for n in 0..(MAX_HOSTS + 10) {
             let mut lines: Vec<String> = (0..3).map(|k| format!("dòng {n} {k}")).collect();
-            t.apply(&format!("h{n}.vn"), n as u32, &mut lines);
+            read(&mut t, &format!("h{n}.vn"), n, &mut lines);
         }
         assert_eq!(t.hosts.len(), MAX_HOSTS);
         assert!(t.host("h0.vn").is_none(), "the least recently read host went first");
+        let changes = t.take_changes();
+        assert_eq!(changes.delete.len(), 10);
+        assert_eq!(changes.save.len(), MAX_HOSTS);
+        assert!(!changes.save.iter().any(|(h, _)| h == "h0.vn"));
+        let restored = Templates::restore((0..(MAX_HOSTS + 5)).map(|n| (format!("s{n}.vn"), Host::default())));
+        assert_eq!(restored.hosts.len(), MAX_HOSTS, "a store holding more is cut at start");
         let mut t = Templates::default();
         for n in 0..(MAX_LINES * 2) {
             let mut lines = vec![format!("dòng riêng {n}"), "Đường dây nóng".to_string()];
-            t.apply("a.vn", n as u32 + 1, &mut lines);
+            read(&mut t, "a.vn", n + 1, &mut lines);
         }
         let h = t.host("a.vn").unwrap();
         assert!(h.lines.len() <= MAX_LINES);
