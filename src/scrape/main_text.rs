@@ -443,7 +443,8 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
                 if joined == MAX_COUSINS {
                     break;
                 }
-                let nested = above.contains(&c.id())
+                let nested = kept.contains(&c.id())
+                    || above.contains(&c.id())
                     || c.ancestors()
                         .any(|a| kept.contains(&a.id()) || ElementRef::wrap(a).is_some_and(in_comments));
                 if nested || in_comments(c) {
@@ -597,6 +598,10 @@ mod tests {
             ex.lines[0].starts_with("Phần 1") && ex.lines[4].starts_with("Phần 3"),
             "{starts:?}"
         );
+        // Blocks of one kind side by side are the best one's siblings already: read once each.
+        let siblings = page.replace("<section class=\"outer\">", "").replace("</section>", "");
+        let ex = crate::scrape::html::read(&siblings);
+        assert_eq!(ex.lines.len(), 6, "{:?}", ex.lines);
     }
 
     #[test]
