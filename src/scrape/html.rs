@@ -96,12 +96,9 @@ fn headline(doc: &Html) -> Option<(String, &'static str)> {
         .select(&s.og_title)
         .find_map(|m| m.value().attr("content").map(str::to_string).and_then(nonempty));
     let page_title = doc.select(&s.title).next().map(text_of).and_then(nonempty);
-    let h1s: Vec<String> = doc
-        .select(&s.h1)
-        .take(8)
-        .map(heading_text)
-        .filter_map(nonempty)
-        .collect();
+    let headings =
+        |sel: &Selector| -> Vec<String> { doc.select(sel).take(8).map(heading_text).filter_map(nonempty).collect() };
+    let h1s = headings(&s.h1);
     let declared = og.as_deref().or(page_title.as_deref()).map(without_site);
     if let Some(declared) = &declared {
         let want = title_words(declared);
@@ -121,12 +118,7 @@ fn headline(doc: &Html) -> Option<(String, &'static str)> {
         if let Some(best) = agreeing(&h1s) {
             return Some((best, "h1 agreeing with the declared title"));
         }
-        let h2s: Vec<String> = doc
-            .select(&s.h2)
-            .take(8)
-            .map(heading_text)
-            .filter_map(nonempty)
-            .collect();
+        let h2s = headings(&s.h2);
         // An h2 must hold most of the declared title: h2s are also section and box titles.
         let want_n = want.len();
         if let Some(best) = agreeing(&h2s).filter(|h| title_words(h).len() * 3 >= want_n * 2) {

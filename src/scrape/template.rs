@@ -60,11 +60,11 @@ impl Host {
     }
 
     /// Notes the lines of one article: `article` and `url` are hashes of its title and URL.
-    fn learn(&mut self, article: u32, url: u32, lines: &[String]) {
+    fn learn<'l>(&mut self, article: u32, url: u32, lines: impl Iterator<Item = &'l String>) {
         self.pages = self.pages.wrapping_add(1);
         let (article, url) = (article.max(1), url.max(1));
         let pages = self.pages;
-        let mut keys: Vec<u64> = lines.iter().map(|l| line_key(l)).collect();
+        let mut keys: Vec<u64> = lines.map(|l| line_key(l)).collect();
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
@@ -176,7 +176,6 @@ impl Templates {
         }
         let (h, at) = self.hosts.entry(host.to_string()).or_default();
         *at = clock;
-        let before = lines.clone();
         let mut removed = Vec::new();
         if lines.iter().any(|l| !h.is_furniture(l)) {
             lines.retain(|l| {
@@ -187,10 +186,9 @@ impl Templates {
                 !furniture
             });
         }
-        h.learn(article, url, &before);
-        if !self.dirty.iter().any(|d| d == host) {
-            self.dirty.push(host.to_string());
-        }
+        // The page as it was: what is left and what was taken (order does not matter).
+        h.learn(article, url, lines.iter().chain(&removed));
+        self.mark_dirty(host);
         removed
     }
 
@@ -208,16 +206,16 @@ impl Templates {
 
     /// Hands back changes a failed save did not write.
     pub fn restore_changes(&mut self, c: Changes) {
-        for (host, _) in c.save {
+        for (host, _) in &c.save {
             self.mark_dirty(host);
         }
         self.forgotten.extend(c.delete);
     }
 
     /// Marks `host` to be saved again (its last save failed).
-    pub fn mark_dirty(&mut self, host: String) {
-        if !self.dirty.contains(&host) {
-            self.dirty.push(host);
+    fn mark_dirty(&mut self, host: &str) {
+        if !self.dirty.iter().any(|d| d == host) {
+            self.dirty.push(host.to_string());
         }
     }
 
