@@ -45,6 +45,21 @@ pub enum Command {
     /// Say what was decided about an input and why: where it was found, how it was read, which
     /// story it joined and on what evidence, or where it stopped.
     Explain(ExplainArgs),
+    /// Look at a cluster (`[cluster]`): members, leases, the pages stream, dead letters.
+    Cluster(ClusterArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClusterCommand {
+    /// Print the live members, who holds the fold and each partition, the pages stream's backlog
+    /// and redeliveries, and the dead letters.
+    Status(ConfigArg),
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,6 +152,9 @@ pub fn main(cli: Cli) -> i32 {
         Command::FoldEval(a) => fold_eval(&a),
         Command::Scrape(a) => scrape(&a),
         Command::Explain(a) => explain(&a),
+        Command::Cluster(ClusterArgs {
+            command: ClusterCommand::Status(a),
+        }) => cluster_status(&a.config),
     }
 }
 
@@ -180,6 +198,32 @@ fn once(a: &OnceArgs) -> i32 {
     }
 }
 
+fn cluster_status(path: &Path) -> i32 {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(cluster) = &config.cluster else {
+        eprintln!("newsfold cluster status: {} has no [cluster] section", path.display());
+        return EXIT_FAILED;
+    };
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(crate::cluster::status::status(&config, cluster)));
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("newsfold cluster status: {e:#}");
+            EXIT_FAILED
+        }
+    }
+}
+
 fn explain(a: &ExplainArgs) -> i32 {
     let config = match load(&a.config) {
         Ok(c) => c,
@@ -208,7 +252,7 @@ fn lookup(state: &crate::state::StateStore, target: &str) -> anyhow::Result<Vec<
     if found.is_empty() {
         anyhow::bail!(
             "nothing about {target} in the decision log of {}: it was never read under this config, or its record has left the fold window",
-            state.path().display()
+            state.describe()
         );
     }
     Ok(found.into_iter().map(|(_, e)| e).collect())
@@ -216,13 +260,15 @@ fn lookup(state: &crate::state::StateStore, target: &str) -> anyhow::Result<Vec<
 
 fn explain_text(config: &config::Config, a: &ExplainArgs) -> anyhow::Result<String> {
     use crate::explain::{Delivered, compare, render, render_comparison};
-    if !config.state_path.exists() {
-        anyhow::bail!(
+    let state = match &config.cluster {
+        // A cluster's decisions are in its shared store.
+        Some(cluster) => crate::state::StateStore::open_shared(&cluster.shared)?,
+        None if !config.state_path.exists() => anyhow::bail!(
             "no state store at {}: nothing was decided yet",
             config.state_path.display()
-        );
-    }
-    let state = crate::state::StateStore::open(&config.state_path)?;
+        ),
+        None => crate::state::StateStore::open(&config.state_path)?,
+    };
     let entries = lookup(&state, &a.target)?;
     let mut out = String::new();
     if a.replay {

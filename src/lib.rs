@@ -26,6 +26,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod dates;
 pub mod eval;

@@ -172,6 +172,10 @@ pub struct Page {
     pub fetch: Option<Box<FetchTrail>>,
 }
 
+/// Told of every input that leaves the pipeline for good, delivered to every sink or refused, as
+/// (source, key, raw_hash): in a cluster the message that carried it is acknowledged then.
+pub type Settle = Arc<dyn Fn(&str, &str, &str) + Send + Sync>;
+
 /// How a page was found and fetched: what `newsfold explain` says of the fetch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchTrail {

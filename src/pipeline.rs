@@ -29,7 +29,8 @@ use crate::stats::Stats;
 
 /// Runs until every source has finished (`Mode::Once`) or `shutdown` is cancelled and the
 /// pipeline has drained (`Mode::Daemon`). Set-up failures (state store, sinks) are errors; stage
-/// failures are in the report.
+/// failures are in the report. With `[cluster]`, the process is a member of the cluster instead
+/// (`cluster::run`).
 pub async fn run(
     config: &Config,
     mode: Mode,
@@ -37,64 +38,302 @@ pub async fn run(
     reload: Option<tokio::sync::mpsc::Receiver<()>>,
     stats: Arc<Stats>,
 ) -> anyhow::Result<RunReport> {
+    if let Some(cluster) = &config.cluster {
+        return crate::cluster::run(config, cluster, mode, shutdown, reload, stats).await;
+    }
     let state_path = config.state_path.clone();
     let state = tokio::task::spawn_blocking(move || StateStore::open(&state_path))
         .await
         .context("state store task failed")??;
     let state = Arc::new(state);
-    let cap = config.pipeline.channel_capacity.get();
+    let (back, page_tx) = Back::start(config, mode, &state, &stats, &shutdown, None).await?;
 
-    // Sinks first: nothing is read if a sink cannot open.
-    let mut sink_txs = Vec::new();
-    let mut threads: Vec<(String, JoinHandle<StageExit>)> = Vec::new();
-    let acks = Arc::new(Acks::new(config.sinks.len(), state.clone()));
-    let mut opened = Vec::new();
-    for spec in &config.sinks {
-        // Opening may block (a database connection, a synchronous client with its own runtime).
-        let s = spec.clone();
-        let sink = tokio::task::spawn_blocking(move || Sink::open(&s))
+    // The API, when configured, sees every queue through weak handles that do not keep it open.
+    let api_stop = CancellationToken::new();
+    let _stop_api_on_return = api_stop.clone().drop_guard();
+    if let Some(listen) = config.api_listen {
+        let api = api(config, &state, &stats, &shutdown, back.queues());
+        crate::api::serve(listen, api, api_stop.clone()).await?;
+    }
+    let refusal_writer = refusal_writer(config, &state, &stats)?;
+
+    // Sources last.
+    let mut sources = Supervisor::new(
+        source_ctx(config, mode, page_tx, &state, &stats, &shutdown),
+        config.fetch.clone(),
+    );
+    for spec in &config.sources {
+        sources.start(spec.clone())?;
+    }
+    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), mode = ?mode, "pipeline started");
+    if mode == Mode::Daemon {
+        crate::service::ready("running");
+    }
+    supervise(&mut sources, config.clone(), mode, &shutdown, reload).await;
+    // Dropping the supervisor drops the last page sender: the queues close in pipeline order.
+    let mut stages = source_exits(sources);
+    stages.extend(back.finish().await);
+    finish_refusals(&stats, refusal_writer).await;
+    Ok(RunReport {
+        stages,
+        ..stats.snapshot()
+    })
+}
+
+/// The sources' exits, by name, for the run report.
+pub(crate) fn source_exits(sources: Supervisor) -> Vec<(String, StageExit)> {
+    let mut stages: Vec<(String, StageExit)> = sources
+        .into_exits()
+        .into_iter()
+        .map(|(id, exit)| (format!("source {id}"), exit))
+        .collect();
+    stages.sort_by(|a, b| a.0.cmp(&b.0));
+    stages
+}
+
+/// What every source task shares: the door into the page queue `tx`.
+pub(crate) fn source_ctx(
+    config: &Config,
+    mode: Mode,
+    tx: async_channel::Sender<Page>,
+    state: &Arc<StateStore>,
+    stats: &Arc<Stats>,
+    shutdown: &CancellationToken,
+) -> SourceCtx {
+    SourceCtx {
+        tx,
+        state: state.clone(),
+        stats: stats.clone(),
+        max_page_bytes: config.pipeline.max_page_bytes,
+        mode,
+        shutdown: shutdown.clone(),
+        fetcher: None,
+        repeat_window: config.log.repeat_window,
+        sent: Default::default(),
+    }
+}
+
+/// What the API reads.
+pub(crate) fn api(
+    config: &Config,
+    state: &Arc<StateStore>,
+    stats: &Arc<Stats>,
+    shutdown: &CancellationToken,
+    queues: Vec<(String, crate::api::QueueLen)>,
+) -> crate::api::Api {
+    crate::api::Api {
+        stats: stats.clone(),
+        state: state.clone(),
+        sinks: config.sinks.clone(),
+        queues,
+        started: std::time::Instant::now(),
+        shutdown: shutdown.clone(),
+        token: config.api_token.as_ref().map(|t| Arc::from(t.0.as_str())),
+        limits: config.api_limits,
+        cluster: None,
+    }
+}
+
+/// The decision log's writer for refused inputs (records are logged by the fold stage).
+pub(crate) fn refusal_writer(
+    config: &Config,
+    state: &Arc<StateStore>,
+    stats: &Arc<Stats>,
+) -> anyhow::Result<Option<JoinHandle<()>>> {
+    if !config.decision_log {
+        return Ok(None);
+    }
+    let (refusal_tx, refusal_rx) = async_channel::bounded::<crate::explain::Refusal>(1024);
+    stats.log_refusals_to(refusal_tx);
+    let (state, keep) = (state.clone(), config.fold.limits.max_docs);
+    let handle = std::thread::Builder::new()
+        .name("decision-log".into())
+        .spawn(move || write_refusals(&refusal_rx, &state, keep))
+        .context("cannot start the decision log thread")?;
+    Ok(Some(handle))
+}
+
+/// Closes the refusal log and waits for its writer.
+pub(crate) async fn finish_refusals(stats: &Stats, writer: Option<JoinHandle<()>>) {
+    stats.close_refusals();
+    if let Some(writer) = writer {
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
+}
+
+/// The stages behind the page queue: scrape workers, the fold and the sinks, started back to
+/// front. In a cluster only the fold leader runs them, fed from the pages stream.
+pub(crate) struct Back {
+    scrape_threads: Vec<JoinHandle<StageExit>>,
+    fold: JoinHandle<StageExit>,
+    sinks: Vec<(String, JoinHandle<StageExit>)>,
+    templates_stop: std::sync::mpsc::Sender<()>,
+    template_saver: JoinHandle<()>,
+    acks: Arc<Acks>,
+    page_rx: async_channel::WeakReceiver<Page>,
+    scraped_rx: async_channel::WeakReceiver<Scraped>,
+    sink_rx: Vec<(String, async_channel::WeakReceiver<Arc<Delivery>>)>,
+}
+
+impl Back {
+    /// Opens the sinks (nothing is read if one cannot open), loads the fold index and the site
+    /// templates, and starts every stage; returns the page queue's sender. `settle` is told of
+    /// every input that leaves for good (delivered or refused).
+    pub(crate) async fn start(
+        config: &Config,
+        mode: Mode,
+        state: &Arc<StateStore>,
+        stats: &Arc<Stats>,
+        shutdown: &CancellationToken,
+        settle: Option<crate::model::Settle>,
+    ) -> anyhow::Result<(Back, async_channel::Sender<Page>)> {
+        let cap = config.pipeline.channel_capacity.get();
+        let mut sink_txs = Vec::new();
+        let mut sinks: Vec<(String, JoinHandle<StageExit>)> = Vec::new();
+        let acks = Arc::new(Acks::new(config.sinks.len(), state.clone(), settle.clone()));
+        let mut opened = Vec::new();
+        for spec in &config.sinks {
+            // Opening may block (a database connection, a synchronous client with its own runtime).
+            let s = spec.clone();
+            let sink = tokio::task::spawn_blocking(move || Sink::open(&s))
+                .await
+                .context("sink task failed")?
+                .with_context(|| format!("sink {}", spec.id));
+            let sink = match (sink, mode) {
+                (Ok(sink), _) => Some(sink),
+                // A batch run fails at once; a daemon starts, reports the sink down (`/readyz`,
+                // `newsfold_sink_up`) and its thread opens it when the server is back.
+                (Err(e), Mode::Once) => return Err(e),
+                (Err(e), Mode::Daemon) => {
+                    stats.sink_outage(&spec.id);
+                    tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "sink unavailable at start; retrying with backoff");
+                    None
+                }
+            };
+            opened.push((spec.clone(), sink));
+        }
+        let mut sink_rx = Vec::new();
+        for (spec, sink) in opened {
+            let (tx, rx) = async_channel::bounded::<Arc<Delivery>>(cap);
+            sink_txs.push(tx);
+            sink_rx.push((spec.id.clone(), rx.downgrade()));
+            let (acks, stats) = (acks.clone(), stats.clone());
+            let batch = config.pipeline.sink_batch.get();
+            let name = format!("sink {}", spec.id);
+            let retry = sinks::Retry {
+                shutdown: shutdown.clone(),
+                drain_timeout: config.pipeline.drain_timeout,
+                dead_letter: config.dead_letter_dir().join(format!("{}.jsonl", spec.id)),
+                linger: config.pipeline.sink_linger,
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("sink-{}", spec.id))
+                .spawn(move || {
+                    let exit = sinks::run(&spec, sink, rx, &acks, &stats, batch, &retry);
+                    stats.sink_stopped(&spec.id);
+                    exit
+                })
+                .context("cannot start sink thread")?;
+            sinks.push((name, handle));
+        }
+
+        // Fold: one thread owns the story index.
+        let folder = load_index(config, state).await?;
+        let (scraped_tx, scraped_rx) = async_channel::bounded::<Scraped>(cap);
+        let scraped_weak = scraped_rx.downgrade();
+        let fold = {
+            let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
+            let decision_log = config.decision_log;
+            std::thread::Builder::new()
+                .name("fold".into())
+                .spawn(move || {
+                    crate::fold::stage::run(folder, scraped_rx, sink_txs, &state, &stats, &acks, decision_log)
+                })
+                .context("cannot start fold thread")?
+        };
+
+        // Scrape workers share one queue, and the site templates they learn, which a thread of
+        // their own saves every TEMPLATE_SAVE and once the workers are done.
+        let state_for_templates = state.clone();
+        let saved = tokio::task::spawn_blocking(move || state_for_templates.load_templates())
             .await
-            .context("sink task failed")?
-            .with_context(|| format!("sink {}", spec.id));
-        let sink = match (sink, mode) {
-            (Ok(sink), _) => Some(sink),
-            // A batch run fails at once; a daemon starts, reports the sink down (`/readyz`,
-            // `newsfold_sink_up`) and its thread opens it when the server is back.
-            (Err(e), Mode::Once) => return Err(e),
-            (Err(e), Mode::Daemon) => {
-                stats.sink_outage(&spec.id);
-                tracing::warn!(stage = "sink", sink = %spec.id, error = %format!("{e:#}"), "sink unavailable at start; retrying with backoff");
-                None
-            }
+            .context("state store task failed")?
+            .context("cannot load the site templates from the state store")?;
+        let templates = Arc::new(std::sync::Mutex::new(crate::scrape::template::Templates::restore(
+            saved,
+        )));
+        let (templates_stop, templates_stopped) = std::sync::mpsc::channel::<()>();
+        let template_saver = {
+            let (state, templates) = (state.clone(), templates.clone());
+            std::thread::Builder::new()
+                .name("templates".into())
+                .spawn(move || save_templates(&templates_stopped, &templates, &state))
+                .context("cannot start the template thread")?
         };
-        opened.push((spec.clone(), sink));
-    }
-    let mut sink_rx_weak = Vec::new();
-    for (spec, sink) in opened {
-        let (tx, rx) = async_channel::bounded::<Arc<Delivery>>(cap);
-        sink_txs.push(tx);
-        sink_rx_weak.push((spec.id.clone(), rx.downgrade()));
-        let (acks, stats) = (acks.clone(), stats.clone());
-        let batch = config.pipeline.sink_batch.get();
-        let name = format!("sink {}", spec.id);
-        let retry = sinks::Retry {
-            shutdown: shutdown.clone(),
-            drain_timeout: config.pipeline.drain_timeout,
-            dead_letter: config.dead_letter_dir().join(format!("{}.jsonl", spec.id)),
-            linger: config.pipeline.sink_linger,
+        let (page_tx, page_rx) = async_channel::bounded::<Page>(cap);
+        let page_weak = page_rx.downgrade();
+        let mut scrape_threads = Vec::new();
+        for n in 0..config.pipeline.scrape_workers.get() {
+            let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
+            let (templates, settle) = (templates.clone(), settle.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("scrape-{n}"))
+                .spawn(move || crate::scrape::stage::run(rx, tx, &stats, &templates, settle.as_ref()))
+                .context("cannot start scrape thread")?;
+            scrape_threads.push(handle);
+        }
+        let back = Back {
+            scrape_threads,
+            fold,
+            sinks,
+            templates_stop,
+            template_saver,
+            acks,
+            page_rx: page_weak,
+            scraped_rx: scraped_weak,
+            sink_rx,
         };
-        let handle = std::thread::Builder::new()
-            .name(format!("sink-{}", spec.id))
-            .spawn(move || {
-                let exit = sinks::run(&spec, sink, rx, &acks, &stats, batch, &retry);
-                stats.sink_stopped(&spec.id);
-                exit
-            })
-            .context("cannot start sink thread")?;
-        threads.push((name, handle));
+        Ok((back, page_tx))
     }
 
-    // Fold: one thread owns the story index.
+    /// Every queue's length, for the API: `scrape` (the page queue), `fold`, `sink:ID`.
+    pub(crate) fn queues(&self) -> Vec<(String, crate::api::QueueLen)> {
+        use crate::api::queue_len;
+        let mut queues = vec![
+            ("scrape".to_string(), queue_len(self.page_rx.clone())),
+            ("fold".to_string(), queue_len(self.scraped_rx.clone())),
+        ];
+        queues.extend(
+            self.sink_rx
+                .iter()
+                .map(|(id, weak)| (format!("sink:{id}"), queue_len(weak.clone()))),
+        );
+        queues
+    }
+
+    /// Waits for every stage to drain (once the page queue's senders are gone) and returns their
+    /// exits in pipeline order: scrape, fold, sinks.
+    pub(crate) async fn finish(self) -> Vec<(String, StageExit)> {
+        let mut stages = vec![("scrape".to_string(), join_all(self.scrape_threads).await)];
+        drop(self.templates_stop);
+        let saver = self.template_saver;
+        let _ = tokio::task::spawn_blocking(move || saver.join()).await;
+        stages.push(("fold".into(), join_thread(self.fold).await));
+        for (name, handle) in self.sinks {
+            stages.push((name, join_thread(handle).await));
+        }
+        if self.acks.pending() > 0 {
+            tracing::warn!(
+                pending = self.acks.pending(),
+                "records not acknowledged by every sink; their pages will be read again"
+            );
+        }
+        stages
+    }
+}
+
+/// The story index as the state store holds it (documents past the window are evicted there).
+async fn load_index(config: &Config, state: &Arc<StateStore>) -> anyhow::Result<Folder> {
     let state_for_load = state.clone();
     let docs = tokio::task::spawn_blocking(move || state_for_load.load_docs())
         .await
@@ -103,13 +342,8 @@ pub async fn run(
     let mut folder = Folder::new(&config.fold);
     let mut evicted = Vec::new();
     for row in &docs {
-        let doc = IndexedDoc::from_row(row).map_err(|e| {
-            anyhow::anyhow!(
-                "state store {}: fold document {}: {e}",
-                config.state_path.display(),
-                row.record_id
-            )
-        })?;
+        let doc = IndexedDoc::from_row(row)
+            .map_err(|e| anyhow::anyhow!("state store {}: fold document {}: {e}", state.describe(), row.record_id))?;
         evicted.extend(folder.restore(&doc));
     }
     if !evicted.is_empty() {
@@ -125,152 +359,7 @@ pub async fn run(
         memory_bytes = folder.memory_bytes() as u64,
         "fold index loaded"
     );
-    let (scraped_tx, scraped_rx) = async_channel::bounded::<Scraped>(cap);
-    let scraped_rx_weak = scraped_rx.downgrade();
-    {
-        let (state, stats, acks) = (state.clone(), stats.clone(), acks.clone());
-        let decision_log = config.decision_log;
-        let handle = std::thread::Builder::new()
-            .name("fold".into())
-            .spawn(move || crate::fold::stage::run(folder, scraped_rx, sink_txs, &state, &stats, &acks, decision_log))
-            .context("cannot start fold thread")?;
-        threads.push(("fold".into(), handle));
-    }
-
-    // Scrape workers share one queue, and the site templates they learn, which a thread of their
-    // own saves every TEMPLATE_SAVE and once the workers are done.
-    let state_for_templates = state.clone();
-    let saved = tokio::task::spawn_blocking(move || state_for_templates.load_templates())
-        .await
-        .context("state store task failed")?
-        .context("cannot load the site templates from the state store")?;
-    let templates = Arc::new(std::sync::Mutex::new(crate::scrape::template::Templates::restore(
-        saved,
-    )));
-    let (templates_stop, templates_stopped) = std::sync::mpsc::channel::<()>();
-    let template_saver = {
-        let (state, templates) = (state.clone(), templates.clone());
-        std::thread::Builder::new()
-            .name("templates".into())
-            .spawn(move || save_templates(&templates_stopped, &templates, &state))
-            .context("cannot start the template thread")?
-    };
-    let (page_tx, page_rx) = async_channel::bounded::<Page>(cap);
-    let page_rx_weak = page_rx.downgrade();
-    let mut scrape_threads = Vec::new();
-    for n in 0..config.pipeline.scrape_workers.get() {
-        let (rx, tx, stats) = (page_rx.clone(), scraped_tx.clone(), stats.clone());
-        let templates = templates.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("scrape-{n}"))
-            .spawn(move || crate::scrape::stage::run(rx, tx, &stats, &templates))
-            .context("cannot start scrape thread")?;
-        scrape_threads.push(handle);
-    }
-    drop(page_rx);
-    drop(scraped_tx);
-
-    // The API, when configured, sees every queue through weak handles that do not keep it open.
-    let api_stop = CancellationToken::new();
-    let _stop_api_on_return = api_stop.clone().drop_guard();
-    if let Some(listen) = config.api_listen {
-        use crate::api::queue_len;
-        let mut queues = vec![
-            ("scrape".to_string(), queue_len(page_rx_weak)),
-            ("fold".to_string(), queue_len(scraped_rx_weak)),
-        ];
-        queues.extend(
-            sink_rx_weak
-                .into_iter()
-                .map(|(id, weak)| (format!("sink:{id}"), queue_len(weak))),
-        );
-        let api = crate::api::Api {
-            stats: stats.clone(),
-            state: state.clone(),
-            sinks: config.sinks.clone(),
-            queues,
-            started: std::time::Instant::now(),
-            shutdown: shutdown.clone(),
-            token: config.api_token.as_ref().map(|t| Arc::from(t.0.as_str())),
-            limits: config.api_limits,
-        };
-        crate::api::serve(listen, api, api_stop.clone()).await?;
-    }
-
-    // The decision log's writer for refused inputs (records are logged by the fold stage).
-    let refusal_writer = if config.decision_log {
-        let (refusal_tx, refusal_rx) = async_channel::bounded::<crate::explain::Refusal>(1024);
-        stats.log_refusals_to(refusal_tx);
-        let (state, keep) = (state.clone(), config.fold.limits.max_docs);
-        let handle = std::thread::Builder::new()
-            .name("decision-log".into())
-            .spawn(move || write_refusals(&refusal_rx, &state, keep))
-            .context("cannot start the decision log thread")?;
-        Some(handle)
-    } else {
-        None
-    };
-
-    // Sources last.
-    let ctx = SourceCtx {
-        tx: page_tx,
-        state: state.clone(),
-        stats: stats.clone(),
-        max_page_bytes: config.pipeline.max_page_bytes,
-        mode,
-        shutdown: shutdown.clone(),
-        fetcher: None,
-        repeat_window: config.log.repeat_window,
-        sent: Default::default(),
-    };
-    let mut sources = Supervisor::new(ctx, config.fetch.clone());
-    for spec in &config.sources {
-        sources.start(spec.clone())?;
-    }
-    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(), mode = ?mode, "pipeline started");
-    if mode == Mode::Daemon {
-        crate::service::ready("running");
-    }
-    supervise(&mut sources, config.clone(), mode, &shutdown, reload).await;
-    // Dropping the supervisor drops the last page sender: the queues close in pipeline order.
-    let mut stages: Vec<(String, StageExit)> = sources
-        .into_exits()
-        .into_iter()
-        .map(|(id, exit)| (format!("source {id}"), exit))
-        .collect();
-    stages.sort_by(|a, b| a.0.cmp(&b.0));
-    let scrape_exit = join_all(scrape_threads).await;
-    stages.push(("scrape".into(), scrape_exit));
-    drop(templates_stop);
-    let _ = tokio::task::spawn_blocking(move || template_saver.join()).await;
-    for (name, handle) in threads.into_iter().rev() {
-        let exit = join_thread(handle).await;
-        stages.push((name, exit));
-    }
-    // Pipeline order: sources, scrape, fold, sinks.
-    let fold_pos = stages.iter().position(|(n, _)| n == "fold");
-    if let Some(pos) = fold_pos {
-        let fold = stages.remove(pos);
-        let scrape_pos = stages
-            .iter()
-            .position(|(n, _)| n == "scrape")
-            .map_or(stages.len(), |p| p + 1);
-        stages.insert(scrape_pos, fold);
-    }
-    stats.close_refusals();
-    if let Some(writer) = refusal_writer {
-        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-    }
-    if acks.pending() > 0 {
-        tracing::warn!(
-            pending = acks.pending(),
-            "records not acknowledged by every sink; their pages will be read again"
-        );
-    }
-    Ok(RunReport {
-        stages,
-        ..stats.snapshot()
-    })
+    Ok(folder)
 }
 
 /// Waits for the sources: in `once` until each has made its pass; in `run` until shutdown, applying
@@ -399,8 +488,6 @@ async fn join_all(handles: Vec<JoinHandle<StageExit>>) -> StageExit {
     exit
 }
 
-/// Writes refused inputs to the decision log in small batches until the channel closes. A write
-/// failure is logged (once per run) and the entries dropped: the counters still have them.
 /// How often learnt site templates are saved while the scrape stage runs.
 const TEMPLATE_SAVE: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -433,6 +520,8 @@ fn save_templates(
     }
 }
 
+/// Writes refused inputs to the decision log in small batches until the channel closes. A write
+/// failure is logged (once per run) and the entries dropped: the counters still have them.
 fn write_refusals(rx: &async_channel::Receiver<crate::explain::Refusal>, state: &StateStore, keep: usize) {
     let mut failed = false;
     while let Ok(first) = rx.recv_blocking() {

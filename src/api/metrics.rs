@@ -92,6 +92,31 @@ fn describe() {
     );
     describe_gauge!("newsfold_sink_queue_depth", "Deliveries waiting in a sink's queue.");
     describe_gauge!(
+        "newsfold_cluster_members",
+        "Live members of the cluster, as this member last saw them."
+    );
+    describe_gauge!(
+        "newsfold_cluster_partitions",
+        "Partitions of the sources (sources sharing a host are one)."
+    );
+    describe_gauge!(
+        "newsfold_cluster_partitions_held",
+        "Partitions this member holds a lease on."
+    );
+    describe_gauge!("newsfold_cluster_fold_leader", "1 while this member leads the fold.");
+    describe_counter!(
+        "newsfold_cluster_pages_published_total",
+        "Pages this member published to the pages stream."
+    );
+    describe_counter!(
+        "newsfold_cluster_redeliveries_total",
+        "Pages the stream delivered to this member's fold again (a leader died or was slow)."
+    );
+    describe_counter!(
+        "newsfold_cluster_dead_letters_total",
+        "Pages this member's fold kept as dead letters."
+    );
+    describe_gauge!(
         "newsfold_sink_up",
         "1 unless the sink's last write failed or its thread stopped."
     );
@@ -172,4 +197,16 @@ fn publish(api: &Api) {
     gauge!("newsfold_fold_index_documents").set(r.index.documents as f64);
     gauge!("newsfold_fold_index_bytes").set(r.index.memory_bytes as f64);
     gauge!("newsfold_uptime_seconds").set(api.started.elapsed().as_secs_f64());
+    if let Some(c) = &api.cluster {
+        use std::sync::atomic::Ordering::Relaxed;
+        let me = [Label::new("member", c.name.clone())];
+        let members = c.members.lock().unwrap_or_else(|e| e.into_inner()).len();
+        gauge!("newsfold_cluster_members", me.iter()).set(members as f64);
+        gauge!("newsfold_cluster_partitions", me.iter()).set(c.partitions.load(Relaxed) as f64);
+        gauge!("newsfold_cluster_partitions_held", me.iter()).set(c.partitions_held.load(Relaxed) as f64);
+        gauge!("newsfold_cluster_fold_leader", me.iter()).set(if c.leader.load(Relaxed) { 1.0 } else { 0.0 });
+        counter!("newsfold_cluster_pages_published_total", me.iter()).absolute(c.published.load(Relaxed));
+        counter!("newsfold_cluster_redeliveries_total", me.iter()).absolute(c.redelivered.load(Relaxed));
+        counter!("newsfold_cluster_dead_letters_total", me.iter()).absolute(c.dead_letters.load(Relaxed));
+    }
 }

@@ -59,6 +59,8 @@ pub struct Api {
     /// The bearer token requests must carry (all but `/healthz`), when set.
     pub token: Option<Arc<str>>,
     pub limits: crate::config::ApiLimits,
+    /// This member's part in a cluster, when it is one.
+    pub cluster: Option<Arc<crate::cluster::Gauges>>,
 }
 
 struct Shared {

@@ -47,6 +47,9 @@ pub fn render(api: &Api, now: DateTime<Utc>) -> String {
         report.index.documents,
         bytes(report.index.memory_bytes)
     );
+    if let Some(c) = &api.cluster {
+        cluster(&mut h, c);
+    }
     sources(&mut h, &report, now);
     chart(&mut h, &recent.per_minute(now));
     sinks(&mut h, api, &report);
@@ -61,6 +64,26 @@ pub fn render(api: &Api, now: DateTime<Utc>) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// This member's part in its cluster, and the members it saw last.
+fn cluster(h: &mut String, c: &crate::cluster::Gauges) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let members = c.members.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let _ = write!(
+        h,
+        "<h2>Cluster</h2><p id=\"cluster\">member <b>{}</b>{} · {} of {} partitions · {} pages published</p>\
+         <ul id=\"members\">",
+        escape(&c.name),
+        if c.leader.load(Relaxed) { " · fold leader" } else { "" },
+        c.partitions_held.load(Relaxed),
+        c.partitions.load(Relaxed),
+        c.published.load(Relaxed)
+    );
+    for m in &members {
+        let _ = write!(h, "<li>{}</li>", escape(m));
+    }
+    h.push_str("</ul>");
 }
 
 fn sources(h: &mut String, r: &RunReport, now: DateTime<Utc>) {

@@ -34,7 +34,7 @@ use crate::sources::SourceSpec;
 pub const EXIT_CONFIG: i32 = 78;
 
 /// The sections a config file may have.
-const SECTIONS: &str = "`state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`";
+const SECTIONS: &str = "`state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `cluster`, `sources`, `sinks`";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,6 +54,8 @@ pub struct Config {
     pub fetch: FetchSettings,
     pub sources: Vec<SourceSpec>,
     pub sinks: Vec<SinkSpec>,
+    /// `[cluster]`: this process is a member of a cluster (`cluster::run`).
+    pub cluster: Option<crate::cluster::ClusterSettings>,
 }
 
 impl Config {
@@ -98,7 +100,7 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     let mut state = RawState::default();
     let (mut api, mut log, mut pipeline) = (RawApi::default(), RawLog::default(), RawPipeline::default());
     let (mut fold, mut fetch) = (RawFold::default(), RawFetch::default());
-    let (mut sources, mut sinks) = (None, None);
+    let (mut sources, mut sinks, mut cluster) = (None, None, None);
     // A section that fails to parse keeps its defaults; its error is already recorded.
     for (k, v) in doc.into_inner() {
         match k.get_ref().as_ref() {
@@ -108,6 +110,7 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
             "pipeline" => pipeline = cx.section("pipeline", v).unwrap_or(pipeline),
             "fold" => fold = cx.section("fold", v).unwrap_or(fold),
             "fetch" => fetch = cx.section("fetch", v).unwrap_or(fetch),
+            "cluster" => cluster = cx.section::<crate::cluster::RawCluster>("cluster", v),
             "sources" => sources = Some(v),
             "sinks" => sinks = Some(v),
             other => cx.error_at(
@@ -132,6 +135,7 @@ pub fn from_str(text: &str, file: &Path) -> Result<Config, ConfigErrors> {
             .map(|v| crate::sources::build_all(&mut cx, v, &fetch))
             .unwrap_or_default(),
         sinks: sinks.map(|v| crate::sinks::build_all(&mut cx, v)).unwrap_or_default(),
+        cluster: cluster.and_then(|raw| crate::cluster::ClusterSettings::build(&mut cx, raw)),
         fetch,
     };
     // An empty list is an error unless its entries are missing because they failed to parse.
@@ -260,7 +264,7 @@ mod tests {
             vec![
                 "c.toml:1:1: sources: no sources configured: add at least one [sources.NAME] table".to_string(),
                 "c.toml:1:1: sinks: no sinks configured: add at least one [sinks.NAME] table".to_string(),
-                "c.toml:1:2: colour: unknown section `colour`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`".to_string(),
+                "c.toml:1:2: colour: unknown section `colour`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `cluster`, `sources`, `sinks`".to_string(),
             ]
         );
         let e = errors("[state\n");

@@ -383,7 +383,15 @@ pub fn api_token(cx: &mut Cx<'_>, raw: &RawApi) -> Option<Secret> {
 }
 
 pub fn api(cx: &mut Cx<'_>, raw: &RawApi) -> Option<std::net::SocketAddr> {
-    let l = raw.listen.as_deref()?;
+    let l = match super::env::expand(raw.listen.as_deref()?) {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in errors {
+                cx.error("api.listen", e);
+            }
+            return None;
+        }
+    };
     match l.parse::<std::net::SocketAddr>() {
         Ok(a) => Some(a),
         Err(_) => {
@@ -391,7 +399,7 @@ pub fn api(cx: &mut Cx<'_>, raw: &RawApi) -> Option<std::net::SocketAddr> {
                 "api.listen",
                 format!(
                     "{} is not an address and port, e.g. \"127.0.0.1:9464\"",
-                    super::preview(l)
+                    super::preview(&l)
                 ),
             );
             None

@@ -93,6 +93,7 @@ pub fn run(
     tx: async_channel::Sender<Scraped>,
     stats: &Stats,
     templates: &std::sync::Mutex<super::template::Templates>,
+    settle: Option<&crate::model::Settle>,
 ) -> StageExit {
     while let Ok(page) = rx.recv_blocking() {
         let started = std::time::Instant::now();
@@ -131,6 +132,9 @@ pub fn run(
             Err(e) => {
                 tracing::warn!(stage = "scrape", source = %page.source, location = %page.location, kind = e.kind().as_str(), error = %e, "page refused");
                 stats.scrape_refused(&page.source, e.kind(), &format!("{}: {e}", page.location));
+                if let Some(settle) = settle {
+                    settle(&page.source, &page.key, &page.raw_hash);
+                }
             }
         }
     }

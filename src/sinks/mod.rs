@@ -187,6 +187,7 @@ pub struct Acks {
     sinks: usize,
     pending: Mutex<HashMap<String, Pending>>,
     state: Arc<StateStore>,
+    settle: Option<crate::model::Settle>,
 }
 
 /// A delivery some sinks have not acknowledged yet.
@@ -198,11 +199,12 @@ struct Pending {
 }
 
 impl Acks {
-    pub fn new(sinks: usize, state: Arc<StateStore>) -> Acks {
+    pub fn new(sinks: usize, state: Arc<StateStore>, settle: Option<crate::model::Settle>) -> Acks {
         Acks {
             sinks,
             pending: Mutex::new(HashMap::new()),
             state,
+            settle,
         }
     }
 
@@ -247,7 +249,13 @@ impl Acks {
         if complete.is_empty() {
             return Ok(());
         }
-        self.state.mark_delivered(&complete, &acks)
+        self.state.mark_delivered(&complete, &acks)?;
+        if let Some(settle) = &self.settle {
+            for r in &complete {
+                settle(&r.source, &r.key, &r.raw_hash);
+            }
+        }
+        Ok(())
     }
 
     /// Deliveries not yet acknowledged by every sink.

@@ -81,24 +81,30 @@ impl PostgresSettings {
         }
     }
 
-    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawPostgresSink) -> Option<(PostgresSettings, DuplicatePolicy)> {
-        let url_key = format!("{key}.url");
-        let url = cx.expand_env(&url_key, &raw.url);
+    /// The URL at `url_key` (`${VAR}` expanded) split into the connection string, its TLS mode
+    /// and `sslrootcert`; errors reported at `url_key`, never with the password.
+    pub fn parse_url(cx: &mut Cx<'_>, url_key: &str, url: &str) -> Option<(String, Tls, Option<String>)> {
+        let url = cx.expand_env(url_key, url);
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            cx.error(&url_key, "must start with postgres:// or postgresql://");
+            cx.error(url_key, "must start with postgres:// or postgresql://");
             return None;
         }
         let (url, tls, root) = match split_tls(&url) {
             Ok(t) => t,
             Err(e) => {
-                cx.error(&url_key, e);
+                cx.error(url_key, e);
                 return None;
             }
         };
         if let Err(e) = url.parse::<tokio_postgres::Config>() {
             // tokio-postgres names the option, never the password.
-            cx.error(&url_key, format!("{} is not a PostgreSQL URL: {e}", redact(&url)));
+            cx.error(url_key, format!("{} is not a PostgreSQL URL: {e}", redact(&url)));
         }
+        Some((url, tls, root))
+    }
+
+    pub fn build(cx: &mut Cx<'_>, key: &str, raw: RawPostgresSink) -> Option<(PostgresSettings, DuplicatePolicy)> {
+        let (url, tls, root) = Self::parse_url(cx, &format!("{key}.url"), &raw.url)?;
         let timeout = raw.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             cx.error(&format!("{key}.timeout"), "must be longer than zero");
@@ -154,7 +160,7 @@ impl PostgresSettings {
         })
     }
 
-    fn tls_config(&self) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
+    pub(crate) fn tls_config(&self) -> anyhow::Result<Option<Arc<rustls::ClientConfig>>> {
         if self.tls == Tls::Disable {
             return Ok(None);
         }
@@ -296,7 +302,7 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -304,7 +310,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Connects, with the connection's task spawned on the current runtime.
-async fn connect(settings: &PostgresSettings, tls: Option<&Arc<rustls::ClientConfig>>) -> anyhow::Result<Client> {
+pub(crate) async fn connect(
+    settings: &PostgresSettings,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> anyhow::Result<Client> {
     let target = redact(&settings.url);
     let mut config: tokio_postgres::Config = settings.url.parse().with_context(|| format!("invalid URL {target}"))?;
     config.connect_timeout(settings.timeout);

@@ -48,6 +48,37 @@ pub struct SourceSpec {
     pub kind: SourceKind,
 }
 
+impl SourceSpec {
+    /// The source's extraction rules, if it has any.
+    pub fn rules(&self) -> Option<Arc<crate::scrape::rules::Rules>> {
+        match &self.kind {
+            SourceKind::Files(_) => None,
+            SourceKind::Http(h) => h.extract.clone(),
+        }
+    }
+
+    /// The hosts the source may request (its configured URLs' and `allow_hosts`, lowercase,
+    /// without `www.`): every request it makes goes to one of them. None for a folder.
+    pub fn hosts(&self) -> Vec<String> {
+        match &self.kind {
+            SourceKind::Files(_) => Vec::new(),
+            SourceKind::Http(h) => {
+                let configured = h.discover.configured().into_iter().filter_map(|u| u.host_str());
+                let mut hosts: Vec<String> = configured
+                    .chain(h.allow_hosts.iter().map(String::as_str))
+                    .map(|host| {
+                        let host = host.to_ascii_lowercase();
+                        host.strip_prefix("www.").map(str::to_string).unwrap_or(host)
+                    })
+                    .collect();
+                hosts.sort();
+                hosts.dedup();
+                hosts
+            }
+        }
+    }
+}
+
 /// Each kind's validated settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {

@@ -115,6 +115,11 @@ impl Supervisor {
         self.tasks.is_empty()
     }
 
+    /// Whether a task of source `id` runs (or is still stopping).
+    pub fn is_running(&self, id: &str) -> bool {
+        self.running.contains_key(id)
+    }
+
     /// Stops every source.
     pub fn stop_all(&self) {
         self.all.cancel();

@@ -76,6 +76,13 @@ fn example_config_documents_every_key() {
     check("pipeline", table("pipeline"), fields_of::<RawPipeline>());
     check("fold", table("fold"), fields_of::<RawFold>());
     check("fetch", table("fetch"), fields_of::<RawFetch>());
+    // Shown commented out: the example runs on the embedded default.
+    let cluster = doc
+        .get("cluster")
+        .and_then(|v| v.as_table())
+        .cloned()
+        .unwrap_or_default();
+    check("cluster", &cluster, fields_of::<newsfold::cluster::RawCluster>());
     let typed = |section: &str, kind: &str| {
         table(section)
             .values()
@@ -168,7 +175,7 @@ x = 1
         "c.toml:12:8: sources.b.path: invalid type: integer `42`, expected path string",
         "c.toml:15:8: sources.c.type: unknown source type `rss`, expected one of `files`, `feed`, `sitemap`, `listing`, `pages`",
         "c.toml:20:14: sinks.out.duplicates: unknown variant `sometimes`, expected `mark` or `drop`",
-        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `sources`, `sinks`",
+        "c.toml:22:2: extra: unknown section `extra`, expected one of `state`, `api`, `log`, `pipeline`, `fold`, `fetch`, `cluster`, `sources`, `sinks`",
     ];
     assert_eq!(got, want);
 }

@@ -1,5 +1,7 @@
 //! The one integration-test binary. Each module says what belongs in it:
 //! - `cli`: the real `newsfold` binary end to end (once, run, check, bad inputs, restarts).
+//! - `cluster`: three and four `newsfold run` members sharing local sites over the real NATS and
+//!   PostgreSQL, with kill -9 of a worker and of the fold leader.
 //! - `config`: config errors and the completeness of `config/example.toml`.
 //! - `scrape`: data-driven scrape fixtures, including every seed page.
 //! - `fold`: fold decisions on the seeds in every arrival order, the dev set, the index bounds.
@@ -16,6 +18,7 @@
 //! - `web`: a loopback HTTP server with hostile routes, for `fetch` and the fetch benchmark.
 
 mod cli;
+mod cluster;
 mod config;
 mod faults;
 mod fetch;

@@ -111,7 +111,7 @@ pub(crate) fn client() -> reqwest::blocking::Client {
         .expect("client")
 }
 
-fn get(url: &str) -> (u16, String) {
+pub(crate) fn get(url: &str) -> (u16, String) {
     let r = client().get(url).send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = r.status().as_u16();
     (status, r.text().expect("body"))
@@ -119,7 +119,7 @@ fn get(url: &str) -> (u16, String) {
 
 /// The value of one sample in Prometheus text, e.g. `newsfold_fold_index_documents` or
 /// `newsfold_source_pages_read_total{source="pages"}`.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|l| {
         let (name, value) = l.rsplit_once(' ')?;
         (name == series).then(|| value.parse().expect("a number"))
@@ -904,6 +904,26 @@ fn the_deploy_configs_pass_check_and_the_image_copies_what_exists() {
         assert!(yaml.contains(service), "compose.yaml defines {service}");
     }
     assert!(yaml.contains("./compose.toml:/etc/newsfold/compose.toml:ro"));
+    // The three-member cluster: its config passes check, JetStream fsyncs before acknowledging.
+    for service in ["  member-1:", "  member-2:", "  member-3:"] {
+        assert!(yaml.contains(service), "compose.yaml defines {service}");
+    }
+    let cluster = std::fs::read_to_string(repo.join("deploy/cluster.toml")).expect("cluster.toml");
+    let local = dir.path().join("cluster.toml");
+    std::fs::write(
+        &local,
+        cluster.replace("/srv/seeds", &repo.join("seeds").display().to_string()),
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_newsfold"))
+        .args(["check", "--config", local.to_str().expect("utf-8")])
+        .env("NEWSFOLD_MEMBER", "member-1")
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(0), "{}", crate::util::text(&out));
+    let nats = std::fs::read_to_string(repo.join("deploy/nats-server.conf")).expect("nats-server.conf");
+    assert!(nats.contains("sync_interval: always"), "{nats}");
+    assert!(yaml.contains("./nats-server.conf:/etc/nats/nats-server.conf:ro"));
     let dockerfile = std::fs::read_to_string(repo.join("deploy/Dockerfile")).expect("Dockerfile");
     assert!(dockerfile.contains("\nUSER newsfold"), "runs as a non-root user");
     assert!(dockerfile.contains("VOLUME [\"/var/lib/newsfold\"]"));

@@ -440,7 +440,7 @@ fn run_sink(
 ) {
     use std::sync::Arc;
     let state = Arc::new(newsfold::state::StateStore::open(&ws.path().join("state.sqlite")).unwrap());
-    let acks = newsfold::sinks::Acks::new(1, state.clone());
+    let acks = newsfold::sinks::Acks::new(1, state.clone(), None);
     let stats = newsfold::stats::Stats::default();
     let (tx, rx) = async_channel::bounded(8);
     for r in records {
@@ -703,7 +703,7 @@ fn a_linger_time_gathers_records_into_one_batch() {
         let ws = Workspace::new();
         let spec = webhook_spec(&server.url, None);
         let state = Arc::new(StateStore::open(&ws.path().join("state.sqlite")).unwrap());
-        let acks = Arc::new(Acks::new(1, state));
+        let acks = Arc::new(Acks::new(1, state, None));
         let (tx, rx) = async_channel::bounded(8);
         let retry = Retry {
             shutdown: tokio_util::sync::CancellationToken::new(),

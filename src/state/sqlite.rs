@@ -1,4 +1,4 @@
-//! The embedded state store (SQLite): which inputs are done, and the fold index's documents.
+//! The embedded state store's backend (SQLite): which inputs are done, and the fold index's documents.
 //!
 //! An input is "done" only once every sink has acknowledged its record, so a crash before that
 //! re-reads it on the next start (at-least-once delivery; record ids make replays idempotent).
@@ -17,16 +17,18 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::fold::row::DocRow;
 use crate::model::Receipt;
 
+use super::{FoldChange, SinkAck, StoryFilter, text_prefix};
+
 const SCHEMA_VERSION: i64 = 3;
 
-pub struct StateStore {
+pub struct Sqlite {
     path: PathBuf,
     conn: Mutex<Connection>,
 }
 
-impl StateStore {
+impl Sqlite {
     /// Opens (creating if needed) the store at `path`, with its folder.
-    pub fn open(path: &Path) -> anyhow::Result<StateStore> {
+    pub fn open(path: &Path) -> anyhow::Result<Sqlite> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create state folder {}", dir.display()))?;
         }
@@ -95,7 +97,7 @@ impl StateStore {
             migrate_fold_docs(&conn, version)
                 .with_context(|| format!("cannot migrate state store {}", path.display()))?;
         }
-        Ok(StateStore {
+        Ok(Sqlite {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
         })
@@ -181,11 +183,6 @@ impl StateStore {
             )?;
         }
         Ok(())
-    }
-
-    /// Marks inputs done, in one transaction.
-    pub fn mark_done(&self, receipts: &[Receipt]) -> anyhow::Result<()> {
-        self.mark_delivered(receipts, &[])
     }
 
     /// Marks inputs done with when each sink acknowledged their records, in one transaction.
@@ -542,125 +539,6 @@ fn migrate_fold_docs(conn: &Connection, version: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    #[test]
-    fn remembers_done_inputs_and_fold_docs_across_opens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/state.sqlite");
-        use crate::fold::index::IndexedDoc;
-        use crate::model::{Lang, Relation};
-        let doc = IndexedDoc {
-            record_id: "r1".into(),
-            story_id: "r1".into(),
-            relation: Relation::Translation,
-            duplicate_of: Some("r0".into()),
-            lang: Some(Lang::Fr),
-            content_hash: "h".into(),
-            location: "/x/a.txt".into(),
-            original_url: None,
-            alternates: Vec::new(),
-            features: vec![1, u32::MAX, 42],
-            order: vec![0, 1, 2],
-            sketch: crate::fold::minhash::sketch("một hai ba bốn năm sáu bảy tám chín mười"),
-            event_day: Some((1, 19)),
-            event_id: "r1".into(),
-            at: 1_700_000_000,
-        };
-        {
-            let s = StateStore::open(&path).unwrap();
-            assert!(!s.is_done("seeds", "a.txt", "h1").unwrap());
-            let row = doc.to_row();
-            let change = || FoldChange {
-                doc: Some(&row),
-                moved: &[],
-                evicted: &[],
-                log: None,
-            };
-            // Twice: a replayed decision keeps one document.
-            s.commit_folds(&[change()]).unwrap();
-            s.commit_folds(&[change()]).unwrap();
-            // Delivered once indexed, as the fold stage orders it.
-            let acks = ["out", "pg"].map(|sink| SinkAck {
-                record_id: "r1".into(),
-                sink: Arc::from(sink),
-                at: format!("2026-12-01T10:00:0{}.000Z", sink.len()),
-            });
-            s.mark_delivered(
-                &[Receipt {
-                    source: Arc::from("seeds"),
-                    key: "a.txt".into(),
-                    raw_hash: "h1".into(),
-                    record_id: "r1".into(),
-                    alias: Some("b.txt".into()),
-                }],
-                &acks,
-            )
-            .unwrap();
-        }
-        let s = StateStore::open(&path).unwrap();
-        assert!(s.is_done("seeds", "a.txt", "h1").unwrap());
-        assert!(!s.is_done("seeds", "a.txt", "h2").unwrap());
-        assert!(s.is_done("seeds", "b.txt", "h1").unwrap(), "the alias is done too");
-        assert!(s.done_age("seeds", "a.txt").unwrap().is_some_and(|a| a < 60));
-        assert_eq!(s.done_age("seeds", "c.txt").unwrap(), None);
-        let v = crate::fetch::Validators {
-            etag: Some("\"abc\"".into()),
-            last_modified: None,
-        };
-        s.save_validators("https://a.vn/rss", &v).unwrap();
-        assert_eq!(s.validators("https://a.vn/rss").unwrap(), v);
-        assert!(s.validators("https://b.vn/rss").unwrap().is_empty());
-        assert_eq!(s.load_docs().unwrap(), vec![doc.to_row()]);
-        let at = |n: u8| format!("2026-12-01T10:00:0{n}.000Z");
-        assert_eq!(s.acks("r1").unwrap(), [("pg".into(), at(2)), ("out".into(), at(3))]);
-        let orphan = SinkAck {
-            record_id: "r9".into(),
-            sink: Arc::from("out"),
-            at: at(4),
-        };
-        s.mark_delivered(&[], &[orphan]).unwrap();
-        assert!(
-            s.acks("r9").unwrap().is_empty(),
-            "no acknowledgement outlives its document"
-        );
-        s.delete_docs(&[doc.record_id]).unwrap();
-        assert!(s.load_docs().unwrap().is_empty());
-        assert!(
-            s.acks("r1").unwrap().is_empty(),
-            "acknowledgements go with their document"
-        );
-    }
-}
-
-/// What `/stories` filters on; `None` is no filter. Dates are `YYYY-MM-DD` (decision day, UTC).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoryFilter {
-    pub source: Option<String>,
-    pub lang: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub text: Option<String>,
-}
-
-/// What of a body the text index keeps: its first `TEXT_INDEXED` bytes (at a character
-/// boundary), where a news article names its who, where and what.
-pub const TEXT_INDEXED: usize = 1_000;
-
-fn text_prefix(body: &str) -> &str {
-    if body.len() <= TEXT_INDEXED {
-        return body;
-    }
-    let mut end = TEXT_INDEXED;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    &body[..end]
-}
-
 /// Words as an FTS5 query that cannot be a syntax error: each a quoted string, all required.
 fn fts_query(text: &str) -> String {
     text.split_whitespace()
@@ -668,23 +546,6 @@ fn fts_query(text: &str) -> String {
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// One fold decision to persist (`StateStore::commit_folds`).
-pub struct FoldChange<'a> {
-    pub doc: Option<&'a DocRow>,
-    pub moved: &'a [crate::fold::row::Moved],
-    pub evicted: &'a [String],
-    /// The decision log entry and the record's body (for the text index).
-    pub log: Option<(&'a crate::explain::Entry, &'a str)>,
-}
-
-/// One sink's acknowledgement of one record (RFC 3339, UTC).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SinkAck {
-    pub record_id: String,
-    pub sink: std::sync::Arc<str>,
-    pub at: String,
 }
 
 /// Deleting evicted documents with their decision log entries, text and acknowledgements.

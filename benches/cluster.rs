@@ -1,0 +1,205 @@
+//! Cluster benchmark: the same crawl by the embedded default (`once`), by a one-member cluster
+//! and by a three-member cluster, in one run on this machine.
+//!
+//! `cargo bench --bench cluster -- HOSTS PAGES DELAY_MS MEMBERS` (bench/cluster.sh builds the
+//! release binary and checks NATS and PostgreSQL). Each mode crawls a fresh set of HOSTS local
+//! sites (sitemaps, one request at a time per host, DELAY_MS between requests to a host) into a
+//! JSON Lines sink. The embedded run is timed by GNU time; a cluster run lasts from the first
+//! member's start to the last record, and each member's CPU time and peak RSS are read from
+//! /proc just before it is stopped. Prints pages/s, CPU seconds per 1,000 pages (all members
+//! together), the largest member's peak RSS, and cluster CPU per page against the embedded one.
+
+// Shared with the integration tests, which use all of it.
+#[allow(dead_code)]
+#[path = "../tests/it/web.rs"]
+mod web;
+
+#[allow(dead_code)]
+#[path = "support/sites.rs"]
+mod sites;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sites::{Measured, lines, politeness, sites, timed, vocabulary};
+
+/// A member's CPU seconds and peak RSS (KiB) so far, from /proc.
+fn usage(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 11 and 12 after the name and state.
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu, hwm)
+}
+
+fn sources(sitemaps: &[String], delay_ms: u64) -> String {
+    sitemaps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "[sources.h{i}]\ntype = \"sitemap\"\nurl = \"{s}\"\ninterval = \"1h\"\nmin_delay = \"{delay_ms}ms\"\nmax_concurrency = 1\n"
+            )
+        })
+        .collect()
+}
+
+/// Runs `members` members until `pages` records are out; (measured, politeness checked by the caller).
+fn cluster(binary: &Path, dir: &Path, config: &str, members: usize, pages: usize) -> Measured {
+    std::fs::write(dir.join("newsfold.toml"), config).expect("config");
+    let started = Instant::now();
+    let mut children: Vec<Child> = (0..members)
+        .map(|m| {
+            let log = std::fs::File::create(dir.join(format!("member{m}.log"))).expect("log");
+            Command::new(binary)
+                .args(["run", "--config", "newsfold.toml", "--log-level", "warn"])
+                .env("NEWSFOLD_MEMBER", format!("bench{m}"))
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start a member")
+        })
+        .collect();
+    let out = dir.join("records.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while lines(&out) < pages {
+        assert!(Instant::now() < deadline, "the cluster did not finish within an hour");
+        for c in &mut children {
+            if let Ok(Some(status)) = c.try_wait() {
+                panic!("a member exited early ({status}): see {}", dir.display());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let (mut cpu, mut peak_kb) = (0.0, 0);
+    for c in &children {
+        let (c_cpu, c_peak) = usage(c.id());
+        cpu += c_cpu;
+        peak_kb = peak_kb.max(c_peak);
+    }
+    for c in &mut children {
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+    }
+    for c in &mut children {
+        let _ = c.wait();
+    }
+    Measured {
+        pages: lines(&out),
+        wall,
+        cpu,
+        peak_kb,
+    }
+}
+
+fn cleanup(pg: &str, nats: &str, prefix: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        if let Ok(client) = async_nats::connect(nats).await {
+            let js = async_nats::jetstream::new(client);
+            let _ = js.delete_stream(format!("{prefix}_pages")).await;
+            let _ = js.delete_key_value(format!("{prefix}_leases")).await;
+            let _ = js.delete_key_value(format!("{prefix}_members")).await;
+        }
+    });
+    if let Ok(mut db) = postgres::Client::connect(pg, postgres::NoTls) {
+        let _ = db.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {p}_done, {p}_site_templates, {p}_acks, {p}_fold_rows, {p}_decisions, {p}_http_cache, {p}_fence, {p}_dead_letters",
+            p = prefix
+        ));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let hosts: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let pages: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let delay_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let members: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let pg =
+        std::env::var("NEWSFOLD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let nats = std::env::var("NEWSFOLD_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let per_host = pages / hosts;
+    let pages = per_host * hosts;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let binary = repo.join("target/release/newsfold");
+    let words = vocabulary(&repo);
+    println!(
+        "{hosts} hosts x {per_host} pages, 1 request at a time per host, {delay_ms} ms between requests to a host"
+    );
+
+    let mut rows = Vec::new();
+    // The embedded default.
+    {
+        let work = tempfile::tempdir().expect("temp dir");
+        let (s, sitemaps) = sites(7, hosts, per_host, &words);
+        let config = format!(
+            "[state]\npath = \"state.sqlite\"\n[fetch]\nmax_concurrency = 64\nretries = 1\n[sinks.out]\ntype = \"jsonl\"\npath = \"embedded.jsonl\"\n{}",
+            sources(&sitemaps, delay_ms)
+        );
+        std::fs::write(work.path().join("newsfold.toml"), config).expect("config");
+        let mut cmd = Command::new(&binary);
+        cmd.args(["once", "--config", "newsfold.toml", "--log-level", "warn"]);
+        rows.push((
+            "embedded".to_string(),
+            1,
+            timed(cmd, work.path(), "embedded"),
+            politeness(&s),
+        ));
+    }
+    for (net, n) in [(8u8, 1usize), (9, members)] {
+        let work = tempfile::tempdir().expect("temp dir");
+        let prefix = format!("bench{}_{n}", std::process::id());
+        let (s, sitemaps) = sites(net, hosts, per_host, &words);
+        let config = format!(
+            "[state]\npath = \"state.sqlite\"\n[fetch]\nmax_concurrency = 64\nretries = 1\n\
+             [cluster]\nnats = \"{nats}\"\npostgres = \"{pg}\"\nname = \"${{NEWSFOLD_MEMBER}}\"\nprefix = \"{prefix}\"\nlease_ttl = \"4s\"\n\
+             [sinks.out]\ntype = \"jsonl\"\npath = \"records.jsonl\"\n{}",
+            sources(&sitemaps, delay_ms)
+        );
+        let m = cluster(&binary, work.path(), &config, n, pages);
+        cleanup(&pg, &nats, &prefix);
+        rows.push((format!("cluster of {n}"), n, m, politeness(&s)));
+    }
+    println!(
+        "{:<14} {:>7} {:>9} {:>10} {:>17} {:>20} {:>13} {:>10}",
+        "", "pages", "wall s", "pages/s", "CPU s/1000 pages", "peak MiB (largest)", "max open", "gap min"
+    );
+    for (name, _, m, p) in &rows {
+        println!(
+            "{name:<14} {:>7} {:>9.1} {:>10.0} {:>17.2} {:>20.1} {:>13} {:>8}ms",
+            m.pages,
+            m.wall,
+            m.pages as f64 / m.wall,
+            m.cpu * 1000.0 / m.pages.max(1) as f64,
+            m.peak_kb as f64 / 1024.0,
+            p.0,
+            p.1.as_millis()
+        );
+    }
+    let per_page = |m: &Measured| m.cpu / m.pages.max(1) as f64;
+    let embedded = per_page(&rows[0].2);
+    for (name, _, m, _) in &rows[1..] {
+        println!(
+            "{name}: CPU per page {:.2}x the embedded default's",
+            per_page(m) / embedded.max(1e-12)
+        );
+    }
+}
