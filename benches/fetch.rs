@@ -12,7 +12,7 @@
 #[path = "../tests/it/web.rs"]
 mod web;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
