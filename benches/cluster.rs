@@ -22,7 +22,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sites::{Measured, lines, politeness, sites, timed, vocabulary};
+use sites::{Measured, politeness, sites, timed, vocabulary};
+
+/// Distinct records in a JSON Lines sink's file, and its lines (records and story updates).
+fn records(path: &Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    let mut ids = std::collections::HashSet::new();
+    let mut n = 0;
+    for line in complete.lines() {
+        n += 1;
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+            && v.get("type").is_none()
+            && let Some(id) = v.get("id").and_then(|i| i.as_str())
+        {
+            ids.insert(id.to_string());
+        }
+    }
+    (ids.len(), n)
+}
 
 /// A member's CPU seconds and peak RSS (KiB) so far, from /proc.
 fn usage(pid: u32) -> (f64, u64) {
@@ -57,8 +75,17 @@ fn sources(sitemaps: &[String], delay_ms: u64) -> String {
         .collect()
 }
 
-/// Runs `members` members until `pages` records are out; (measured, politeness checked by the caller).
-fn cluster(binary: &Path, dir: &Path, config: &str, members: usize, pages: usize) -> Measured {
+/// Runs `members` members until `pages` records are out (politeness is checked by the caller).
+/// With `kill_leader`, the fold leader is killed (SIGKILL) once a third is out; returns the time
+/// from the kill to the next record written, too.
+fn cluster(
+    binary: &Path,
+    dir: &Path,
+    config: &str,
+    members: usize,
+    pages: usize,
+    kill_leader: bool,
+) -> (Measured, Vec<u64>, Option<f64>) {
     std::fs::write(dir.join("newsfold.toml"), config).expect("config");
     let started = Instant::now();
     let mut children: Vec<Child> = (0..members)
@@ -76,21 +103,41 @@ fn cluster(binary: &Path, dir: &Path, config: &str, members: usize, pages: usize
         .collect();
     let out = dir.join("records.jsonl");
     let deadline = Instant::now() + Duration::from_secs(3600);
-    while lines(&out) < pages {
+    let (mut killed, mut takeover, mut dead_cpu) = (None::<(Instant, usize)>, None, 0.0);
+    while records(&out).0 < pages {
         assert!(Instant::now() < deadline, "the cluster did not finish within an hour");
+        let (done, lines) = records(&out);
+        if kill_leader && killed.is_none() && done >= pages / 3 {
+            let leader = leader_of(binary, dir).expect("a fold leader");
+            let i: usize = leader.trim_start_matches("bench").parse().expect("a bench member");
+            dead_cpu = usage(children[i].id()).0;
+            let _ = children[i].kill();
+            let _ = children[i].wait();
+            killed = Some((Instant::now(), lines));
+        }
+        if let Some((at, lines_then)) = killed
+            && takeover.is_none()
+            && lines > lines_then
+        {
+            takeover = Some(at.elapsed().as_secs_f64());
+        }
         for c in &mut children {
-            if let Ok(Some(status)) = c.try_wait() {
+            if let Ok(Some(status)) = c.try_wait()
+                && killed.is_none()
+            {
                 panic!("a member exited early ({status}): see {}", dir.display());
             }
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     let wall = started.elapsed().as_secs_f64();
-    let (mut cpu, mut peak_kb) = (0.0, 0);
-    for c in &children {
-        let (c_cpu, c_peak) = usage(c.id());
-        cpu += c_cpu;
-        peak_kb = peak_kb.max(c_peak);
+    let (mut cpu, mut peaks) = (dead_cpu, Vec::new());
+    for c in &mut children {
+        if let Ok(None) = c.try_wait() {
+            let (c_cpu, c_peak) = usage(c.id());
+            cpu += c_cpu;
+            peaks.push(c_peak);
+        }
     }
     for c in &mut children {
         let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
@@ -98,12 +145,28 @@ fn cluster(binary: &Path, dir: &Path, config: &str, members: usize, pages: usize
     for c in &mut children {
         let _ = c.wait();
     }
-    Measured {
-        pages: lines(&out),
+    let m = Measured {
+        pages: records(&out).0,
         wall,
         cpu,
-        peak_kb,
-    }
+        peak_kb: peaks.iter().copied().max().unwrap_or(0),
+    };
+    (m, peaks, takeover)
+}
+
+/// The fold leader's name, from `newsfold cluster status`.
+fn leader_of(binary: &Path, dir: &Path) -> Option<String> {
+    let out = Command::new(binary)
+        .args(["cluster", "status", "--config", "newsfold.toml"])
+        .env("NEWSFOLD_MEMBER", "observer")
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("fold leader: "))
+        .filter(|l| !l.starts_with("none"))
+        .map(str::to_string)
 }
 
 fn cleanup(pg: &str, nats: &str, prefix: &str) {
@@ -157,14 +220,12 @@ fn main() {
         std::fs::write(work.path().join("newsfold.toml"), config).expect("config");
         let mut cmd = Command::new(&binary);
         cmd.args(["once", "--config", "newsfold.toml", "--log-level", "warn"]);
-        rows.push((
-            "embedded".to_string(),
-            1,
-            timed(cmd, work.path(), "embedded"),
-            politeness(&s),
-        ));
+        let mut m = timed(cmd, work.path(), "embedded");
+        m.pages = records(&work.path().join("embedded.jsonl")).0;
+        rows.push(("embedded".to_string(), vec![m.peak_kb], m, politeness(&s)));
     }
-    for (net, n) in [(8u8, 1usize), (9, members)] {
+    let mut takeover = None;
+    for (net, n, kill) in [(8u8, 1usize, false), (9, members, false), (10, members, true)] {
         let work = tempfile::tempdir().expect("temp dir");
         let prefix = format!("bench{}_{n}", std::process::id());
         let (s, sitemaps) = sites(net, hosts, per_host, &words);
@@ -174,24 +235,31 @@ fn main() {
              [sinks.out]\ntype = \"jsonl\"\npath = \"records.jsonl\"\n{}",
             sources(&sitemaps, delay_ms)
         );
-        let m = cluster(&binary, work.path(), &config, n, pages);
+        let (m, peaks, t) = cluster(&binary, work.path(), &config, n, pages, kill);
         cleanup(&pg, &nats, &prefix);
-        rows.push((format!("cluster of {n}"), n, m, politeness(&s)));
+        if kill {
+            let (distinct, lines) = records(&work.path().join("records.jsonl"));
+            takeover = Some((t, distinct, lines));
+            continue;
+        }
+        rows.push((format!("cluster of {n}"), peaks, m, politeness(&s)));
     }
     println!(
-        "{:<14} {:>7} {:>9} {:>10} {:>17} {:>20} {:>13} {:>10}",
-        "", "pages", "wall s", "pages/s", "CPU s/1000 pages", "peak MiB (largest)", "max open", "gap min"
+        "{:<14} {:>7} {:>8} {:>9} {:>17} {:>24} {:>9} {:>16}",
+        "", "records", "wall s", "pages/s", "CPU s/1000 pages", "peak MiB per member", "max open", "gap min/p1"
     );
-    for (name, _, m, p) in &rows {
+    for (name, peaks, m, p) in &rows {
+        let peaks: Vec<String> = peaks.iter().map(|k| format!("{:.0}", *k as f64 / 1024.0)).collect();
         println!(
-            "{name:<14} {:>7} {:>9.1} {:>10.0} {:>17.2} {:>20.1} {:>13} {:>8}ms",
+            "{name:<14} {:>7} {:>8.1} {:>9.0} {:>17.2} {:>24} {:>9} {:>9}ms/{}ms",
             m.pages,
             m.wall,
             m.pages as f64 / m.wall,
             m.cpu * 1000.0 / m.pages.max(1) as f64,
-            m.peak_kb as f64 / 1024.0,
+            peaks.join(", "),
             p.0,
-            p.1.as_millis()
+            p.1.as_millis(),
+            p.2.as_millis()
         );
     }
     let per_page = |m: &Measured| m.cpu / m.pages.max(1) as f64;
@@ -200,6 +268,12 @@ fn main() {
         println!(
             "{name}: CPU per page {:.2}x the embedded default's",
             per_page(m) / embedded.max(1e-12)
+        );
+    }
+    if let Some((t, distinct, lines)) = takeover {
+        println!(
+            "leader killed (SIGKILL) a third of the way, {members} members: next record {} after the kill; {distinct} of {pages} pages out ({lines} lines: a JSON Lines sink appends a replayed record again)",
+            t.map_or("never".to_string(), |t: f64| format!("{t:.1} s")),
         );
     }
 }

@@ -8,12 +8,13 @@
 //!
 //! Redeliveries: an input already done is acknowledged without work (the leader died between
 //! the commit and the acknowledgement); one decided but not delivered is replayed by the fold
-//! (the same record id, no second decision); one delivered `MAX_TRIES` times without being done
-//! is kept in the shared store's dead letters and terminated.
+//! (the same record id, no second decision); one delivered more than `MAX_TRIES` times without
+//! being done, or that does not decode, is kept in the shared store's dead letters and
+//! terminated (or, if it cannot be kept, handed back to come again later).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::Acker};
 use futures_util::StreamExt;
@@ -32,11 +33,19 @@ pub fn ack_wait(cluster: &ClusterSettings) -> Duration {
     cluster.lease_ttl.max(Duration::from_secs(5))
 }
 
-/// Deliveries of one message before it becomes a dead letter.
+/// Deliveries of one message before it becomes a dead letter (counted here: the consumer's own
+/// MaxDeliver is unlimited, so a message whose dead letter cannot be stored is tried again).
 pub const MAX_TRIES: i64 = 5;
 
-/// Messages delivered and not yet acknowledged, at most (the consumer's `max_ack_pending`).
-pub const MAX_IN_FLIGHT: i64 = 1024;
+/// Messages delivered and not yet acknowledged, at most (the consumer's `max_ack_pending`):
+/// about what the stages behind the leader hold.
+pub const MAX_IN_FLIGHT: i64 = 512;
+
+/// Messages asked for at once.
+const PULL_BATCH: usize = 64;
+
+/// When a dead letter cannot be stored, the message comes back after this.
+const RETRY_DEAD_LETTER: Duration = Duration::from_secs(30);
 
 /// The durable consumer the leaders share.
 pub fn consumer_config(cluster: &ClusterSettings) -> pull::Config {
@@ -45,8 +54,7 @@ pub fn consumer_config(cluster: &ClusterSettings) -> pull::Config {
         description: Some("newsfold fold leader".into()),
         ack_policy: jetstream::consumer::AckPolicy::Explicit,
         ack_wait: ack_wait(cluster),
-        // One more than MAX_TRIES, so the leader sees the last one and files it.
-        max_deliver: MAX_TRIES + 1,
+        max_deliver: -1,
         max_ack_pending: MAX_IN_FLIGHT,
         ..Default::default()
     }
@@ -59,9 +67,8 @@ struct Inflight {
     held: Mutex<HashMap<String, Held>>,
 }
 
-/// An input's messages, held since the first arrived.
+/// An input's messages (the first, and copies republished meanwhile).
 struct Held {
-    since: Instant,
     ackers: Vec<Arc<Acker>>,
 }
 
@@ -88,11 +95,11 @@ pub async fn lead(ctx: Ctx, lost: CancellationToken) -> anyhow::Result<Vec<(Stri
     let term = tokio::task::spawn_blocking(move || fenced.take_fold_lead()).await??;
     tracing::info!(stage = "cluster", member = %cluster.name, term, "leading the fold");
     let stream = js.get_stream(cluster.pages_stream()).await?;
-    let consumer: pull::Stream = stream
+    let consumer: jetstream::consumer::Consumer<pull::Config> = stream
         .get_or_create_consumer(&cluster.fold_consumer(), consumer_config(&cluster))
-        .await?
-        .messages()
         .await?;
+    // Small pulls: a message waits in this client's buffer, unannounced, for at most one batch.
+    let consumer = consumer.stream().max_messages_per_batch(PULL_BATCH).messages().await?;
     let inflight = Arc::new(Inflight::default());
     let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<Arc<Acker>>();
     let settle: crate::model::Settle = {
@@ -116,22 +123,24 @@ pub async fn lead(ctx: Ctx, lost: CancellationToken) -> anyhow::Result<Vec<(Stri
     let (back, page_tx) = Back::start(&config, Mode::Daemon, &state, &stats, &shutdown, Some(settle)).await?;
     let rules: HashMap<String, Option<Arc<crate::scrape::rules::Rules>>> =
         config.sources.iter().map(|s| (s.id.clone(), s.rules())).collect();
+    // Every held message is told "in progress" each third of the ack wait, until the last one
+    // is settled or handed back (also while the stages drain after the lease is lost).
+    let progress_stop = CancellationToken::new();
     let progress = {
-        let (inflight, lost, wait) = (inflight.clone(), lost.clone(), ack_wait(&cluster));
+        let (inflight, stop, wait) = (inflight.clone(), progress_stop.clone(), ack_wait(&cluster));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(wait / 3);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = lost.cancelled() => return,
+                    _ = stop.cancelled() => return,
                 }
-                let old: Vec<Arc<Acker>> = inflight
+                let held: Vec<Arc<Acker>> = inflight
                     .lock()
                     .values()
-                    .filter(|h| h.since.elapsed() >= wait / 3)
                     .flat_map(|h| h.ackers.iter().cloned())
                     .collect();
-                for a in old {
+                for a in held {
                     let _ = a.ack_with(AckKind::Progress).await;
                 }
             }
@@ -140,8 +149,9 @@ pub async fn lead(ctx: Ctx, lost: CancellationToken) -> anyhow::Result<Vec<(Stri
     let mut consumer = consumer;
     let result = loop {
         let next = tokio::select! {
-            m = consumer.next() => m,
+            biased;
             _ = lost.cancelled() => break Ok(()),
+            m = consumer.next() => m,
         };
         let message = match next {
             Some(Ok(m)) => m,
@@ -155,21 +165,19 @@ pub async fn lead(ctx: Ctx, lost: CancellationToken) -> anyhow::Result<Vec<(Stri
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let (message, acker) = message.split();
         let acker = Arc::new(acker);
-        let page = wire::decode(&message.payload, |s| rules.get(s).cloned().flatten());
-        let page = match page {
-            Ok(p) if delivered <= MAX_TRIES => p,
-            outcome => {
-                let reason = match &outcome {
-                    Ok(_) => format!("delivered {delivered} times without being done"),
-                    Err(e) => e.clone(),
-                };
-                // Terminated only once kept: otherwise it stays in the stream for a human.
-                if dead_letter(&state, &message.payload, delivered, &reason, &gauges).await {
-                    let _ = acker.ack_with(AckKind::Term).await;
-                }
+        let page = match wire::decode(&message.payload, |s| rules.get(s).cloned().flatten()) {
+            Ok(p) => p,
+            Err(reason) => {
+                give_up(&state, &message.payload, delivered, &reason, &gauges, &acker).await;
                 continue;
             }
         };
+        let id = wire::input_id(&page.source, &page.key, &page.raw_hash);
+        // A copy of an input already in the pipeline is settled with it, whatever its count.
+        if let Some(h) = inflight.lock().get_mut(&id) {
+            h.ackers.push(acker);
+            continue;
+        }
         if delivered > 1 {
             gauges.redelivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (st, s, k, h) = (
@@ -182,39 +190,55 @@ pub async fn lead(ctx: Ctx, lost: CancellationToken) -> anyhow::Result<Vec<(Stri
                 let _ = acker.ack().await;
                 continue;
             }
-        }
-        let id = wire::input_id(&page.source, &page.key, &page.raw_hash);
-        {
-            let mut held = inflight.lock();
-            if let Some(h) = held.get_mut(&id) {
-                h.ackers.push(acker);
+            if delivered > MAX_TRIES {
+                let reason = format!("delivered {delivered} times without being done");
+                give_up(&state, &message.payload, delivered, &reason, &gauges, &acker).await;
                 continue;
             }
-            held.insert(
-                id,
-                Held {
-                    since: Instant::now(),
-                    ackers: vec![acker],
-                },
-            );
         }
-        if page_tx.send(page).await.is_err() {
-            break Err(anyhow::anyhow!("the fold stopped"));
+        inflight.lock().insert(id, Held { ackers: vec![acker] });
+        tokio::select! {
+            biased;
+            // Not sent: it is still held, and handed back below.
+            _ = lost.cancelled() => break Ok(()),
+            sent = page_tx.send(page) => {
+                if sent.is_err() {
+                    break Err(anyhow::anyhow!("the fold stopped"));
+                }
+            }
         }
     };
     // Stop taking pages; what is in the pipeline drains and is acknowledged as it settles.
     drop(consumer);
     drop(page_tx);
     let stages = back.finish().await;
-    progress.abort();
     drop(ack_tx);
     let _ = acker.await;
     let left: Vec<Arc<Acker>> = inflight.lock().drain().flat_map(|(_, h)| h.ackers).collect();
     for a in &left {
         let _ = a.ack_with(AckKind::Nak(None)).await;
     }
+    progress_stop.cancel();
+    let _ = progress.await;
     tracing::info!(stage = "cluster", member = %cluster.name, handed_back = left.len(), "no longer leading the fold");
     result.map(|()| stages)
+}
+
+/// Gives a message up: kept as a dead letter and terminated, or (when it cannot be kept) handed
+/// back to come again after `RETRY_DEAD_LETTER`.
+async fn give_up(
+    state: &Arc<StateStore>,
+    payload: &[u8],
+    deliveries: i64,
+    reason: &str,
+    gauges: &Gauges,
+    acker: &Acker,
+) {
+    if dead_letter(state, payload, deliveries, reason, gauges).await {
+        let _ = acker.ack_with(AckKind::Term).await;
+    } else {
+        let _ = acker.ack_with(AckKind::Nak(Some(RETRY_DEAD_LETTER))).await;
+    }
 }
 
 /// Keeps a message the leader gives up on in the shared store; whether it was kept.

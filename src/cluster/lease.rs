@@ -82,22 +82,37 @@ impl Leases {
         }
     }
 
-    /// Renews `key`; `false` (and no longer held) when it was lost.
-    pub async fn renew(&mut self, key: &str) -> bool {
-        let Some(&revision) = self.held.get(key) else {
-            return false;
-        };
-        match self.kv.update(key, Bytes::from(self.member.clone()), revision).await {
-            Ok(revision) => {
-                self.held.insert(key.to_string(), revision);
-                true
+    /// Renews every held lease at once, each within `within`; returns those lost (no longer
+    /// held). A renewal that does not answer in time counts as lost: the caller stops its work
+    /// before the entry could have expired.
+    pub async fn renew_all(&mut self, within: Duration) -> Vec<String> {
+        let renewals = self.held.iter().map(|(key, &revision)| {
+            let (kv, member, key) = (&self.kv, self.member.clone(), key.clone());
+            async move {
+                let r = tokio::time::timeout(within, kv.update(&key, Bytes::from(member), revision)).await;
+                (key, r)
             }
-            Err(e) => {
-                tracing::warn!(stage = "cluster", lease = key, error = %e, "lease lost");
-                self.held.remove(key);
-                false
+        });
+        let results = futures_util::future::join_all(renewals).await;
+        let mut lost = Vec::new();
+        for (key, r) in results {
+            match r {
+                Ok(Ok(revision)) => {
+                    self.held.insert(key, revision);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(stage = "cluster", lease = %key, error = %e, "lease lost");
+                    self.held.remove(&key);
+                    lost.push(key);
+                }
+                Err(_) => {
+                    tracing::warn!(stage = "cluster", lease = %key, "lease renewal unanswered; its work stops");
+                    self.held.remove(&key);
+                    lost.push(key);
+                }
             }
         }
+        lost
     }
 
     /// Gives `key` up at once (if it is still ours).

@@ -77,6 +77,7 @@ pub async fn run(
     let publish_queue = page_rx.downgrade();
     let publisher = tokio::spawn(publish(
         js.clone(),
+        state.clone(),
         cluster.pages_subject(),
         page_rx,
         gauges.clone(),
@@ -115,6 +116,7 @@ pub async fn run(
         cluster,
         partitions,
         releasing: Vec::new(),
+        fresh: Vec::new(),
         leader: None,
         last_leader_stages: Vec::new(),
         first_tick: true,
@@ -182,6 +184,8 @@ struct Member<'a> {
     partitions: Vec<Partition>,
     /// Partitions given back whose sources are still stopping.
     releasing: Vec<String>,
+    /// Partitions taken on this tick, whose sources start on the next.
+    fresh: Vec<String>,
     /// The leader task while this member leads (or its stages drain), with its stop token.
     leader: Option<(CancellationToken, LeaderTask)>,
     last_leader_stages: Vec<(String, StageExit)>,
@@ -194,15 +198,18 @@ impl Member<'_> {
     async fn tick(&mut self, leases: &mut Leases, members: &jetstream::kv::Store, sources: &mut Supervisor, ctx: &Ctx) {
         let (gauges, shutdown) = (&ctx.gauges, &ctx.shutdown);
         let name = &self.cluster.name;
-        // Renew first: a lease we cannot renew stops its work now.
-        let held: Vec<String> = leases.held().map(str::to_string).collect();
-        for key in &held {
-            if !leases.renew(key).await
-                && key == FOLD
-                && let Some((lost, _)) = &self.leader
-            {
-                lost.cancel();
-            }
+        // Renew first, all at once within a quarter of the TTL: a lease we cannot renew stops
+        // its work now, before its entry can have expired and been taken.
+        let lost = leases.renew_all(self.cluster.lease_ttl / 4).await;
+        if lost.iter().any(|k| k == FOLD)
+            && let Some((stop, _)) = &self.leader
+        {
+            stop.cancel();
+        }
+        self.releasing.retain(|k| leases.holds(k));
+        self.fresh.retain(|k| leases.holds(k));
+        if !lost.is_empty() {
+            self.run_held(leases, sources, gauges);
         }
         let bucket = self.cluster.members_bucket();
         let alive = match announce(&ctx.js, &bucket, members, name, leases, gauges).await {
@@ -212,8 +219,14 @@ impl Member<'_> {
                 Vec::new()
             }
         };
-        let count = alive.len().max(1);
+        // This member's share: partitions split evenly by rank among the live members (the
+        // first `P mod M` take one more); none moves on a tick this member could not see them.
+        let rank = alive.iter().position(|m| m == name);
+        let share = rank.map(|r| partition::share(self.partitions.len(), alive.len(), r));
         *gauges.members.lock().unwrap_or_else(|e| e.into_inner()) = alive;
+        // Partitions taken on the last tick start now: a partition's old holder stopped a tick
+        // before it released it, and the new one waits a tick more.
+        self.fresh.clear();
 
         // The fold: a finished leader task gives the lease back; a free lease is taken.
         if let Some((lost, task)) = &self.leader
@@ -254,8 +267,7 @@ impl Member<'_> {
             self.releasing.retain(|k| *k != key);
             tracing::info!(stage = "cluster", member = %name, partition = %key, "partition released");
         }
-        if !self.first_tick {
-            let share = partition::quota(self.partitions.len(), count);
+        if let Some(share) = share.filter(|_| !self.first_tick) {
             let mine: Vec<String> = self
                 .partitions
                 .iter()
@@ -283,6 +295,7 @@ impl Member<'_> {
                     match leases.try_take(key).await {
                         Ok(true) => {
                             room -= 1;
+                            self.fresh.push(key.clone());
                             tracing::info!(stage = "cluster", member = %name, partition = %key, "partition taken");
                         }
                         Ok(false) => {}
@@ -295,12 +308,16 @@ impl Member<'_> {
             }
         }
         self.first_tick = false;
+        self.run_held(leases, sources, gauges);
+    }
 
-        // The sources of the partitions held (and not being given back) run here, no others.
+    /// Runs the sources of the partitions held (not being given back, not taken this tick),
+    /// and no others.
+    fn run_held(&self, leases: &Leases, sources: &mut Supervisor, gauges: &Gauges) {
         let wanted: Vec<crate::sources::SourceSpec> = self
             .partitions
             .iter()
-            .filter(|p| leases.holds(&p.key) && !self.releasing.contains(&p.key))
+            .filter(|p| leases.holds(&p.key) && !self.releasing.contains(&p.key) && !self.fresh.contains(&p.key))
             .flat_map(|p| p.sources.iter())
             .filter_map(|id| self.config.sources.iter().find(|s| s.id == *id).cloned())
             .collect();
@@ -405,6 +422,7 @@ async fn pages_stream(js: &jetstream::Context, cluster: &ClusterSettings, config
 /// store, so the partition's next holder reads it again.
 async fn publish(
     js: jetstream::Context,
+    state: Arc<StateStore>,
     subject: String,
     rx: async_channel::Receiver<Page>,
     gauges: Arc<Gauges>,
@@ -416,10 +434,23 @@ async fn publish(
     while let Ok(page) = rx.recv().await {
         let (id, payload) = wire::encode(&page);
         if payload.len() > max_payload {
-            tracing::error!(
-                stage = "cluster", source = %page.source, location = %page.location, bytes = payload.len(), max_payload,
-                "page larger than the NATS server's max_payload; raise it or lower pipeline.max_page_bytes (the page is read again next pass)"
+            let reason = format!(
+                "{} bytes as a message, over the NATS server's max_payload of {max_payload}: raise max_payload or lower pipeline.max_page_bytes",
+                payload.len()
             );
+            tracing::error!(stage = "cluster", source = %page.source, location = %page.location, reason, "page kept as a dead letter");
+            let letter = crate::state::DeadLetter {
+                source: page.source.to_string(),
+                key: page.key.clone(),
+                location: page.location.clone(),
+                raw_hash: page.raw_hash.clone(),
+                deliveries: 0,
+                reason,
+            };
+            let st = state.clone();
+            if let Ok(Ok(())) = tokio::task::spawn_blocking(move || st.dead_letter(&letter)).await {
+                gauges.dead_letters.fetch_add(1, Relaxed);
+            }
             continue;
         }
         let payload = bytes::Bytes::from(payload);

@@ -80,9 +80,13 @@ fn partitions_of<'a>(sources: impl Iterator<Item = (&'a str, &'a [String])>) -> 
     out
 }
 
-/// The most partitions one of `members` members should hold: an even share, rounded up.
-pub fn quota(partitions: usize, members: usize) -> usize {
-    partitions.div_ceil(members.max(1))
+/// How many of `partitions` the member of rank `rank` (0-based, members sorted by name) among
+/// `members` holds: an even split, the first `partitions % members` taking one more, so the
+/// shares add up to every partition and a member that joins always gets some (while there are
+/// at least as many partitions as members).
+pub fn share(partitions: usize, members: usize, rank: usize) -> usize {
+    let members = members.max(1);
+    partitions / members + usize::from(rank < partitions % members)
 }
 
 #[cfg(test)]
@@ -121,10 +125,18 @@ mod tests {
     }
 
     #[test]
-    fn each_member_holds_an_even_share_rounded_up() {
-        assert_eq!(quota(50, 3), 17);
-        assert_eq!(quota(50, 4), 13);
-        assert_eq!(quota(3, 0), 3);
-        assert_eq!(quota(0, 3), 0);
+    fn shares_split_every_partition_evenly_by_rank() {
+        for (partitions, members) in [(50, 3), (50, 4), (4, 3), (3, 5), (0, 2), (200, 7)] {
+            let shares: Vec<usize> = (0..members).map(|r| share(partitions, members, r)).collect();
+            assert_eq!(shares.iter().sum::<usize>(), partitions, "{shares:?}");
+            let (lo, hi) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
+            assert!(hi - lo <= 1, "{partitions} over {members}: {shares:?}");
+        }
+        assert_eq!(
+            [0, 1, 2].map(|r| share(4, 3, r)),
+            [2, 1, 1],
+            "a joiner gets one of four"
+        );
+        assert_eq!(share(3, 0, 0), 3);
     }
 }

@@ -1,6 +1,7 @@
 //! `newsfold cluster status --config FILE`: the cluster as its servers see it: live members,
 //! who holds each lease (the fold leader, every partition, free ones), the pages stream's backlog
-//! and redeliveries, and the dead letters kept in PostgreSQL. Reads only.
+//! and redeliveries, and the dead letters kept in PostgreSQL. Creates nothing on NATS (the
+//! shared tables are created if missing, as any member would).
 
 use std::fmt::Write as _;
 

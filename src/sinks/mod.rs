@@ -190,10 +190,12 @@ pub struct Acks {
     settle: Option<crate::model::Settle>,
 }
 
-/// A delivery some sinks have not acknowledged yet.
+/// Deliveries of one record some sinks have not acknowledged yet: usually one, more when two
+/// inputs make the same record (URL variants of one page with the same bytes), each of which is
+/// done only once every sink acknowledged every delivery.
 struct Pending {
     left: usize,
-    receipt: Receipt,
+    receipts: Vec<Receipt>,
     /// The sinks that have it, and when.
     acked: Vec<(Arc<str>, String)>,
 }
@@ -211,15 +213,13 @@ impl Acks {
     /// Registers a delivery before it is handed to the sinks.
     pub fn expect(&self, receipt: Receipt) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let acked = Vec::with_capacity(self.sinks);
-        p.insert(
-            receipt.record_id.clone(),
-            Pending {
-                left: self.sinks,
-                receipt,
-                acked,
-            },
-        );
+        let pending = p.entry(receipt.record_id.clone()).or_insert_with(|| Pending {
+            left: 0,
+            receipts: Vec::with_capacity(1),
+            acked: Vec::with_capacity(self.sinks),
+        });
+        pending.left += self.sinks;
+        pending.receipts.push(receipt);
     }
 
     /// Sink `sink` has made these records durable.
@@ -237,11 +237,11 @@ impl Acks {
                         && let Some(done) = p.remove(id)
                     {
                         acks.extend(done.acked.into_iter().map(|(sink, at)| SinkAck {
-                            record_id: done.receipt.record_id.clone(),
+                            record_id: id.to_string(),
                             sink,
                             at,
                         }));
-                        complete.push(done.receipt);
+                        complete.extend(done.receipts);
                     }
                 }
             }
@@ -508,6 +508,47 @@ mod tests {
     use crate::config::test_errors;
 
     const SOURCE: &str = "[sources.a]\ntype = \"files\"\npath = \"pages\"\n";
+
+    /// Two inputs that make one record (URL variants with the same bytes): each is done, and
+    /// settled, only once every sink acknowledged both deliveries.
+    #[test]
+    fn two_inputs_of_one_record_are_each_done_after_every_delivery() {
+        use std::sync::{Arc, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(crate::state::StateStore::open(&dir.path().join("s.sqlite")).unwrap());
+        let settled = Arc::new(Mutex::new(Vec::new()));
+        let seen = settled.clone();
+        let settle: crate::model::Settle =
+            Arc::new(move |_: &str, key: &str, _: &str| seen.lock().unwrap().push(key.to_string()));
+        let acks = super::Acks::new(2, state.clone(), Some(settle));
+        let receipt = |key: &str| crate::model::Receipt {
+            source: Arc::from("web"),
+            key: key.into(),
+            raw_hash: "h".into(),
+            record_id: "r1".into(),
+            alias: Some("https://x.vn/a".into()),
+        };
+        acks.expect(receipt("https://x.vn/a?utm_source=rss"));
+        acks.expect(receipt("https://x.vn/a?ref=home"));
+        let (a, b) = (Arc::from("a"), Arc::from("b"));
+        acks.ack(&a, ["r1", "r1"].into_iter()).unwrap();
+        acks.ack(&b, ["r1"].into_iter()).unwrap();
+        assert!(settled.lock().unwrap().is_empty(), "sink b has one delivery left");
+        assert!(!state.is_done("web", "https://x.vn/a?ref=home", "h").unwrap());
+        acks.ack(&b, ["r1"].into_iter()).unwrap();
+        assert_eq!(
+            *settled.lock().unwrap(),
+            ["https://x.vn/a?utm_source=rss", "https://x.vn/a?ref=home"]
+        );
+        for key in [
+            "https://x.vn/a?utm_source=rss",
+            "https://x.vn/a?ref=home",
+            "https://x.vn/a",
+        ] {
+            assert!(state.is_done("web", key, "h").unwrap(), "{key}");
+        }
+        assert_eq!(acks.pending(), 0);
+    }
 
     #[test]
     fn every_sink_key_is_validated_with_line_and_column() {

@@ -314,6 +314,15 @@ pub(crate) async fn connect(
     settings: &PostgresSettings,
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> anyhow::Result<Client> {
+    Ok(connect_with_task(settings, tls).await?.0)
+}
+
+/// Connects; the connection's task (spawned on the current runtime) is returned too, so a caller
+/// can end the connection at once (aborting it closes the socket: the server rolls back).
+pub(crate) async fn connect_with_task(
+    settings: &PostgresSettings,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> anyhow::Result<(Client, tokio::task::JoinHandle<()>)> {
     let target = redact(&settings.url);
     let mut config: tokio_postgres::Config = settings.url.parse().with_context(|| format!("invalid URL {target}"))?;
     config.connect_timeout(settings.timeout);
@@ -325,8 +334,7 @@ pub(crate) async fn connect(
                 .connect(NoTls)
                 .await
                 .with_context(cannot)?;
-            tokio::spawn(connection);
-            client
+            (client, tokio::spawn(async move { drop(connection.await) }))
         }
         (mode, Some(tls)) => {
             let ssl = if mode == Tls::Prefer {
@@ -336,8 +344,7 @@ pub(crate) async fn connect(
             };
             let make = tokio_postgres_rustls::MakeRustlsConnect::new((**tls).clone());
             let (client, connection) = config.ssl_mode(ssl).connect(make).await.with_context(cannot)?;
-            tokio::spawn(connection);
-            client
+            (client, tokio::spawn(async move { drop(connection.await) }))
         }
     };
     Ok(client)

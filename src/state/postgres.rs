@@ -12,8 +12,9 @@
 //! term, so a deposed leader that has not noticed yet cannot write a decision.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio_postgres::Client;
@@ -49,15 +50,37 @@ pub struct Postgres {
     settings: SharedSettings,
     tls: Option<Arc<rustls::ClientConfig>>,
     target: String,
-    inner: Mutex<Inner>,
+    /// A few connections, each with its own runtime: a source's lookup does not wait behind the
+    /// fold's commit.
+    pool: Vec<Mutex<Inner>>,
+    next: AtomicUsize,
     /// The fencing term this store's fold commits carry (0: not the fold leader).
     term: AtomicI64,
 }
+
+/// Connections in the pool.
+const POOL: usize = 4;
+
+/// The deadline of loading the whole fold index (up to `fold.max_docs` rows).
+const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
 struct Inner {
     /// `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     client: Option<Arc<Client>>,
+    /// The connection's task: aborted after a failure, so the server sees the socket close and
+    /// rolls back what the failed call left open (its locks with it).
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Inner {
+    fn close(&mut self) {
+        self.client = None;
+        if let (Some(rt), Some(task)) = (&self.rt, self.task.take()) {
+            task.abort();
+            let _ = rt.block_on(task);
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -73,14 +96,21 @@ impl Drop for Inner {
 
 impl Postgres {
     pub fn open(settings: &SharedSettings) -> anyhow::Result<Postgres> {
+        let pool = (0..POOL)
+            .map(|_| {
+                Ok(Mutex::new(Inner {
+                    rt: Some(crate::sinks::postgres::runtime()?),
+                    client: None,
+                    task: None,
+                }))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let store = Postgres {
             settings: settings.clone(),
             tls: settings.connection.tls_config()?,
             target: crate::sinks::sql::redact(&settings.connection.url),
-            inner: Mutex::new(Inner {
-                rt: Some(crate::sinks::postgres::runtime()?),
-                client: None,
-            }),
+            pool,
+            next: AtomicUsize::new(0),
             term: AtomicI64::new(0),
         };
         let ddl = store.sql(SCHEMA);
@@ -105,14 +135,24 @@ impl Postgres {
         sql.replace("{p}", &self.settings.prefix)
     }
 
-    /// Runs `f` on the connection (connecting first if needed) within the deadline.
+    /// Runs `f` on a free connection (connecting first if needed) within the deadline.
     fn call<T, F, Fut>(&self, f: F) -> anyhow::Result<T>
     where
         F: FnOnce(Arc<Client>) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let timeout = self.settings.connection.timeout;
+        self.call_within(self.settings.connection.timeout, f)
+    }
+
+    fn call_within<T, F, Fut>(&self, timeout: Duration, f: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(Arc<Client>) -> Fut,
+        Fut: Future<Output = anyhow::Result<T>>,
+    {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut inner = (0..POOL)
+            .find_map(|i| self.pool[(start + i) % POOL].try_lock().ok())
+            .unwrap_or_else(|| self.pool[start % POOL].lock().unwrap_or_else(|p| p.into_inner()));
         let inner = &mut *inner;
         let Some(rt) = &inner.rt else {
             anyhow::bail!("shared state store {} is closing", self.target);
@@ -121,7 +161,9 @@ impl Postgres {
             let client = match &inner.client {
                 Some(c) if !c.is_closed() => c.clone(),
                 _ => {
-                    let c = crate::sinks::postgres::connect(&self.settings.connection, self.tls.as_ref()).await?;
+                    let (c, task) =
+                        crate::sinks::postgres::connect_with_task(&self.settings.connection, self.tls.as_ref()).await?;
+                    inner.task = Some(task);
                     Arc::new(c)
                 }
             };
@@ -132,7 +174,7 @@ impl Postgres {
             }
         });
         if result.is_err() {
-            inner.client = None;
+            inner.close();
         }
         result.with_context(|| format!("shared state store {}", self.target))
     }
@@ -514,7 +556,7 @@ impl Postgres {
 
     pub fn load_docs(&self) -> anyhow::Result<Vec<DocRow>> {
         let sql = self.sql("SELECT record_id, doc FROM {p}_fold_rows ORDER BY seq");
-        self.call(|c| async move {
+        self.call_within(LOAD_TIMEOUT, |c| async move {
             Ok(c.query(&sql, &[])
                 .await?
                 .iter()
