@@ -7,7 +7,9 @@
 //! JSON Lines sink. The embedded run is timed by GNU time; a cluster run lasts from the first
 //! member's start to the last record, and each member's CPU time and peak RSS are read from
 //! /proc just before it is stopped. Prints pages/s, CPU seconds per 1,000 pages (all members
-//! together), the largest member's peak RSS, and cluster CPU per page against the embedded one.
+//! together; beside it the PostgreSQL and NATS servers' CPU over the same run), each member's
+//! peak RSS, cluster CPU per page against the embedded one, and, in a last run, how long the
+//! fold takes to move after its leader is killed.
 
 // Shared with the integration tests, which use all of it.
 #[allow(dead_code)]
@@ -63,6 +65,21 @@ fn usage(pid: u32) -> (f64, u64) {
     (cpu, hwm)
 }
 
+/// CPU seconds used so far by every PostgreSQL and NATS server process of this machine.
+fn servers_cpu() -> f64 {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if matches!(comm.trim(), "postgres" | "nats-server") {
+            total += usage(pid).0;
+        }
+    }
+    total
+}
+
 fn sources(sitemaps: &[String], delay_ms: u64) -> String {
     sitemaps
         .iter()
@@ -77,7 +94,7 @@ fn sources(sitemaps: &[String], delay_ms: u64) -> String {
 
 /// Runs `members` members until `pages` records are out (politeness is checked by the caller).
 /// With `kill_leader`, the fold leader is killed (SIGKILL) once a third is out; returns the time
-/// from the kill to the next record written, too.
+/// from the kill until another member holds the fold lease, too.
 fn cluster(
     binary: &Path,
     dir: &Path,
@@ -103,23 +120,27 @@ fn cluster(
         .collect();
     let out = dir.join("records.jsonl");
     let deadline = Instant::now() + Duration::from_secs(3600);
-    let (mut killed, mut takeover, mut dead_cpu) = (None::<(Instant, usize)>, None, 0.0);
+    let (mut killed, mut takeover, mut dead_cpu) = (None::<(Instant, String)>, None, 0.0);
+    let mut polled = Instant::now();
     while records(&out).0 < pages {
         assert!(Instant::now() < deadline, "the cluster did not finish within an hour");
-        let (done, lines) = records(&out);
+        let (done, _) = records(&out);
         if kill_leader && killed.is_none() && done >= pages / 3 {
             let leader = leader_of(binary, dir).expect("a fold leader");
             let i: usize = leader.trim_start_matches("bench").parse().expect("a bench member");
             dead_cpu = usage(children[i].id()).0;
             let _ = children[i].kill();
             let _ = children[i].wait();
-            killed = Some((Instant::now(), lines));
+            killed = Some((Instant::now(), leader));
         }
-        if let Some((at, lines_then)) = killed
+        if let Some((at, dead)) = &killed
             && takeover.is_none()
-            && lines > lines_then
+            && polled.elapsed() > Duration::from_millis(200)
         {
-            takeover = Some(at.elapsed().as_secs_f64());
+            polled = Instant::now();
+            if leader_of(binary, dir).is_some_and(|l| l != *dead) {
+                takeover = Some(at.elapsed().as_secs_f64());
+            }
         }
         for c in &mut children {
             if let Ok(Some(status)) = c.try_wait()
@@ -209,6 +230,7 @@ fn main() {
     );
 
     let mut rows = Vec::new();
+    let mut server_cpu = Vec::new();
     // The embedded default.
     {
         let work = tempfile::tempdir().expect("temp dir");
@@ -220,7 +242,9 @@ fn main() {
         std::fs::write(work.path().join("newsfold.toml"), config).expect("config");
         let mut cmd = Command::new(&binary);
         cmd.args(["once", "--config", "newsfold.toml", "--log-level", "warn"]);
+        let before = servers_cpu();
         let mut m = timed(cmd, work.path(), "embedded");
+        server_cpu.push(servers_cpu() - before);
         m.pages = records(&work.path().join("embedded.jsonl")).0;
         rows.push(("embedded".to_string(), vec![m.peak_kb], m, politeness(&s)));
     }
@@ -235,27 +259,39 @@ fn main() {
              [sinks.out]\ntype = \"jsonl\"\npath = \"records.jsonl\"\n{}",
             sources(&sitemaps, delay_ms)
         );
+        let before = servers_cpu();
         let (m, peaks, t) = cluster(&binary, work.path(), &config, n, pages, kill);
+        let servers = servers_cpu() - before;
         cleanup(&pg, &nats, &prefix);
         if kill {
             let (distinct, lines) = records(&work.path().join("records.jsonl"));
             takeover = Some((t, distinct, lines));
             continue;
         }
+        server_cpu.push(servers);
         rows.push((format!("cluster of {n}"), peaks, m, politeness(&s)));
     }
     println!(
-        "{:<14} {:>7} {:>8} {:>9} {:>17} {:>24} {:>9} {:>16}",
-        "", "records", "wall s", "pages/s", "CPU s/1000 pages", "peak MiB per member", "max open", "gap min/p1"
+        "{:<14} {:>7} {:>8} {:>9} {:>17} {:>15} {:>24} {:>9} {:>16}",
+        "",
+        "records",
+        "wall s",
+        "pages/s",
+        "CPU s/1000 pages",
+        "+ servers'",
+        "peak MiB per member",
+        "max open",
+        "gap min/p1"
     );
-    for (name, peaks, m, p) in &rows {
+    for ((name, peaks, m, p), servers) in rows.iter().zip(&server_cpu) {
         let peaks: Vec<String> = peaks.iter().map(|k| format!("{:.0}", *k as f64 / 1024.0)).collect();
         println!(
-            "{name:<14} {:>7} {:>8.1} {:>9.0} {:>17.2} {:>24} {:>9} {:>9}ms/{}ms",
+            "{name:<14} {:>7} {:>8.1} {:>9.0} {:>17.2} {:>15.2} {:>24} {:>9} {:>9}ms/{}ms",
             m.pages,
             m.wall,
             m.pages as f64 / m.wall,
             m.cpu * 1000.0 / m.pages.max(1) as f64,
+            servers * 1000.0 / m.pages.max(1) as f64,
             peaks.join(", "),
             p.0,
             p.1.as_millis(),
@@ -272,7 +308,7 @@ fn main() {
     }
     if let Some((t, distinct, lines)) = takeover {
         println!(
-            "leader killed (SIGKILL) a third of the way, {members} members: next record {} after the kill; {distinct} of {pages} pages out ({lines} lines: a JSON Lines sink appends a replayed record again)",
+            "leader killed (SIGKILL) a third of the way, {members} members, lease_ttl 4s: another member led {} after the kill; {distinct} of {pages} pages out ({lines} lines: a JSON Lines sink appends a replayed record again)",
             t.map_or("never".to_string(), |t: f64| format!("{t:.1} s")),
         );
     }

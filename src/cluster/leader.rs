@@ -39,10 +39,10 @@ pub const MAX_TRIES: i64 = 5;
 
 /// Messages delivered and not yet acknowledged, at most (the consumer's `max_ack_pending`):
 /// about what the stages behind the leader hold.
-pub const MAX_IN_FLIGHT: i64 = 512;
+pub const MAX_IN_FLIGHT: i64 = 4096;
 
 /// Messages asked for at once.
-const PULL_BATCH: usize = 64;
+const PULL_BATCH: usize = 128;
 
 /// When a dead letter cannot be stored, the message comes back after this.
 const RETRY_DEAD_LETTER: Duration = Duration::from_secs(30);

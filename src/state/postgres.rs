@@ -263,51 +263,103 @@ impl Postgres {
         })
     }
 
+    /// One statement per table, whatever the batch's size (a round trip each, not one a row).
+    /// Committed without waiting for the WAL flush: a done mark lost to a server crash only
+    /// makes its page read and delivered again (records are keyed by id), and the sink threads
+    /// that call this do not wait a disk flush per batch.
     pub fn mark_delivered(&self, receipts: &[Receipt], acks: &[SinkAck]) -> anyhow::Result<()> {
-        let put_ack = self.sql(
+        let put_acks = self.sql(
             "INSERT INTO {p}_acks (record_id, sink, acked_at)
-             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM {p}_fold_rows WHERE record_id = $1)
+             SELECT u.r, u.s, u.a FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(r, s, a)
+             WHERE EXISTS (SELECT 1 FROM {p}_fold_rows f WHERE f.record_id = u.r)
              ON CONFLICT (record_id, sink) DO UPDATE SET acked_at = excluded.acked_at",
         );
         let put_done = self.sql(
-            "INSERT INTO {p}_done (source, key, raw_hash, record_id) VALUES ($1, $2, $3, $4)
+            "INSERT INTO {p}_done (source, key, raw_hash, record_id)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
              ON CONFLICT DO NOTHING",
         );
-        self.call(|c| async move {
-            c.batch_execute("BEGIN").await?;
-            let put_ack = c.prepare(&put_ack).await?;
-            let put_done = c.prepare(&put_done).await?;
-            for a in acks {
-                let sink: &str = &a.sink;
-                c.execute(&put_ack, &[&a.record_id, &sink, &a.at]).await?;
+        // One row per (record, sink), the latest time: an upsert cannot touch a row twice.
+        let mut latest: std::collections::BTreeMap<(&str, &str), &str> = std::collections::BTreeMap::new();
+        for a in acks {
+            latest.insert((&a.record_id, &a.sink), &a.at);
+        }
+        let (mut ack_ids, mut ack_sinks, mut ack_at) = (Vec::new(), Vec::new(), Vec::new());
+        for ((id, sink), at) in latest {
+            ack_ids.push(id);
+            ack_sinks.push(sink);
+            ack_at.push(at);
+        }
+        let (mut sources, mut keys, mut hashes, mut ids) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in receipts {
+            let names = std::iter::once(r.key.as_str()).chain(r.alias.as_deref().filter(|a| *a != r.key));
+            for key in names {
+                sources.push(&*r.source);
+                keys.push(key);
+                hashes.push(r.raw_hash.as_str());
+                ids.push(r.record_id.as_str());
             }
-            for r in receipts {
-                let source: &str = &r.source;
-                c.execute(&put_done, &[&source, &r.key, &r.raw_hash, &r.record_id])
-                    .await?;
-                if let Some(alias) = r.alias.as_deref().filter(|a| *a != r.key) {
-                    c.execute(&put_done, &[&source, &alias, &r.raw_hash, &r.record_id])
-                        .await?;
-                }
+        }
+        self.call(|c| async move {
+            c.batch_execute("BEGIN; SET LOCAL synchronous_commit TO OFF").await?;
+            if !ack_ids.is_empty() {
+                c.execute(&put_acks, &[&ack_ids, &ack_sinks, &ack_at]).await?;
+            }
+            if !ids.is_empty() {
+                c.execute(&put_done, &[&sources, &keys, &hashes, &ids]).await?;
             }
             c.batch_execute("COMMIT").await?;
             Ok(())
         })
     }
 
+    /// The batch's new documents and its log entries go in one statement each; moves (merges,
+    /// event links, rare) row by row after them, then evictions: the state a row-by-row replay
+    /// in order would leave, in a handful of round trips.
     pub fn commit_folds(&self, changes: &[FoldChange<'_>]) -> anyhow::Result<()> {
         use crate::fold::index::IndexedDoc;
         let term = self.term.load(Ordering::SeqCst);
         let fence = self.sql("SELECT term FROM {p}_fence WHERE id = 1 FOR UPDATE");
-        let put_doc = self.sql("INSERT INTO {p}_fold_rows (record_id, doc) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        let put_docs = self.sql(
+            "INSERT INTO {p}_fold_rows (record_id, doc)
+             SELECT u.r, u.d FROM UNNEST($1::text[], $2::bytea[]) WITH ORDINALITY AS u(r, d, n) ORDER BY u.n
+             ON CONFLICT DO NOTHING",
+        );
         let get = self.sql("SELECT doc FROM {p}_fold_rows WHERE record_id = $1");
         let put = self.sql("UPDATE {p}_fold_rows SET doc = $2 WHERE record_id = $1");
         let story = self.sql("UPDATE {p}_decisions SET story_id = $2 WHERE record_id = $1");
         let log = self.sql(
             "INSERT INTO {p}_decisions (record_id, story_id, source, location, entry, search)
-             VALUES ($1, $2, $3, $4, $5, to_tsvector('simple', $6))",
+             SELECT u.r, u.s, u.so, u.l, u.e, to_tsvector('simple', u.t)
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  WITH ORDINALITY AS u(r, s, so, l, e, t, n)
+             ORDER BY u.n",
         );
         let evict = self.evict_statements();
+        let (mut doc_ids, mut blobs) = (Vec::new(), Vec::new());
+        let mut entries: [Vec<Option<String>>; 6] = Default::default();
+        let mut evicted: Vec<String> = Vec::new();
+        for ch in changes {
+            if let Some(row) = ch.doc {
+                doc_ids.push(row.record_id.as_str());
+                blobs.push(row.blob.as_slice());
+            }
+            evicted.extend(ch.evicted.iter().cloned());
+            if let Some((entry, body)) = ch.log {
+                let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
+                let fields = [
+                    entry.record_id().map(str::to_string),
+                    entry.story_id().map(str::to_string),
+                    Some(entry.input.source.clone()),
+                    Some(entry.input.location.clone()),
+                    Some(serde_json::to_string(entry)?),
+                    Some(format!("{title} {}", text_prefix(body))),
+                ];
+                for (column, v) in entries.iter_mut().zip(fields) {
+                    column.push(v);
+                }
+            }
+        }
         self.call(|c| async move {
             c.batch_execute("BEGIN").await?;
             if term > 0 {
@@ -316,10 +368,14 @@ impl Postgres {
                     anyhow::bail!("this member no longer leads the fold (term {term}, the store's is {held:?})");
                 }
             }
+            if !doc_ids.is_empty() {
+                c.execute(&put_docs, &[&doc_ids, &blobs]).await?;
+            }
+            if !entries[0].is_empty() {
+                let params: Vec<Param<'_>> = entries.iter().map(|c| c as Param<'_>).collect();
+                c.execute(&log, &params).await?;
+            }
             for ch in changes {
-                if let Some(row) = ch.doc {
-                    c.execute(&put_doc, &[&row.record_id, &row.blob]).await?;
-                }
                 for m in ch.moved {
                     let Some(found) = c.query_opt(&get, &[&m.record_id]).await? else {
                         continue;
@@ -333,22 +389,8 @@ impl Postgres {
                     c.execute(&put, &[&row.record_id, &row.blob]).await?;
                     c.execute(&story, &[&m.record_id, &m.story_id]).await?;
                 }
-                evict_docs(&c, &evict, ch.evicted).await?;
-                if let Some((entry, body)) = ch.log {
-                    let json = serde_json::to_string(entry)?;
-                    let title = entry.extraction.as_ref().and_then(|x| x.title.as_deref()).unwrap_or("");
-                    let text = format!("{title} {}", text_prefix(body));
-                    let params: [Param<'_>; 6] = [
-                        &entry.record_id(),
-                        &entry.story_id(),
-                        &entry.input.source,
-                        &entry.input.location,
-                        &json,
-                        &text,
-                    ];
-                    c.execute(&log, &params).await?;
-                }
             }
+            evict_docs(&c, &evict, &evicted).await?;
             c.batch_execute("COMMIT").await?;
             Ok(())
         })
