@@ -18,6 +18,7 @@ use crate::model::Lang;
 struct Selectors {
     h1: Selector,
     h2: Selector,
+    h3: Selector,
     og_title: Selector,
     title: Selector,
     html: Selector,
@@ -40,6 +41,7 @@ fn sel(s: &str) -> Selector {
 static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     h1: sel("h1"),
     h2: sel("h2"),
+    h3: sel("h3"),
     og_title: sel(r#"meta[property="og:title"]"#),
     title: sel("title"),
     html: sel("html"),
@@ -84,7 +86,23 @@ fn without_site(t: &str) -> String {
     }
 }
 
-/// The headline: an `h1` (else an `h2`) that agrees with the page's declared title (`og:title`,
+/// The leading parts of a declared title at each separator, of three words or more
+/// ("Headline - Photos | Site slogan - Brand" → "Headline", "Headline - Photos", ...).
+fn title_heads(t: &str) -> Vec<Vec<String>> {
+    let t = t.trim();
+    let mut cuts: Vec<usize> = [" | ", " - ", " – ", " — ", " :: ", " _ ", " » "]
+        .iter()
+        .flat_map(|sep| t.match_indices(sep).map(|(i, _)| i))
+        .collect();
+    cuts.sort_unstable();
+    cuts.into_iter()
+        .map(|i| title_words(&t[..i]))
+        .filter(|w| w.len() >= 3)
+        .collect()
+}
+
+/// The headline: a heading (`h1`, `h2`, `h3`) whose words are exactly the declared title's
+/// leading part, whatever follows it; else an `h1` (else an `h2`) that agrees with the page's declared title (`og:title`,
 /// else `<title>`, without the site's name), which a breadcrumb or the site's logo in a heading
 /// does not; else `og:title` without the site's name; else `<title>` without the site's name when
 /// that leaves a title (three words or more), since a heading that disagrees with it is more
@@ -99,6 +117,17 @@ fn headline(doc: &Html) -> Option<(String, &'static str)> {
     let headings =
         |sel: &Selector| -> Vec<String> { doc.select(sel).take(8).map(heading_text).filter_map(nonempty).collect() };
     let h1s = headings(&s.h1);
+    if let Some(t) = og.as_deref().or(page_title.as_deref()) {
+        let heads = title_heads(t);
+        if !heads.is_empty() {
+            for sel in [&s.h1, &s.h2, &s.h3] {
+                let found = headings(sel).into_iter().find(|h| heads.contains(&title_words(h)));
+                if let Some(h) = found {
+                    return Some((h, "heading equal to the declared title's first part"));
+                }
+            }
+        }
+    }
     let declared = og.as_deref().or(page_title.as_deref()).map(without_site);
     if let Some(declared) = &declared {
         let want = title_words(declared);
@@ -538,6 +567,15 @@ mod tests {
             Some("Mưa lớn gây ngập nhiều tuyến phố")
         );
         assert_eq!(t("<h1>Only a headline</h1>").as_deref(), Some("Only a headline"));
+        // A logo heading agreeing with the title's slogan loses to the heading that is exactly
+        // the title's first part, even an h3.
+        assert_eq!(
+            t(r#"<title>Những người khổ hạnh vì bớt lạ - Ảnh | Trang thông tin dành cho giới trẻ - VnExpress iOne</title>
+                <h1 id="logo"><a title="x">Trang thông tin dành cho giới trẻ - VnExpress iOne</a></h1>
+                <h3 class="Title">Những người khổ hạnh vì bớt lạ</h3>"#)
+            .as_deref(),
+            Some("Những người khổ hạnh vì bớt lạ")
+        );
     }
 
     #[test]
@@ -570,7 +608,7 @@ mod tests {
         // The header's block scores with the story's, so the lead is read as the body's own.
         assert!(ex.lines[1].starts_with("(Dân trí) - Sáng 24/12"), "{:?}", ex.lines);
         let p = ex.provenance;
-        assert_eq!(p.title, "h1 agreeing with the declared title");
+        assert_eq!(p.title, "heading equal to the declared title's first part");
         assert_eq!(p.date, "printed date line, agreeing with the declared date");
         assert_eq!(p.body, "text-density scorer");
         let p = read("<html><head><title>Một bài báo dài về giao thông</title></head><body><div itemprop=articleBody><p>Đoạn một của bài báo này đủ dài để được giữ lại.</p></div></body></html>").provenance;
