@@ -226,14 +226,20 @@ impl Cluster {
             .unwrap_or(0)
     }
 
-    /// The member holding the fold lease, as the status command prints it.
-    fn leader(&self) -> Option<String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_newsfold"))
-            .args(["cluster", "status", "--config", self.config().to_str().unwrap()])
+    /// `newsfold ARGS --config …` as an observer (not a member), with its output.
+    fn observe(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_newsfold"))
+            .args(args)
+            .args(["--config", self.config().to_str().unwrap()])
             .env("NEWSFOLD_MEMBER", "observer")
             .env("NEWSFOLD_API", "127.0.0.1:1")
             .output()
-            .expect("cluster status");
+            .expect("run newsfold")
+    }
+
+    /// The member holding the fold lease, as the status command prints it.
+    fn leader(&self) -> Option<String> {
+        let out = self.observe(&["cluster", "status"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.lines()
             .find_map(|l| l.strip_prefix("fold leader: "))
@@ -242,12 +248,7 @@ impl Cluster {
     }
 
     fn status(&self) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_newsfold"))
-            .args(["cluster", "status", "--config", self.config().to_str().unwrap()])
-            .env("NEWSFOLD_MEMBER", "observer")
-            .env("NEWSFOLD_API", "127.0.0.1:1")
-            .output()
-            .expect("cluster status");
+        let out = self.observe(&["cluster", "status"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -396,12 +397,7 @@ fn three_members_share_the_crawl_and_one_story_index_and_a_fourth_joins() {
     let (code, page) = crate::ops::get(&format!("http://{}/stories?q={word}", c.api["m2"]));
     assert_eq!(code, 200);
     assert!(page.contains(&story), "/stories?q={word} lists story {story}: {page}");
-    let out = Command::new(env!("CARGO_BIN_EXE_newsfold"))
-        .args(["explain", "--config", c.config().to_str().unwrap(), translation])
-        .env("NEWSFOLD_MEMBER", "observer")
-        .env("NEWSFOLD_API", "127.0.0.1:1")
-        .output()
-        .expect("explain");
+    let out = c.observe(&["explain", translation]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && said.contains(&story),
