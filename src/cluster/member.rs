@@ -416,8 +416,108 @@ async fn pages_stream(js: &jetstream::Context, cluster: &ClusterSettings, config
     Ok(())
 }
 
-/// Publishes every page the sources read, each once the server acknowledged the one before
-/// (republished with the same id until it is: JetStream keeps one copy). A page is durable in
+/// Pages published and not yet acknowledged by the server, at most.
+const PUBLISH_WINDOW: usize = 64;
+
+/// A page on its way to the stream.
+struct Outgoing {
+    id: String,
+    payload: bytes::Bytes,
+    source: Arc<str>,
+    location: String,
+}
+
+impl Outgoing {
+    fn headers(&self) -> async_nats::HeaderMap {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", self.id.as_str());
+        headers
+    }
+}
+
+/// Waits for the server's acknowledgement of `out`, republishing it until it comes.
+#[allow(clippy::too_many_arguments)]
+async fn confirm(
+    js: &jetstream::Context,
+    subject: &str,
+    out: Outgoing,
+    ack: jetstream::context::PublishAckFuture,
+    gauges: &Gauges,
+    shutdown: &CancellationToken,
+    drain_timeout: Duration,
+    last_warning: &mut Option<Instant>,
+) -> Result<(), StageExit> {
+    match ack.await {
+        Ok(_) => {
+            gauges.published.fetch_add(1, Relaxed);
+            Ok(())
+        }
+        Err(e) => {
+            republish(
+                js,
+                subject,
+                &out,
+                e.into(),
+                gauges,
+                shutdown,
+                drain_timeout,
+                last_warning,
+            )
+            .await
+        }
+    }
+}
+
+/// Publishes `out` again (same id: JetStream keeps one copy) until the server acknowledges it,
+/// with backoff; gives up only at shutdown, after `drain_timeout`.
+#[allow(clippy::too_many_arguments)]
+async fn republish(
+    js: &jetstream::Context,
+    subject: &str,
+    out: &Outgoing,
+    mut error: anyhow::Error,
+    gauges: &Gauges,
+    shutdown: &CancellationToken,
+    drain_timeout: Duration,
+    last_warning: &mut Option<Instant>,
+) -> Result<(), StageExit> {
+    let mut backoff = Duration::from_millis(100);
+    let mut stopping_since: Option<Instant> = None;
+    loop {
+        if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+            *last_warning = Some(Instant::now());
+            tracing::warn!(stage = "cluster", source = %out.source, location = %out.location, error = %format!("{error:#}"), "cannot publish a page; retrying");
+        }
+        if shutdown.is_cancelled() {
+            let since = *stopping_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > drain_timeout {
+                return Err(StageExit::Failed(format!(
+                    "pages left unpublished at shutdown: {error:#}"
+                )));
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+        let sent = async {
+            js.publish_with_headers(subject.to_string(), out.headers(), out.payload.clone())
+                .await?
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        match sent {
+            Ok(()) => {
+                gauges.published.fetch_add(1, Relaxed);
+                return Ok(());
+            }
+            Err(e) => error = e,
+        }
+    }
+}
+
+/// Publishes every page the sources read, up to `PUBLISH_WINDOW` awaiting the server's
+/// acknowledgement (one that fails is republished with the same id until it is acknowledged:
+/// JetStream keeps one copy). A page is durable in
 /// the stream from then on; one still queued when the process dies is not done in the shared
 /// store, so the partition's next holder reads it again.
 async fn publish(
@@ -431,6 +531,8 @@ async fn publish(
 ) -> StageExit {
     let max_payload = js.client().server_info().max_payload;
     let mut last_warning: Option<Instant> = None;
+    let mut window: std::collections::VecDeque<(Outgoing, jetstream::context::PublishAckFuture)> =
+        std::collections::VecDeque::with_capacity(PUBLISH_WINDOW);
     while let Ok(page) = rx.recv().await {
         let (id, payload) = wire::encode(&page);
         if payload.len() > max_payload {
@@ -454,38 +556,66 @@ async fn publish(
             continue;
         }
         let payload = bytes::Bytes::from(payload);
-        let mut backoff = Duration::from_millis(100);
-        let mut stopping_since: Option<Instant> = None;
-        loop {
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", id.as_str());
-            let sent = async {
-                js.publish_with_headers(subject.clone(), headers, payload.clone())
-                    .await?
-                    .await?;
-                anyhow::Ok(())
-            }
-            .await;
-            match sent {
-                Ok(()) => {
-                    gauges.published.fetch_add(1, Relaxed);
-                    break;
-                }
-                Err(e) => {
-                    if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
-                        last_warning = Some(Instant::now());
-                        tracing::warn!(stage = "cluster", source = %page.source, location = %page.location, error = %e, "cannot publish a page; retrying");
-                    }
-                    if shutdown.is_cancelled() {
-                        let since = *stopping_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() > drain_timeout {
-                            return StageExit::Failed(format!("pages left unpublished at shutdown: {e}"));
-                        }
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+        let out = Outgoing {
+            id,
+            payload,
+            source: page.source.clone(),
+            location: page.location,
+        };
+        match js
+            .publish_with_headers(subject.clone(), out.headers(), out.payload.clone())
+            .await
+        {
+            Ok(ack) => window.push_back((out, ack)),
+            Err(e) => {
+                if let Err(exit) = republish(
+                    &js,
+                    &subject,
+                    &out,
+                    e.into(),
+                    &gauges,
+                    &shutdown,
+                    drain_timeout,
+                    &mut last_warning,
+                )
+                .await
+                {
+                    return exit;
                 }
             }
+        }
+        while window.len() >= PUBLISH_WINDOW {
+            if let Some((out, ack)) = window.pop_front()
+                && let Err(exit) = confirm(
+                    &js,
+                    &subject,
+                    out,
+                    ack,
+                    &gauges,
+                    &shutdown,
+                    drain_timeout,
+                    &mut last_warning,
+                )
+                .await
+            {
+                return exit;
+            }
+        }
+    }
+    while let Some((out, ack)) = window.pop_front() {
+        if let Err(exit) = confirm(
+            &js,
+            &subject,
+            out,
+            ack,
+            &gauges,
+            &shutdown,
+            drain_timeout,
+            &mut last_warning,
+        )
+        .await
+        {
+            return exit;
         }
     }
     StageExit::InputClosed
