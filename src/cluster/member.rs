@@ -75,15 +75,15 @@ pub async fn run(
 
     let (page_tx, page_rx) = async_channel::bounded::<Page>(config.pipeline.channel_capacity.get());
     let publish_queue = page_rx.downgrade();
-    let publisher = tokio::spawn(publish(
-        js.clone(),
-        state.clone(),
-        cluster.pages_subject(),
-        page_rx,
-        gauges.clone(),
-        shutdown.clone(),
-        config.pipeline.drain_timeout,
-    ));
+    let publisher = Publisher {
+        js: js.clone(),
+        subject: cluster.pages_subject(),
+        gauges: gauges.clone(),
+        shutdown: shutdown.clone(),
+        drain_timeout: config.pipeline.drain_timeout,
+        last_warning: None,
+    };
+    let publisher = tokio::spawn(publish(publisher, state.clone(), page_rx));
     let api_stop = CancellationToken::new();
     let _stop_api_on_return = api_stop.clone().drop_guard();
     if let Some(listen) = config.api_listen {
@@ -427,112 +427,78 @@ struct Outgoing {
     location: String,
 }
 
-impl Outgoing {
-    fn headers(&self) -> async_nats::HeaderMap {
+/// What publishing needs besides the page.
+struct Publisher {
+    js: jetstream::Context,
+    subject: String,
+    gauges: Arc<Gauges>,
+    shutdown: CancellationToken,
+    drain_timeout: Duration,
+    /// Failures are logged at most every 30 s.
+    last_warning: Option<Instant>,
+}
+
+impl Publisher {
+    async fn send(&self, out: &Outgoing) -> Result<jetstream::context::PublishAckFuture, anyhow::Error> {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", self.id.as_str());
-        headers
+        headers.insert("Nats-Msg-Id", out.id.as_str());
+        Ok(self
+            .js
+            .publish_with_headers(self.subject.clone(), headers, out.payload.clone())
+            .await?)
     }
-}
 
-/// Waits for the server's acknowledgement of `out`, republishing it until it comes.
-#[allow(clippy::too_many_arguments)]
-async fn confirm(
-    js: &jetstream::Context,
-    subject: &str,
-    out: Outgoing,
-    ack: jetstream::context::PublishAckFuture,
-    gauges: &Gauges,
-    shutdown: &CancellationToken,
-    drain_timeout: Duration,
-    last_warning: &mut Option<Instant>,
-) -> Result<(), StageExit> {
-    match ack.await {
-        Ok(_) => {
-            gauges.published.fetch_add(1, Relaxed);
-            Ok(())
-        }
-        Err(e) => {
-            republish(
-                js,
-                subject,
-                &out,
-                e.into(),
-                gauges,
-                shutdown,
-                drain_timeout,
-                last_warning,
-            )
-            .await
+    /// Waits for the server's acknowledgement of `out`, republishing it until it comes.
+    async fn confirm(&mut self, out: Outgoing, ack: jetstream::context::PublishAckFuture) -> Result<(), StageExit> {
+        match ack.await {
+            Ok(_) => {
+                self.gauges.published.fetch_add(1, Relaxed);
+                Ok(())
+            }
+            Err(e) => self.republish(&out, e.into()).await,
         }
     }
-}
 
-/// Publishes `out` again (same id: JetStream keeps one copy) until the server acknowledges it,
-/// with backoff; gives up only at shutdown, after `drain_timeout`.
-#[allow(clippy::too_many_arguments)]
-async fn republish(
-    js: &jetstream::Context,
-    subject: &str,
-    out: &Outgoing,
-    mut error: anyhow::Error,
-    gauges: &Gauges,
-    shutdown: &CancellationToken,
-    drain_timeout: Duration,
-    last_warning: &mut Option<Instant>,
-) -> Result<(), StageExit> {
-    let mut backoff = Duration::from_millis(100);
-    let mut stopping_since: Option<Instant> = None;
-    loop {
-        if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
-            *last_warning = Some(Instant::now());
-            tracing::warn!(stage = "cluster", source = %out.source, location = %out.location, error = %format!("{error:#}"), "cannot publish a page; retrying");
-        }
-        if shutdown.is_cancelled() {
-            let since = *stopping_since.get_or_insert_with(Instant::now);
-            if since.elapsed() > drain_timeout {
-                return Err(StageExit::Failed(format!(
-                    "pages left unpublished at shutdown: {error:#}"
-                )));
+    /// Publishes `out` again (same id: JetStream keeps one copy) until the server acknowledges
+    /// it, with backoff; gives up only at shutdown, after `drain_timeout`.
+    async fn republish(&mut self, out: &Outgoing, mut error: anyhow::Error) -> Result<(), StageExit> {
+        let mut backoff = Duration::from_millis(100);
+        let mut stopping_since: Option<Instant> = None;
+        loop {
+            if self.last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                self.last_warning = Some(Instant::now());
+                tracing::warn!(stage = "cluster", source = %out.source, location = %out.location, error = %format!("{error:#}"), "cannot publish a page; retrying");
             }
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-        let sent = async {
-            js.publish_with_headers(subject.to_string(), out.headers(), out.payload.clone())
-                .await?
-                .await?;
-            anyhow::Ok(())
-        }
-        .await;
-        match sent {
-            Ok(()) => {
-                gauges.published.fetch_add(1, Relaxed);
-                return Ok(());
+            if self.shutdown.is_cancelled() {
+                let since = *stopping_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > self.drain_timeout {
+                    return Err(StageExit::Failed(format!(
+                        "pages left unpublished at shutdown: {error:#}"
+                    )));
+                }
             }
-            Err(e) => error = e,
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            let sent = async { anyhow::Ok(self.send(out).await?.await?) }.await;
+            match sent {
+                Ok(_) => {
+                    self.gauges.published.fetch_add(1, Relaxed);
+                    return Ok(());
+                }
+                Err(e) => error = e,
+            }
         }
     }
 }
 
 /// Publishes every page the sources read, up to `PUBLISH_WINDOW` awaiting the server's
 /// acknowledgement (one that fails is republished with the same id until it is acknowledged:
-/// JetStream keeps one copy). A page is durable in
-/// the stream from then on; one still queued when the process dies is not done in the shared
-/// store, so the partition's next holder reads it again.
-async fn publish(
-    js: jetstream::Context,
-    state: Arc<StateStore>,
-    subject: String,
-    rx: async_channel::Receiver<Page>,
-    gauges: Arc<Gauges>,
-    shutdown: CancellationToken,
-    drain_timeout: Duration,
-) -> StageExit {
-    let max_payload = js.client().server_info().max_payload;
-    let mut last_warning: Option<Instant> = None;
-    let mut window: std::collections::VecDeque<(Outgoing, jetstream::context::PublishAckFuture)> =
-        std::collections::VecDeque::with_capacity(PUBLISH_WINDOW);
+/// JetStream keeps one copy). A page is durable in the stream from then on; one still queued
+/// when the process dies is not done in the shared store, so the partition's next holder reads
+/// it again. A page larger than the server's `max_payload` is kept as a dead letter.
+async fn publish(mut p: Publisher, state: Arc<StateStore>, rx: async_channel::Receiver<Page>) -> StageExit {
+    let max_payload = p.js.client().server_info().max_payload;
+    let mut window = std::collections::VecDeque::with_capacity(PUBLISH_WINDOW);
     while let Ok(page) = rx.recv().await {
         let (id, payload) = wire::encode(&page);
         if payload.len() > max_payload {
@@ -551,70 +517,34 @@ async fn publish(
             };
             let st = state.clone();
             if let Ok(Ok(())) = tokio::task::spawn_blocking(move || st.dead_letter(&letter)).await {
-                gauges.dead_letters.fetch_add(1, Relaxed);
+                p.gauges.dead_letters.fetch_add(1, Relaxed);
             }
             continue;
         }
-        let payload = bytes::Bytes::from(payload);
         let out = Outgoing {
             id,
-            payload,
+            payload: bytes::Bytes::from(payload),
             source: page.source.clone(),
             location: page.location,
         };
-        match js
-            .publish_with_headers(subject.clone(), out.headers(), out.payload.clone())
-            .await
-        {
+        match p.send(&out).await {
             Ok(ack) => window.push_back((out, ack)),
             Err(e) => {
-                if let Err(exit) = republish(
-                    &js,
-                    &subject,
-                    &out,
-                    e.into(),
-                    &gauges,
-                    &shutdown,
-                    drain_timeout,
-                    &mut last_warning,
-                )
-                .await
-                {
+                if let Err(exit) = p.republish(&out, e).await {
                     return exit;
                 }
             }
         }
         while window.len() >= PUBLISH_WINDOW {
             if let Some((out, ack)) = window.pop_front()
-                && let Err(exit) = confirm(
-                    &js,
-                    &subject,
-                    out,
-                    ack,
-                    &gauges,
-                    &shutdown,
-                    drain_timeout,
-                    &mut last_warning,
-                )
-                .await
+                && let Err(exit) = p.confirm(out, ack).await
             {
                 return exit;
             }
         }
     }
     while let Some((out, ack)) = window.pop_front() {
-        if let Err(exit) = confirm(
-            &js,
-            &subject,
-            out,
-            ack,
-            &gauges,
-            &shutdown,
-            drain_timeout,
-            &mut last_warning,
-        )
-        .await
-        {
+        if let Err(exit) = p.confirm(out, ack).await {
             return exit;
         }
     }
