@@ -205,8 +205,8 @@ fn cleanup(pg: &str, nats: &str, prefix: &str) {
     });
     if let Ok(mut db) = postgres::Client::connect(pg, postgres::NoTls) {
         let _ = db.batch_execute(&format!(
-            "DROP TABLE IF EXISTS {p}_done, {p}_site_templates, {p}_acks, {p}_fold_rows, {p}_decisions, {p}_http_cache, {p}_fence, {p}_dead_letters",
-            p = prefix
+            "DROP TABLE IF EXISTS {}",
+            newsfold::state::shared_tables(prefix).join(", ")
         ));
     }
 }

@@ -19,7 +19,7 @@ mod sqlite;
 use crate::fold::row::DocRow;
 use crate::model::Receipt;
 
-pub use postgres::SharedSettings;
+pub use postgres::{SharedSettings, shared_tables};
 
 pub struct StateStore {
     backend: Backend,

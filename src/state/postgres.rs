@@ -613,9 +613,9 @@ impl Postgres {
     /// Drops every table of this prefix (tests clean up after themselves).
     #[cfg(test)]
     pub fn drop_tables(&self) {
-        let sql = self.sql(
-            "DROP TABLE IF EXISTS {p}_done, {p}_site_templates, {p}_acks, {p}_fold_rows, {p}_decisions,
-                {p}_http_cache, {p}_fence, {p}_dead_letters",
+        let sql = format!(
+            "DROP TABLE IF EXISTS {}",
+            shared_tables(&self.settings.prefix).join(", ")
         );
         let _ = self.call(|c| async move { Ok(c.batch_execute(&sql).await?) });
     }
@@ -629,6 +629,23 @@ async fn evict_docs(c: &Client, evict: &[String; 3], record_ids: &[String]) -> a
         c.execute(q.as_str(), &[&record_ids]).await?;
     }
     Ok(())
+}
+
+/// The names of a cluster's shared tables under `prefix` (what tests and benchmarks drop).
+pub fn shared_tables(prefix: &str) -> Vec<String> {
+    [
+        "done",
+        "site_templates",
+        "acks",
+        "fold_rows",
+        "decisions",
+        "http_cache",
+        "fence",
+        "dead_letters",
+    ]
+    .iter()
+    .map(|t| format!("{prefix}_{t}"))
+    .collect()
 }
 
 /// The shared tables, `{p}` the prefix. Times the embedded store keeps as text are timestamps

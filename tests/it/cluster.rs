@@ -316,7 +316,8 @@ impl Drop for Cluster {
         let p = &self.prefix;
         let _ = db.batch_execute(&format!(
             "DROP TABLE IF EXISTS {t}; DELETE FROM newsfold_schema WHERE table_name = '{t}';
-             DROP TABLE IF EXISTS {p}_done, {p}_site_templates, {p}_acks, {p}_fold_rows, {p}_decisions, {p}_http_cache, {p}_fence, {p}_dead_letters",
+             DROP TABLE IF EXISTS {}",
+            newsfold::state::shared_tables(p).join(", "),
             t = self.table
         ));
         let (nats, prefix) = (self.nats.clone(), self.prefix.clone());
