@@ -10,11 +10,18 @@ use std::sync::LazyLock;
 use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 
-static META: LazyLock<Selector> = LazyLock::new(|| {
-    Selector::parse(
-        r#"meta[name="author"], meta[property="article:author"], meta[name="dc.creator"], meta[name="DC.creator"], meta[property="dc:creator"], meta[name="parsely-author"], meta[name="sailthru.author"], meta[name="byl"]"#,
-    )
-    .expect("author meta selector parses")
+/// Author meta tags, the most deliberate declaration first: Dublin Core's creator, then the plain
+/// `author`, then the others. All tags of the first kind that names someone are read (a page
+/// with two authors states two tags).
+static META: LazyLock<Vec<Selector>> = LazyLock::new(|| {
+    [
+        r#"meta[property~="dc:creator"], meta[name="dc.creator" i], meta[name="dcterms.creator" i]"#,
+        r#"meta[name="author" i]"#,
+        r#"meta[property~="article:author"], meta[name="parsely-author"], meta[name="sailthru.author"], meta[name="byl"]"#,
+    ]
+    .into_iter()
+    .map(|s| Selector::parse(s).expect("author meta selector parses"))
+    .collect()
 });
 static MARKED: LazyLock<Selector> = LazyLock::new(|| {
     Selector::parse(r#"[itemprop~="author"] [itemprop~="name"], [itemprop~="author"], [rel~="author"]"#)
@@ -28,6 +35,9 @@ static NAMED: LazyLock<Selector> = LazyLock::new(|| {
 });
 static SITE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse(r#"meta[property="og:site_name"]"#).expect("site selector parses"));
+
+static WEB_ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*[(<]\s*(?:https?://|mailto:|www\.)[^)>]*[)>]").expect("address pattern compiles"));
 
 /// A byline's lead-in word, stripped: "By Jane Doe", "Par Jean Dupont", "Theo Minh Anh".
 static LEAD_IN: LazyLock<Regex> = LazyLock::new(|| {
@@ -44,6 +54,8 @@ fn squash(s: &str) -> String {
 fn names_in(raw: &str, site: Option<&str>) -> Vec<String> {
     let t = squash(raw);
     let t = LEAD_IN.replace(&t, "");
+    // A home page or address after the name ("Jane Doe (https://example.org/jane)") is not part of it.
+    let t = WEB_ADDRESS.replace_all(&t, "");
     let t = t
         .trim()
         .trim_matches(|c: char| c == '|' || c == '-' || c == '–' || c == ',');
@@ -55,7 +67,12 @@ fn names_in(raw: &str, site: Option<&str>) -> Vec<String> {
     let cut = t
         .find(|c: char| c.is_ascii_digit())
         .map_or(t, |i| t[..i].trim_end_matches([',', ' ', '-', '–']));
-    if !cut.chars().next().is_some_and(char::is_uppercase) {
+    // A name starts with a capital, or with a letter of a script without case (Chinese, Thai...).
+    if !cut
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || (c.is_alphabetic() && !c.is_lowercase()))
+    {
         return Vec::new();
     }
     let is_site = |n: &str| site.is_some_and(|s| n.eq_ignore_ascii_case(s.trim()));
@@ -139,8 +156,17 @@ pub fn from_page(doc: &Html) -> Vec<String> {
         .map(str::to_string);
     let site = site.as_deref();
     let pick = |raw: &str| names_in(raw, site);
-    for m in doc.select(&META) {
-        let names = m.value().attr("content").map(pick).unwrap_or_default();
+    for kind in META.iter() {
+        let mut names: Vec<String> = Vec::new();
+        for n in doc
+            .select(kind)
+            .filter_map(|m| m.value().attr("content"))
+            .flat_map(pick)
+        {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
         if !names.is_empty() {
             return names;
         }
@@ -309,6 +335,27 @@ mod tests {
         assert_eq!(
             page(r#"<div class="byline">Nguyễn Thị Mai</div>"#),
             vec!["Nguyễn Thị Mai"]
+        );
+        // Dublin Core's creator before the plain author tag, every tag of that kind, a
+        // property naming several keys, a script without capitals, a home page after the name.
+        assert_eq!(
+            page(r#"<meta name="author" content="Ban biên tập"><meta property="dc:creator" content="Hoàng Lan">"#),
+            vec!["Hoàng Lan"]
+        );
+        assert_eq!(
+            page(r#"<meta name="DC.Creator" content="Lê Văn Tám"><meta name="DC.Creator" content="Trần Thu Hà">"#),
+            vec!["Lê Văn Tám", "Trần Thu Hà"]
+        );
+        assert_eq!(
+            page(
+                r#"<meta property="dc:creator twitter:site_name" content="Phạm Minh"><meta name="author" content="Other">"#
+            ),
+            vec!["Phạm Minh"]
+        );
+        assert_eq!(page(r#"<meta name="author" content="肖春芳">"#), vec!["肖春芳"]);
+        assert_eq!(
+            page(r#"<meta name="author" content="Jane Doe (https://example.org/jane/)">"#),
+            vec!["Jane Doe"]
         );
         assert!(page(r#"<div class="author-box">Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</div>"#).is_empty());
     }

@@ -19,7 +19,7 @@ struct Selectors {
     h1: Selector,
     h2: Selector,
     h3: Selector,
-    og_title: Selector,
+    declared_titles: Vec<Selector>,
     title: Selector,
     html: Selector,
     published: Selector,
@@ -42,7 +42,21 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     h1: sel("h1"),
     h2: sel("h2"),
     h3: sel("h3"),
-    og_title: sel(r#"meta[property="og:title"]"#),
+    // The publisher's declared titles, the first present wins: Dublin Core, Open Graph, Twitter
+    // card, Parse.ly, `<meta name=title>`; a `property` may hold several space-separated names.
+    declared_titles: [
+        r#"meta[property~="dc:title"]"#,
+        r#"meta[name="dc.title" i], meta[name="dcterms.title" i]"#,
+        r#"meta[property~="og:title"]"#,
+        r#"meta[name="og:title"]"#,
+        r#"meta[property~="twitter:title"]"#,
+        r#"meta[name="twitter:title"]"#,
+        r#"meta[name="parsely-title"]"#,
+        r#"meta[name="title"]"#,
+    ]
+    .into_iter()
+    .map(sel)
+    .collect(),
     title: sel("title"),
     html: sel("html"),
     published: sel(r#"meta[property="article:published_time"], meta[itemprop="datePublished"], meta[name="pubdate"]"#),
@@ -101,21 +115,47 @@ fn title_heads(t: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The metadata title (see `headline`), first present of the declared kinds.
+fn declared_meta_title(doc: &Html) -> Option<String> {
+    SELECTORS.declared_titles.iter().find_map(|s| {
+        doc.select(s).find_map(|m| {
+            m.value()
+                .attr("content")
+                .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+                .and_then(nonempty)
+        })
+    })
+}
+
 /// The headline: a heading (`h1`, `h2`, `h3`) whose words are exactly the declared title's
-/// leading part, whatever follows it; else an `h1` (else an `h2`) that agrees with the page's declared title (`og:title`,
-/// else `<title>`, without the site's name), which a breadcrumb or the site's logo in a heading
-/// does not; else `og:title` without the site's name; else `<title>` without the site's name when
-/// that leaves a title (three words or more), since a heading that disagrees with it is more
+/// leading part, whatever follows it; else an `h1` (else an `h2`) that agrees with the page's
+/// declared title (its metadata title: Dublin Core, `og:title`, Twitter card, Parse.ly, else
+/// `<title>`, without the site's name), which a breadcrumb or the site's logo in a heading does
+/// not; else the metadata title without the site's name; else `<title>` without the site's name
+/// when that leaves a title (three words or more), since a heading that disagrees with it is more
 /// often a section's or a sidebar's than the article's; else the first `h1` unless it reads as
-/// furniture (a breadcrumb, one or two words).
+/// furniture (a breadcrumb, one or two words). A heading with the same words as the declared
+/// title is given as declared: the heading's text carries its markup's typography (a
+/// non-breaking space, a line break, curly quotes a template added), the metadata what the
+/// newsroom typed.
 fn headline(doc: &Html) -> Option<(String, &'static str)> {
     let s = &*SELECTORS;
-    let og = doc
-        .select(&s.og_title)
-        .find_map(|m| m.value().attr("content").map(str::to_string).and_then(nonempty));
+    let og = declared_meta_title(doc);
     let page_title = doc.select(&s.title).next().map(text_of).and_then(nonempty);
     let headings =
         |sel: &Selector| -> Vec<String> { doc.select(sel).take(8).map(heading_text).filter_map(nonempty).collect() };
+    // The heading as found, or the declared title when its words are the heading's.
+    let as_declared = |h: String| -> String {
+        let words = title_words(&h);
+        [og.as_deref(), page_title.as_deref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| [without_site(t), t.trim().to_string()])
+            .find(|t| {
+                title_words(t) == words && (t.chars().any(char::is_lowercase) || !h.chars().any(char::is_lowercase))
+            })
+            .unwrap_or(h)
+    };
     let h1s = headings(&s.h1);
     if let Some(t) = og.as_deref().or(page_title.as_deref()) {
         let heads = title_heads(t);
@@ -123,7 +163,7 @@ fn headline(doc: &Html) -> Option<(String, &'static str)> {
             for sel in [&s.h1, &s.h2, &s.h3] {
                 let found = headings(sel).into_iter().find(|h| heads.contains(&title_words(h)));
                 if let Some(h) = found {
-                    return Some((h, "heading equal to the declared title's first part"));
+                    return Some((as_declared(h), "heading equal to the declared title's first part"));
                 }
             }
         }
@@ -145,17 +185,17 @@ fn headline(doc: &Html) -> Option<(String, &'static str)> {
                 .map(|(h, _, _)| h.clone())
         };
         if let Some(best) = agreeing(&h1s) {
-            return Some((best, "h1 agreeing with the declared title"));
+            return Some((as_declared(best), "h1 agreeing with the declared title"));
         }
         let h2s = headings(&s.h2);
         // An h2 must hold most of the declared title: h2s are also section and box titles.
         let want_n = want.len();
         if let Some(best) = agreeing(&h2s).filter(|h| title_words(h).len() * 3 >= want_n * 2) {
-            return Some((best, "h2 agreeing with the declared title"));
+            return Some((as_declared(best), "h2 agreeing with the declared title"));
         }
     }
     if let Some(og) = og {
-        return Some((without_site(&og), "og:title"));
+        return Some((without_site(&og), "the metadata title"));
     }
     if let Some(t) = page_title.as_deref().map(without_site)
         && title_words(&t).len() >= 3
@@ -575,6 +615,34 @@ mod tests {
                 <h3 class="Title">Những người khổ hạnh vì bớt lạ</h3>"#)
             .as_deref(),
             Some("Những người khổ hạnh vì bớt lạ")
+        );
+    }
+
+    #[test]
+    fn the_declared_title_is_any_metadata_title_and_keeps_its_typing() {
+        let t = |html: &str| headline(&Html::parse_document(html)).map(|(t, _)| t);
+        // No og:title: Dublin Core, the Twitter card or Parse.ly declare the title, and a
+        // heading that shares none of its words is not the article's.
+        assert_eq!(
+            t(r#"<meta name="parsely-title" content="Tỉnh khởi công tuyến đường ven biển"><h1>Tin mới nhất</h1>"#)
+                .as_deref(),
+            Some("Tỉnh khởi công tuyến đường ven biển")
+        );
+        assert_eq!(
+            t(r#"<meta property="twitter:title dc:title" content="Hội nghị sơ kết năm năm"><meta property="og:title" content="Khác hẳn"><h1>Bản tin</h1>"#)
+                .as_deref(),
+            Some("Hội nghị sơ kết năm năm")
+        );
+        // The heading with the declared title's words is given as the newsroom typed it, not
+        // with the template's curly quotes and non-breaking space; a shouted one is not.
+        assert_eq!(
+            t("<meta property=\"og:title\" content=\"'Star Wars' cuts may be released\"><h1>\u{2018}Star Wars\u{2019} cuts may be\u{a0}released</h1>")
+                .as_deref(),
+            Some("'Star Wars' cuts may be released")
+        );
+        assert_eq!(
+            t(r#"<meta property="og:title" content="BÃO SỐ 3 ĐỔ BỘ"><h1>Bão số 3 đổ bộ</h1>"#).as_deref(),
+            Some("Bão số 3 đổ bộ")
         );
     }
 

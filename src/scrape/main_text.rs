@@ -67,6 +67,22 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
+/// An element the page hides from its readers (`hidden`, an inline `display: none` or
+/// `visibility: hidden`): a collapsed menu, a template, a duplicate for another layout.
+fn is_hidden(e: &scraper::node::Element) -> bool {
+    if e.attr("hidden").is_some() {
+        return true;
+    }
+    e.attr("style").is_some_and(|style| {
+        let style: String = style
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        style.contains("display:none") || style.contains("visibility:hidden")
+    })
+}
+
 /// Subtrees that are never article text.
 fn is_skipped_tag(tag: &str) -> bool {
     matches!(
@@ -178,6 +194,25 @@ fn names(el: ElementRef<'_>) -> String {
     s
 }
 
+/// An element's kind for finding the other parts of a cut article: its tag and its classes
+/// without their numbers ("story-body story-body-2" is a part like "story-body story-body-1"),
+/// never its id, which no two elements share. Empty without classes.
+fn kind(el: ElementRef<'_>) -> String {
+    let mut s = String::new();
+    for c in el.value().classes() {
+        s.push(' ');
+        s.extend(
+            c.chars()
+                .filter(|c| !c.is_ascii_digit())
+                .map(|c| c.to_ascii_lowercase()),
+        );
+    }
+    if !s.is_empty() {
+        s.insert_str(0, el.value().name());
+    }
+    s
+}
+
 fn class_weight(names: &str) -> f32 {
     if names.is_empty() {
         return 0.0;
@@ -285,7 +320,7 @@ impl TextStats {
                 Node::Element(e) => {
                     let tag = e.name();
                     block = is_block(tag) && !matches!(tag, "br" | "hr");
-                    if is_skipped_tag(tag) {
+                    if is_skipped_tag(tag) || is_hidden(e) {
                         st = Stats::default();
                     } else if tag == "a" {
                         st.link = st.text;
@@ -419,15 +454,14 @@ pub fn main_nodes<'a>(doc: &'a Html, st: &TextStats) -> Vec<ElementRef<'a>> {
         }
     }
     // An article cut into several blocks of one kind (figures, quotes or ads between them): the
-    // other blocks with the best one's tag and class names that score as text join it, in page
-    // order.
-    let top_names = names(top);
-    if !top_names.is_empty() {
+    // other blocks of the best one's kind (`kind`) that score as text join it, in page order.
+    let top_kind = kind(top);
+    if !top_kind.is_empty() {
         let mut cousins: Vec<ElementRef<'_>> = scores
             .iter()
             .filter(|(id, score)| **score >= threshold && **id != top_id)
             .filter_map(|(id, _)| doc.tree.get(*id).and_then(ElementRef::wrap))
-            .filter(|e| e.value().name() == top.value().name() && names(*e) == top_names)
+            .filter(|e| kind(*e) == top_kind)
             .collect();
         if !cousins.is_empty() {
             cousins.sort_by_key(|e| st.order(e.id()));
@@ -486,7 +520,7 @@ pub fn blocks(nodes: &[ElementRef<'_>], st: &TextStats) -> Vec<String> {
                             let links = s.text > 0
                                 && link_density(&s) > 0.5
                                 && matches!(tag, "ul" | "ol" | "div" | "p" | "table" | "section");
-                            if is_skipped_tag(tag) || boiler || links {
+                            if is_skipped_tag(tag) || boiler || links || is_hidden(e) {
                                 skip_depth = Some(depth);
                                 continue;
                             }
@@ -670,6 +704,37 @@ mod tests {
                 "Các lực lượng đã phối hợp tổ chức 611 đợt tuần tra, kiểm soát, bảo đảm an ninh, trật tự trên địa bàn tỉnh.",
                 "Năm 2024, hai lực lượng tiếp tục phối hợp chặt chẽ, hiệu quả. Theo kế hoạch đã ban hành.",
             ]
+        );
+    }
+
+    #[test]
+    fn hidden_text_is_skipped_and_numbered_parts_are_joined() {
+        let para = |n: usize| {
+            format!(
+                "<p>Đoạn {n}: ngày 15/10, đoàn công tác của tỉnh đã làm việc với các xã biên giới, kiểm tra công tác bảo đảm an ninh trật tự, phòng chống tội phạm và ma túy trên địa bàn.</p>"
+            )
+        };
+        let html = format!(
+            r#"<html><body><div class="menu" style="display: none"><p>Trang chủ, Thời sự, Kinh tế, Văn hóa, Thể thao, Pháp luật, Quốc tế và nhiều chuyên mục khác của báo.</p>{}</div>
+            <div class="story-body story-body-1">{}{}</div><div class="ad"><a href="/x">Quảng cáo</a></div>
+            <div class="story-body story-body-2">{}{}{}</div><div hidden>{}</div></body></html>"#,
+            para(0),
+            para(1),
+            para(2),
+            para(3),
+            para(4),
+            para(5),
+            para(6)
+        );
+        let doc = Html::parse_document(&html);
+        let st = TextStats::of(&doc);
+        let text = blocks(&main_nodes(&doc, &st), &st).join("\n");
+        for n in 1..=5 {
+            assert!(text.contains(&format!("Đoạn {n}:")), "part {n} missing: {text}");
+        }
+        assert!(
+            !text.contains("Đoạn 0:") && !text.contains("Đoạn 6:") && !text.contains("Trang chủ"),
+            "{text}"
         );
     }
 
