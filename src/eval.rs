@@ -279,10 +279,16 @@ pub fn run(docs: &[Doc], order: &[usize], options: &FoldOptions) -> Run {
         .enumerate()
         .map(|(i, d)| (d.input.record_id.as_str(), i))
         .collect();
-    // Story and event ids keep their meaning once given (canonical updates keep the story id), so
-    // the ids assigned at fold time are final.
+    // A page's story and event are those it was given, unless a later correction moved it.
     for &i in order {
-        let (d, _) = folder.fold(docs[i].input.clone());
+        let (d, indexed) = folder.fold(docs[i].input.clone());
+        // Corrections (merges, splits, event links) move pages already placed.
+        for m in &indexed.moved {
+            if let Some(&j) = by_record.get(m.record_id.as_str()) {
+                story[j] = m.story_id.clone();
+                event[j] = m.event_id.clone();
+            }
+        }
         let canonical = d
             .updates
             .iter()

@@ -312,6 +312,9 @@ pub enum StoryUpdate {
     /// Direct evidence (a page naming two pages as its own versions) showed two stories are one
     /// article: `merged_story_id`'s members now belong to `story_id`.
     StoryMerge(StoryMerge),
+    /// A later page showed two members of a story to be different articles: the listed members
+    /// of `split_from` now make the story `story_id` of their own.
+    StorySplit(StorySplit),
     /// A page reporting the events of two stories showed them to be one event: every story of
     /// `merged_event_id` now reports `event_id`.
     EventLink(EventLink),
@@ -323,6 +326,7 @@ impl StoryUpdate {
         match self {
             StoryUpdate::Canonical(_) => "story_update",
             StoryUpdate::StoryMerge(_) => "story_merge",
+            StoryUpdate::StorySplit(_) => "story_split",
             StoryUpdate::EventLink(_) => "event_link",
         }
     }
@@ -332,6 +336,7 @@ impl StoryUpdate {
         match self {
             StoryUpdate::Canonical(u) => &u.record_id,
             StoryUpdate::StoryMerge(u) => &u.merged_story_id,
+            StoryUpdate::StorySplit(u) => &u.story_id,
             StoryUpdate::EventLink(u) => &u.merged_event_id,
         }
     }
@@ -342,6 +347,7 @@ impl StoryUpdate {
         match self {
             StoryUpdate::Canonical(u) => format!("update-{}", u.canonical),
             StoryUpdate::StoryMerge(u) => format!("merge-{}-{}", u.merged_story_id, u.story_id),
+            StoryUpdate::StorySplit(u) => format!("split-{}-{}", u.split_from, u.story_id),
             StoryUpdate::EventLink(u) => format!("event-{}-{}", u.merged_event_id, u.event_id),
         }
     }
@@ -376,6 +382,27 @@ pub struct MergedMember {
     pub record_id: String,
     pub relation: Relation,
     pub duplicate_of: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StorySplit {
+    /// The new story: the id of its first member, which becomes its canonical record.
+    pub story_id: String,
+    /// The story the members leave, which goes on with the others.
+    pub split_from: String,
+    /// The new story's event (its own).
+    pub event_id: String,
+    /// Each moved member with its relation in the new story; the canonical one has no
+    /// `duplicate_of`.
+    pub members: Vec<SplitMember>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitMember {
+    pub record_id: String,
+    pub relation: Relation,
+    pub duplicate_of: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

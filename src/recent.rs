@@ -119,6 +119,38 @@ impl Recent {
                 }
                 return;
             }
+            StoryUpdate::StorySplit(m) => {
+                let Some(at) = self.stories.iter().position(|s| s.story_id == m.split_from) else {
+                    return;
+                };
+                let from = &mut self.stories[at];
+                let (gone, kept): (Vec<Member>, Vec<Member>) = std::mem::take(&mut from.members)
+                    .into_iter()
+                    .partition(|member| m.members.iter().any(|mm| mm.record_id == member.record_id));
+                from.members = kept;
+                let updated = from.updated;
+                let members = gone
+                    .into_iter()
+                    .map(|mut member| {
+                        if let Some(mm) = m.members.iter().find(|mm| mm.record_id == member.record_id) {
+                            member.relation = mm.relation;
+                        }
+                        member
+                    })
+                    .collect();
+                self.stories.insert(
+                    at + 1,
+                    Story {
+                        story_id: m.story_id.clone(),
+                        canonical: m.story_id.clone(),
+                        updated,
+                        members,
+                        more: 0,
+                    },
+                );
+                self.stories.truncate(MAX_STORIES);
+                return;
+            }
             StoryUpdate::EventLink(_) => return,
         };
         if let Some(s) = self.stories.iter_mut().find(|s| s.story_id == u.story_id) {
@@ -215,6 +247,49 @@ mod tests {
         }
         let big = r.stories().next().unwrap();
         assert_eq!((big.members.len(), big.more), (MAX_MEMBERS, 3));
+    }
+
+    #[test]
+    fn a_split_moves_its_members_into_a_story_of_their_own() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut r = Recent::default();
+        r.record(&record("vi1", "s1", Lang::Vi, Relation::Original), now);
+        r.record(&record("vi2", "s1", Lang::Vi, Relation::NearDuplicate), now);
+        r.record(&record("fr2", "s1", Lang::Fr, Relation::Translation), now);
+        r.update(&StoryUpdate::StorySplit(crate::model::StorySplit {
+            story_id: "vi2".into(),
+            split_from: "s1".into(),
+            event_id: "vi2".into(),
+            members: vec![
+                crate::model::SplitMember {
+                    record_id: "vi2".into(),
+                    relation: Relation::Original,
+                    duplicate_of: None,
+                },
+                crate::model::SplitMember {
+                    record_id: "fr2".into(),
+                    relation: Relation::Translation,
+                    duplicate_of: Some("vi2".into()),
+                },
+            ],
+            updated_at: now,
+        }));
+        let stories: Vec<(&str, Vec<(&str, Relation)>)> = r
+            .stories()
+            .map(|s| {
+                (
+                    s.story_id.as_str(),
+                    s.members.iter().map(|m| (m.record_id.as_str(), m.relation)).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stories,
+            [
+                ("s1", vec![("vi1", Relation::Original)]),
+                ("vi2", vec![("vi2", Relation::Original), ("fr2", Relation::Translation)])
+            ]
+        );
     }
 
     #[test]

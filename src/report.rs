@@ -144,7 +144,7 @@ pub struct SinkEvents {
 pub struct RunReport {
     pub sources: BTreeMap<String, SourceCounts>,
     pub relations: BTreeMap<&'static str, u64>,
-    /// Story updates sent, by kind (`story_update`, `story_merge`, `event_link`).
+    /// Story updates sent, by kind (`story_update`, `story_merge`, `story_split`, `event_link`).
     pub updates: BTreeMap<&'static str, u64>,
     /// Distinct stories and events among the run's records.
     pub stories: u64,

@@ -278,6 +278,10 @@ impl Stats {
             *f.updates.entry(u.kind()).or_insert(0) += 1;
             match u {
                 StoryUpdate::StoryMerge(_) => f.stories = f.stories.saturating_sub(1),
+                StoryUpdate::StorySplit(_) => {
+                    f.stories += 1;
+                    f.events += 1;
+                }
                 StoryUpdate::EventLink(_) => f.events = f.events.saturating_sub(1),
                 StoryUpdate::Canonical(_) => {}
             }

@@ -103,6 +103,66 @@ impl Folder {
         true
     }
 
+    /// When the record is, beyond doubt, the matched member's article (a near copy in its
+    /// language, or a full faithful rendering) yet contradicts another member of the story (its
+    /// event day, numbers or document codes), the two members cannot be one article: the
+    /// member's branch (it and the pages that joined through it) is a story of its own. Returns
+    /// that branch, the member first, or `None` when the record does not show this: the member
+    /// founded the story or is its canonical one, the contradiction is inside the branch, or
+    /// nothing outside it contradicts the record.
+    pub(super) fn split_off(
+        &self,
+        lang: Lang,
+        input: &FoldInput,
+        c: &Scored,
+        o: &Overlap,
+        m: &Match,
+    ) -> Option<Vec<u32>> {
+        let ix = &self.index;
+        let story = self.stories.get(&m.story)?;
+        let member = ix.record(m.doc);
+        if member == m.story || member == story.canonical {
+            return None;
+        }
+        let near = ix.lang(m.doc) == Some(lang) && self.near_copy(input, c).is_some();
+        let rendering = c.score >= SPLIT_MIN_SCORE.max(self.min_score)
+            && c.evidence >= MIN_EVIDENCE
+            && o.coverage >= FAITHFUL_COVERAGE
+            && o.order >= FAITHFUL_ORDER
+            && o.containment >= FAITHFUL_CONTAINMENT;
+        if !near && !rendering {
+            return None;
+        }
+        // The branch: members whose chain of matches leads to the member.
+        let members: Vec<u32> = story.members.iter().copied().filter(|&s| ix.is_live(s)).collect();
+        let in_branch = |seq: u32| {
+            let mut cur = Some(seq);
+            for _ in 0..=members.len() {
+                match cur {
+                    Some(s) if s == m.doc => return true,
+                    Some(s) => cur = ix.matched(s),
+                    None => return false,
+                }
+            }
+            false
+        };
+        let mut branch = vec![m.doc];
+        let mut contradicted = false;
+        for &seq in &members {
+            let o = Overlap::of(input.side(), self.side(seq));
+            let contradicts = o.day_conflict || !o.numbers_agree();
+            if seq != m.doc && in_branch(seq) {
+                if contradicts {
+                    return None;
+                }
+                branch.push(seq);
+            } else if seq != m.doc && contradicts {
+                contradicted = true;
+            }
+        }
+        contradicted.then_some(branch)
+    }
+
     /// Whether the story's matched member has no better same-article partner in the record's
     /// language in another story: then that page, not this record, is its counterpart.
     pub(super) fn is_mutual(&self, lang: Lang, m: &Match) -> bool {

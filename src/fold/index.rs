@@ -317,6 +317,11 @@ impl StoryIndex {
         (0..self.docs.len() as u32).map(move |i| self.base.wrapping_add(i))
     }
 
+    /// The live document this one matched when it joined its story, if any.
+    pub fn matched(&self, doc: u32) -> Option<u32> {
+        self.live(self.doc(doc).duplicate_of)
+    }
+
     /// Whether `seq` names a live document.
     pub fn is_live(&self, seq: u32) -> bool {
         self.live(seq).is_some()

@@ -1,12 +1,13 @@
 //! Late evidence corrects the past: a page naming pages of two stories as its versions merges
-//! them, and a page sharing the facts of two agreeing events links them. Each correction moves the
+//! them, a page that is one member's article and contradicts another splits their story, and a
+//! page sharing the facts of two agreeing events links them. Each correction moves the
 //! documents in the index and says which persisted rows to rewrite (`Moved`) and what to tell the
 //! sinks (`StoryUpdate`).
 
 use super::index::{Id, format_id};
 use super::row::Moved;
 use super::*;
-use crate::model::{EventLink, MergedMember, StoryMerge};
+use crate::model::{EventLink, MergedMember, SplitMember, StoryMerge, StorySplit};
 
 impl Folder {
     /// Moves every member of story `merged` into `into`, each in its relation to `into`'s
@@ -65,6 +66,88 @@ impl Folder {
             merged_story_id: format_id(merged),
             event_id: format_id(event),
             members,
+            updated_at: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+        }))
+    }
+
+    /// Takes `members` (live documents of story `from`, the new story's first member first) out
+    /// of it into a story and an event of their own, named by that first member's record, which
+    /// becomes their canonical member; the others stand in their relation to it.
+    pub(super) fn split_story(
+        &mut self,
+        from: Id,
+        members: &[u32],
+        at: i64,
+        moved: &mut Vec<Moved>,
+    ) -> Option<StoryUpdate> {
+        let (&first, rest) = members.split_first()?;
+        let ix = &self.index;
+        if !ix.is_live(first) || ix.story(first) != from {
+            return None;
+        }
+        let story = ix.record(first);
+        let lang = ix.lang(first);
+        let mut listed = Vec::with_capacity(members.len());
+        self.index.set_story(first, story, Relation::Original, 0);
+        self.index.set_event(first, story);
+        listed.push(SplitMember {
+            record_id: format_id(story),
+            relation: Relation::Original,
+            duplicate_of: None,
+        });
+        for &seq in rest {
+            if !self.index.is_live(seq) {
+                continue;
+            }
+            let (was, dup) = self.index.relation(seq);
+            let relation = match was {
+                Relation::Duplicate => Relation::Duplicate,
+                _ if self.index.lang(seq).is_some() && self.index.lang(seq) == lang => Relation::NearDuplicate,
+                _ => Relation::Translation,
+            };
+            let duplicate_of = dup.unwrap_or(story);
+            self.index.set_story(seq, story, relation, duplicate_of);
+            self.index.set_event(seq, story);
+            listed.push(SplitMember {
+                record_id: format_id(self.index.record(seq)),
+                relation,
+                duplicate_of: Some(format_id(duplicate_of)),
+            });
+        }
+        for m in &listed {
+            moved.push(Moved {
+                record_id: m.record_id.clone(),
+                story_id: format_id(story),
+                event_id: format_id(story),
+                relation: m.relation,
+                duplicate_of: m.duplicate_of.clone(),
+            });
+        }
+        if let Some(s) = self.stories.get_mut(&from) {
+            s.members.retain(|seq| !members.contains(seq));
+            if s.members.is_empty() {
+                self.stories.remove(&from);
+            }
+        }
+        if members.len() > 1 {
+            let mut seqs = members.to_vec();
+            seqs.sort_unstable_by_key(|&s| s.wrapping_sub(self.index.next_seq()));
+            self.stories.insert(
+                story,
+                StoryState {
+                    canonical: story,
+                    canonical_lang: lang,
+                    rank: self.rank(lang),
+                    event: story,
+                    members: seqs,
+                },
+            );
+        }
+        Some(StoryUpdate::StorySplit(StorySplit {
+            story_id: format_id(story),
+            split_from: format_id(from),
+            event_id: format_id(story),
+            members: listed,
             updated_at: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
         }))
     }

@@ -107,6 +107,9 @@ pub const RIVALS: usize = 8;
 
 /// At most this many members of a story are checked for contradictions (the newest).
 pub const AGREE_MEMBERS: usize = 64;
+/// A rendering that vouches for a split (see `Folder::split_off`) scores at least this: well
+/// above the join floor, so a weak match never splits a story.
+pub const SPLIT_MIN_SCORE: f32 = 0.6;
 
 /// What the fold needs to know about one record.
 #[derive(Clone, Debug)]
@@ -208,6 +211,9 @@ pub struct Decision {
     /// Stories to merge into this one and events to link to this one, applied by `fold`.
     merge: Vec<Id>,
     link: Vec<Id>,
+    /// Members to take out of a story (its id, then the members, the new story's first one
+    /// first) into the story this record joins, applied by `fold` (`Folder::split_story`).
+    split: Option<(Id, Vec<u32>)>,
 }
 
 /// Candidates a decision keeps for its explanation.
@@ -467,6 +473,7 @@ impl Folder {
                 considered: Vec::new(),
                 merge: Vec::new(),
                 link: Vec::new(),
+                split: None,
             };
             return (decision, Indexed::default());
         }
@@ -490,9 +497,14 @@ impl Folder {
             event_id: decision.event_id.clone(),
             at: input.at,
         };
+        let mut moved = Vec::new();
+        if let Some((from, members)) = decision.split.take()
+            && let Some(u) = self.split_story(from, &members, at, &mut moved)
+        {
+            decision.updates.push(u);
+        }
         self.track(&doc, self.index.next_seq());
         let evicted = self.insert(&doc);
-        let mut moved = Vec::new();
         let story = parse_id(&decision.story_id);
         for merged in std::mem::take(&mut decision.merge) {
             if let Some(u) = self.merge_story(story, merged, at, &mut moved) {
@@ -561,6 +573,7 @@ impl Folder {
             considered: Vec::new(),
             merge: Vec::new(),
             link: Vec::new(),
+            split: None,
         }
     }
 
@@ -621,6 +634,8 @@ impl Folder {
         // with its story and is mutual takes the record.
         let mut tried: Vec<Id> = Vec::new();
         let mut considered: Vec<Considered> = Vec::new();
+        // A story the record showed to hold two articles, and the members of its own.
+        let mut split: Option<(Match, Vec<u32>)> = None;
         let note = |considered: &mut Vec<Considered>, k: usize, verdict: Verdict| {
             if k < CONSIDERED {
                 considered.push(Considered {
@@ -653,6 +668,9 @@ impl Folder {
             };
             if !self.agrees_with_story(lang, input, &query, &m) {
                 note(&mut considered, k, Verdict::DisagreesWithStory);
+                if split.is_none() {
+                    split = self.split_off(lang, input, c, &o, &m).map(|members| (m, members));
+                }
             } else if !self.is_mutual(lang, &m) {
                 note(&mut considered, k, Verdict::NotMutual);
             } else {
@@ -661,6 +679,23 @@ impl Folder {
                 d.considered = considered;
                 return d;
             }
+        }
+        // No story took the record, but it is one member's article and contradicts others of
+        // that member's story: the member (with the pages that joined through it) leaves that
+        // story, and the record joins it in the story they now make.
+        if let Some((m, members)) = split {
+            let mut d = self.join(input, m.doc, false, Some(m.reported));
+            let own = format_id(ix.record(m.doc));
+            d.relation = if ix.lang(m.doc) == Some(lang) {
+                Relation::NearDuplicate
+            } else {
+                Relation::Translation
+            };
+            d.story_id = own.clone();
+            d.event_id = own;
+            d.split = Some((m.story, members));
+            d.considered = considered;
+            return d;
         }
         // The best event; other events the record reports too, whose pages agree with the best
         // one's, are one event with it (late evidence: a page bridging two write-ups).
@@ -702,6 +737,7 @@ impl Folder {
             considered: Vec::new(),
             merge: Vec::new(),
             link: Vec::new(),
+            split: None,
         }
     }
 

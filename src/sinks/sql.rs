@@ -89,6 +89,13 @@ pub enum Change<'a> {
     },
     /// `UPDATE … SET event_id = $1 WHERE event_id = $2`.
     Event { event_id: &'a str, merged: &'a str },
+    /// `UPDATE … SET story_id = $1, event_id = $2, relation = 'original', duplicate_of = NULL
+    /// WHERE id = $3`: the record founds the story a split made.
+    Founding {
+        story_id: &'a str,
+        event_id: &'a str,
+        id: &'a str,
+    },
 }
 
 impl Change<'_> {
@@ -108,12 +115,13 @@ impl Change<'_> {
                 id,
             } => (1, vec![story_id, event_id, relation, duplicate_of, id]),
             Change::Event { event_id, merged } => (2, vec![event_id, merged]),
+            Change::Founding { story_id, event_id, id } => (3, vec![story_id, event_id, id]),
         }
     }
 }
 
 /// The statements behind `Change`, with `$n` placeholders (SQLite reads `?n` the same way).
-pub fn change_statements(table: &str, dialect: Dialect) -> [String; 3] {
+pub fn change_statements(table: &str, dialect: Dialect) -> [String; 4] {
     let p = |n: u8| match dialect {
         Dialect::Sqlite => format!("?{n}"),
         Dialect::Postgres => format!("${n}"),
@@ -134,6 +142,12 @@ pub fn change_statements(table: &str, dialect: Dialect) -> [String; 3] {
             p(5)
         ),
         format!("UPDATE {table} SET event_id = {} WHERE event_id = {}", p(1), p(2)),
+        format!(
+            "UPDATE {table} SET story_id = {}, event_id = {}, relation = 'original', duplicate_of = NULL WHERE id = {}",
+            p(1),
+            p(2),
+            p(3)
+        ),
     ]
 }
 
@@ -155,6 +169,24 @@ pub fn changes(u: &crate::model::StoryUpdate) -> Vec<Change<'_>> {
                 relation: member.relation.as_str(),
                 duplicate_of: &member.duplicate_of,
                 id: &member.record_id,
+            })
+            .collect(),
+        StoryUpdate::StorySplit(m) => m
+            .members
+            .iter()
+            .map(|member| match &member.duplicate_of {
+                Some(duplicate_of) => Change::Placement {
+                    story_id: &m.story_id,
+                    event_id: &m.event_id,
+                    relation: member.relation.as_str(),
+                    duplicate_of,
+                    id: &member.record_id,
+                },
+                None => Change::Founding {
+                    story_id: &m.story_id,
+                    event_id: &m.event_id,
+                    id: &member.record_id,
+                },
             })
             .collect(),
         StoryUpdate::EventLink(e) => vec![Change::Event {

@@ -342,6 +342,63 @@ fn a_page_naming_pages_of_two_stories_merges_them() {
 }
 
 #[test]
+fn a_page_that_is_one_members_article_and_contradicts_another_splits_their_story() {
+    // Two district meetings on one template; a re-post carrying only the template's paragraph
+    // joins the first meeting's story, though it was cut from the second's article.
+    let template = "Hội nghị đánh giá kết quả 5 năm thực hiện Nghị định 03/2019/NĐ-CP của Chính phủ về phối hợp giữa Bộ Công an và Bộ Quốc phòng trong bảo đảm an ninh quốc gia, trật tự an toàn xã hội và đấu tranh phòng, chống tội phạm. Các đại biểu thống nhất tiếp tục duy trì chế độ giao ban định kỳ, trao đổi thông tin và tuần tra kiểm soát chung tại khu vực biên giới, ven biển.";
+    let mut folder = Folder::new(&FoldOptions::default());
+    let (a, _) = folder.fold(page(
+        "nui-thanh",
+        Lang::Vi,
+        "Núi Thành sơ kết 5 năm Nghị định 03",
+        &format!("Chiều 15/10, Công an huyện Núi Thành phối hợp Ban Chỉ huy Quân sự huyện tổ chức hội nghị.\n\n{template}\n\nTrong 5 năm, hai lực lượng đã tổ chức 146 đợt tuần tra chung, phát hiện 37 vụ vi phạm, bắt giữ 52 đối tượng."),
+    ));
+    let (b, _) = folder.fold(page("repost", Lang::Vi, "Sơ kết Nghị định 03", template));
+    assert_eq!(b.story_id, a.story_id, "the re-post first joins the story it matches");
+    // The second meeting's own article: the re-post's text and another day and other counts.
+    let (c, indexed) = folder.fold(page(
+        "tien-phuoc",
+        Lang::Vi,
+        "Tiên Phước sơ kết 5 năm Nghị định 03",
+        &format!("Sáng 20/10, Công an huyện Tiên Phước phối hợp Ban Chỉ huy Quân sự huyện tổ chức hội nghị.\n\n{template}\n\nTrong 5 năm, hai lực lượng đã tổ chức 88 đợt tuần tra, phát hiện 21 vụ, bắt 29 đối tượng."),
+    ));
+    let repost = page("repost", Lang::Vi, "", "").record_id;
+    assert_eq!(
+        c.story_id, repost,
+        "the article joins the re-post in a story of their own"
+    );
+    assert_eq!(c.event_id, repost);
+    assert_eq!(c.relation, Relation::NearDuplicate);
+    assert_eq!(c.duplicate_of.as_deref(), Some(repost.as_str()));
+    let [newsfold::model::StoryUpdate::StorySplit(u)] = c.updates.as_slice() else {
+        panic!("one split: {:?}", c.updates)
+    };
+    assert_eq!(
+        (u.story_id.as_str(), u.split_from.as_str()),
+        (repost.as_str(), a.story_id.as_str())
+    );
+    assert_eq!(u.members.len(), 1);
+    assert_eq!(u.members[0].record_id, repost);
+    assert_eq!(
+        (u.members[0].relation, u.members[0].duplicate_of.as_deref()),
+        (Relation::Original, None)
+    );
+    assert_eq!(indexed.moved.len(), 1, "the moved page's persisted row is rewritten");
+    assert_eq!(
+        (indexed.moved[0].story_id.as_str(), indexed.moved[0].relation),
+        (repost.as_str(), Relation::Original)
+    );
+    // The first meeting's story goes on: a copy of its article still joins it.
+    let (d, _) = folder.fold(page(
+        "nui-thanh-copy",
+        Lang::Vi,
+        "Núi Thành sơ kết 5 năm Nghị định 03",
+        &format!("Chiều 15/10, Công an huyện Núi Thành phối hợp Ban Chỉ huy Quân sự huyện tổ chức hội nghị.\n\n{template}\n\nTrong 5 năm, hai lực lượng đã tổ chức 146 đợt tuần tra chung, phát hiện 37 vụ vi phạm, bắt giữ 52 đối tượng. Tin: Minh Anh."),
+    ));
+    assert_eq!(d.story_id, a.story_id);
+}
+
+#[test]
 fn a_page_sharing_the_facts_of_two_write_ups_links_their_events() {
     let mut folder = Folder::new(&FoldOptions::default());
     let (x, _) = folder.fold(page(

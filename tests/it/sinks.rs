@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-use newsfold::model::{CanonicalChange, EventLink, Lang, MergedMember, Record, Relation, StoryMerge, StoryUpdate};
+use newsfold::model::{
+    CanonicalChange, EventLink, Lang, MergedMember, Record, Relation, SplitMember, StoryMerge, StorySplit, StoryUpdate,
+};
 use newsfold::sinks::jsonl::{Fsync, JsonlSettings, JsonlTarget};
 use newsfold::sinks::nats::NatsSettings;
 use newsfold::sinks::postgres::PostgresSettings;
@@ -69,7 +71,8 @@ type State = BTreeMap<String, Row>;
 /// The contract's records and updates: a French original (1); a German page (3) and an English
 /// one (4) each founding a story; then the Vietnamese original (2) joins the French story and
 /// becomes its canonical member, direct evidence merges the German story into it, and the English
-/// story's event is linked to it.
+/// story's event is linked to it; a Spanish (5) and a Dutch (6) page that had joined the French
+/// story are split off into a story of the Spanish page's.
 struct Fixtures {
     first: Vec<Record>,
     vi: Record,
@@ -80,6 +83,8 @@ fn fixtures() -> Fixtures {
     let fr = record(1, Relation::Original, None, Lang::Fr);
     let de = record(3, Relation::Original, None, Lang::De);
     let en = record(4, Relation::Original, None, Lang::En);
+    let es = record(5, Relation::Translation, Some(&fr), Lang::Es);
+    let nl = record(6, Relation::Translation, Some(&es), Lang::Nl);
     let mut vi = record(2, Relation::Original, None, Lang::Vi);
     vi.story_id = fr.story_id.clone();
     vi.event_id = fr.event_id.clone();
@@ -108,9 +113,27 @@ fn fixtures() -> Fixtures {
             merged_event_id: en.event_id.clone(),
             updated_at: at,
         }),
+        StoryUpdate::StorySplit(StorySplit {
+            story_id: es.id.clone(),
+            split_from: fr.story_id.clone(),
+            event_id: es.id.clone(),
+            members: vec![
+                SplitMember {
+                    record_id: es.id.clone(),
+                    relation: Relation::Original,
+                    duplicate_of: None,
+                },
+                SplitMember {
+                    record_id: nl.id.clone(),
+                    relation: Relation::Translation,
+                    duplicate_of: Some(es.id.clone()),
+                },
+            ],
+            updated_at: at,
+        }),
     ];
     Fixtures {
-        first: vec![fr, de, en],
+        first: vec![fr, de, en, es, nl],
         vi,
         updates,
     }
@@ -134,7 +157,7 @@ fn deliver(spec: &SinkSpec, f: &Fixtures) {
 }
 
 fn expected(f: &Fixtures) -> State {
-    let [fr, de, en] = [&f.first[0], &f.first[1], &f.first[2]];
+    let [fr, de, en, es, nl] = [&f.first[0], &f.first[1], &f.first[2], &f.first[3], &f.first[4]];
     let vi = &f.vi;
     let row = |r: &Record, relation: &str, dup: Option<&Record>, story: &Record, event: &Record| -> Row {
         (
@@ -152,6 +175,8 @@ fn expected(f: &Fixtures) -> State {
     s.insert(vi.id.clone(), row(vi, "original", None, fr, fr));
     s.insert(de.id.clone(), row(de, "translation", Some(vi), fr, fr));
     s.insert(en.id.clone(), row(en, "original", None, en, fr));
+    s.insert(es.id.clone(), row(es, "original", None, es, es));
+    s.insert(nl.id.clone(), row(nl, "translation", Some(es), es, es));
     s
 }
 
@@ -183,6 +208,16 @@ fn jsonl_state(lines: &[Value]) -> State {
                         .expect("merged member known");
                     e.0 = text(&m["relation"]);
                     e.1 = Some(text(&m["duplicate_of"]));
+                    e.2 = text(&l["story_id"]);
+                    e.3 = text(&l["event_id"]);
+                }
+                continue;
+            }
+            Some("story_split") => {
+                for m in l["members"].as_array().unwrap() {
+                    let e = s.get_mut(m["record_id"].as_str().unwrap()).expect("split member known");
+                    e.0 = text(&m["relation"]);
+                    e.1 = m["duplicate_of"].as_str().map(str::to_string);
                     e.2 = text(&l["story_id"]);
                     e.3 = text(&l["event_id"]);
                 }
@@ -525,14 +560,15 @@ fn nats_passes_the_sink_contract() {
     let f = fixtures();
     deliver(&spec, &f);
     let messages = drain_stream(&url, &stream);
-    // Replays inside the duplicate window are stored once: three records, vi, the updates.
+    // Replays inside the duplicate window are stored once: the first records, vi, the updates.
     let ids: Vec<&str> = messages.iter().map(|(_, id, _)| id.as_str()).collect();
     let mut want: Vec<String> = f.first.iter().map(|r| r.id.clone()).collect();
     want.push(f.vi.id.clone());
     want.extend(f.updates.iter().map(StoryUpdate::id));
     assert_eq!(ids, want);
     assert!(messages[0].0.ends_with(".seeds.fr"), "{}", messages[0].0);
-    assert!(messages[3].0.ends_with(".seeds.vi"), "{}", messages[3].0);
+    let vi = f.first.len();
+    assert!(messages[vi].0.ends_with(".seeds.vi"), "{}", messages[vi].0);
     let lines: Vec<Value> = messages.into_iter().map(|(_, _, v)| v).collect();
     for l in &lines {
         crate::util::assert_schema(l);
