@@ -10,6 +10,7 @@ pub mod byline;
 pub mod debris;
 pub mod decode;
 pub mod dom;
+pub mod headline;
 pub mod html;
 pub mod jsonld;
 pub mod lang;
