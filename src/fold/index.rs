@@ -17,6 +17,7 @@
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
+use smallvec::SmallVec;
 
 use super::fingerprint::Class;
 use super::minhash::Sketch;
@@ -136,8 +137,12 @@ const NONE: u32 = u32::MAX;
 #[derive(Default)]
 struct Postings {
     df: u32,
-    docs: Vec<u32>,
+    /// Up to `INLINE_POSTINGS` carriers inline: most shared features are shared by a few pages.
+    docs: SmallVec<[u32; INLINE_POSTINGS]>,
 }
+
+/// Carriers a posting list holds without a heap block of its own.
+const INLINE_POSTINGS: usize = 4;
 
 /// 64 bits of a 128-bit id, for lookup maps (the document holds the whole id).
 fn key64(id: Id) -> u64 {
@@ -184,8 +189,9 @@ pub struct StoryIndex {
     posting_bytes: usize,
 }
 
+/// The heap a posting list holds beyond its entry: none while its carriers fit inline.
 fn posting_bytes(p: &Postings) -> usize {
-    p.docs.capacity() * 4
+    if p.docs.spilled() { p.docs.capacity() * 4 } else { 0 }
 }
 
 /// A query feature's weight², document frequency and the evidence it gives when shared.
@@ -576,7 +582,7 @@ impl StoryIndex {
                 // A second carrier: the feature gets a posting list.
                 let p = Postings {
                     df: 2,
-                    docs: vec![first, seq],
+                    docs: smallvec::smallvec![first, seq],
                 };
                 self.posting_bytes += posting_bytes(&p);
                 self.postings.insert(f, p);
@@ -666,7 +672,7 @@ impl StoryIndex {
         self.by_link.retain(|_, s| live(s));
         for p in self.postings.values_mut() {
             let before = posting_bytes(p);
-            p.docs.retain(live);
+            p.docs.retain(|s| live(s));
             self.posting_bytes = self.posting_bytes + posting_bytes(p) - before;
         }
         self.stale = 0;
