@@ -129,7 +129,7 @@ impl Recent {
                     .partition(|member| m.members.iter().any(|mm| mm.record_id == member.record_id));
                 from.members = kept;
                 let updated = from.updated;
-                let members = gone
+                let mut members: Vec<Member> = gone
                     .into_iter()
                     .map(|mut member| {
                         if let Some(mm) = m.members.iter().find(|mm| mm.record_id == member.record_id) {
@@ -138,17 +138,27 @@ impl Recent {
                         member
                     })
                     .collect();
-                self.stories.insert(
-                    at + 1,
-                    Story {
-                        story_id: m.story_id.clone(),
-                        canonical: m.story_id.clone(),
-                        updated,
-                        members,
-                        more: 0,
-                    },
-                );
-                self.stories.truncate(MAX_STORIES);
+                // The record that made the split is filed under the new story already.
+                match self.stories.iter_mut().find(|s| s.story_id == m.story_id) {
+                    Some(s) => {
+                        members.append(&mut s.members);
+                        s.members = members;
+                        s.members.truncate(MAX_MEMBERS);
+                    }
+                    None => {
+                        self.stories.insert(
+                            at + 1,
+                            Story {
+                                story_id: m.story_id.clone(),
+                                canonical: m.story_id.clone(),
+                                updated,
+                                members,
+                                more: 0,
+                            },
+                        );
+                        self.stories.truncate(MAX_STORIES);
+                    }
+                }
                 return;
             }
             StoryUpdate::EventLink(_) => return,
@@ -256,6 +266,8 @@ mod tests {
         r.record(&record("vi1", "s1", Lang::Vi, Relation::Original), now);
         r.record(&record("vi2", "s1", Lang::Vi, Relation::NearDuplicate), now);
         r.record(&record("fr2", "s1", Lang::Fr, Relation::Translation), now);
+        // The page that made the split arrives first, filed under the new story.
+        r.record(&record("en2", "vi2", Lang::En, Relation::Translation), now);
         r.update(&StoryUpdate::StorySplit(crate::model::StorySplit {
             story_id: "vi2".into(),
             split_from: "s1".into(),
@@ -286,8 +298,15 @@ mod tests {
         assert_eq!(
             stories,
             [
+                (
+                    "vi2",
+                    vec![
+                        ("vi2", Relation::Original),
+                        ("fr2", Relation::Translation),
+                        ("en2", Relation::Translation)
+                    ]
+                ),
                 ("s1", vec![("vi1", Relation::Original)]),
-                ("vi2", vec![("vi2", Relation::Original), ("fr2", Relation::Translation)])
             ]
         );
     }

@@ -121,7 +121,10 @@ impl Folder {
         let ix = &self.index;
         let story = self.stories.get(&m.story)?;
         let member = ix.record(m.doc);
-        if member == m.story || member == story.canonical {
+        // Not the founder nor the canonical member; not a story whose canonical member changed
+        // (`prefer_lang`: the canonical one's own match is no longer recorded); not a story too
+        // large to check member by member.
+        if member == m.story || story.canonical != m.story || story.members.len() > AGREE_MEMBERS {
             return None;
         }
         let near = ix.lang(m.doc) == Some(lang) && self.near_copy(input, c).is_some();
@@ -146,11 +149,15 @@ impl Folder {
             }
             false
         };
+        // As in `agrees_with_story`: a lead date the member mentions is one of the article's.
+        let vouched = input
+            .event_day
+            .is_some_and(|d| evidence::mentions(ix.features(m.doc), d));
         let mut branch = vec![m.doc];
         let mut contradicted = false;
         for &seq in &members {
             let o = Overlap::of(input.side(), self.side(seq));
-            let contradicts = o.day_conflict || !o.numbers_agree();
+            let contradicts = (o.day_conflict && !vouched) || !o.numbers_agree();
             if seq != m.doc && in_branch(seq) {
                 if contradicts {
                     return None;

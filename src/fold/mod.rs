@@ -480,6 +480,21 @@ impl Folder {
         let mut decision = self.decide(&input);
         self.apply_preference(&input, &mut decision);
         let at = input.at;
+        let mut moved = Vec::new();
+        if let Some((from, members)) = decision.split.take() {
+            match self.split_story(from, &members, at, &mut moved) {
+                // First: a canonical change for the new story follows its founding.
+                Some(u) => decision.updates.insert(0, u),
+                None => {
+                    decision.story_id = input.record_id.clone();
+                    decision.event_id = input.record_id.clone();
+                    decision.relation = Relation::Original;
+                    decision.duplicate_of = None;
+                    decision.score = None;
+                    decision.updates.retain(|u| !matches!(u, StoryUpdate::Canonical(_)));
+                }
+            }
+        }
         let doc = IndexedDoc {
             record_id: input.record_id,
             story_id: decision.story_id.clone(),
@@ -497,12 +512,6 @@ impl Folder {
             event_id: decision.event_id.clone(),
             at: input.at,
         };
-        let mut moved = Vec::new();
-        if let Some((from, members)) = decision.split.take()
-            && let Some(u) = self.split_story(from, &members, at, &mut moved)
-        {
-            decision.updates.push(u);
-        }
         self.track(&doc, self.index.next_seq());
         let evicted = self.insert(&doc);
         let story = parse_id(&decision.story_id);

@@ -24,13 +24,14 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     h2: sel("h2"),
     h3: sel("h3"),
     title: sel("title"),
-    // The publisher's declared titles, the first present wins: Dublin Core, Open Graph, Twitter
-    // card, Parse.ly, `<meta name=title>`; a `property` may hold several space-separated names.
+    // The publisher's declared titles, the first present wins: Open Graph (the one news sites
+    // keep right: it is what a shared link shows), Dublin Core, Twitter card, Parse.ly,
+    // `<meta name=title>`; a `property` may hold several space-separated names.
     declared: [
-        r#"meta[property~="dc:title"]"#,
-        r#"meta[name="dc.title" i], meta[name="dcterms.title" i]"#,
         r#"meta[property~="og:title"]"#,
         r#"meta[name="og:title"]"#,
+        r#"meta[property~="dc:title"]"#,
+        r#"meta[name="dc.title" i], meta[name="dcterms.title" i]"#,
         r#"meta[property~="twitter:title"]"#,
         r#"meta[name="twitter:title"]"#,
         r#"meta[name="parsely-title"]"#,
@@ -95,7 +96,7 @@ fn declared_meta_title(doc: &Html) -> Option<String> {
 
 /// The headline: a heading (`h1`, `h2`, `h3`) whose words are exactly the declared title's
 /// leading part, whatever follows it; else an `h1` (else an `h2`) that agrees with the page's
-/// declared title (its metadata title: Dublin Core, `og:title`, Twitter card, Parse.ly, else
+/// declared title (its metadata title: `og:title`, Dublin Core, Twitter card, Parse.ly, else
 /// `<title>`, without the site's name), which a breadcrumb or the site's logo in a heading does
 /// not; else the metadata title without the site's name; else `<title>` without the site's name
 /// when that leaves a title (three words or more), since a heading that disagrees with it is more
@@ -224,7 +225,7 @@ mod tests {
             Some("Tỉnh khởi công tuyến đường ven biển")
         );
         assert_eq!(
-            t(r#"<meta property="twitter:title dc:title" content="Hội nghị sơ kết năm năm"><meta property="og:title" content="Khác hẳn"><h1>Bản tin</h1>"#)
+            t(r#"<meta property="twitter:title dc:title" content="Hội nghị sơ kết năm năm"><meta name="title" content="Khác hẳn"><h1>Bản tin</h1>"#)
                 .as_deref(),
             Some("Hội nghị sơ kết năm năm")
         );
