@@ -122,11 +122,11 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         stamp_time_first: re(&format!(
             r"(?i)^{weekday}(\d{{1,2}})[:h](\d{{2}})(?:\s*(am|pm|sa|ch)(?-u:\b))?(?:\s*(?:[,|-]\s*)?(?:ngày\s+)?)(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){zone}\s*$"
         )),
-        // A label may lead ("Cập nhật", "Đăng lúc", "Published on", after a "|" separator); the
-        // year may have two digits ("24/12/12"); the time may end with a part of the day
-        // ("11:05 tối": evening).
+        // A label may lead ("Cập nhật", "Đăng lúc", "Published on", after a "|" separator, itself
+        // after the section's name: "Đời sống | Cập nhật ..."); the year may have two digits
+        // ("24/12/12"); the time may end with a part of the day ("11:05 tối": evening).
         stamp_date_first: re(&format!(
-            r"(?i)^[|•·\s]*{label}{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}|\d{{2}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?(?:\s*(am|pm|sa|ch|sáng|trưa|chiều|tối|đêm)(?-u:\b))?)?{zone}\s*$"
+            r"(?i)^(?:[\p{{L}}\s]{{1,30}}\|)?[|•·\s]*{label}{weekday}(?:ngày\s+)?(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}|\d{{2}})(?:\s*(?:[,|-]\s*)?(\d{{1,2}})[:h](\d{{2}})(?::(\d{{2}}))?(?:\s*(am|pm|sa|ch|sáng|trưa|chiều|tối|đêm)(?-u:\b))?)?{zone}\s*$"
         )),
     }
 });
@@ -615,6 +615,11 @@ pub(crate) mod tests {
                 "| Cập nhật thứ hai, ngày 24/12/12 11:05 tối",
                 "2012-12-24T23:05:00+07:00",
             ),
+            (
+                "Đời sống Xã hội | Cập nhật thứ hai, ngày 24/12/12 11:05 tối",
+                "2012-12-24T23:05:00+07:00",
+            ),
+            ("Thời sự | 07/03/2026 09:40", "2026-03-07T09:40:00+07:00"),
             ("Đăng lúc: 07/03/2026 09:40 sáng", "2026-03-07T09:40:00+07:00"),
             ("Published on 07/03/2026 - 02:15 chiều", "2026-03-07T14:15:00+07:00"),
             ("07/03/2026 11:30 đêm", "2026-03-07T23:30:00+07:00"),
@@ -629,6 +634,7 @@ pub(crate) mod tests {
             "19:49",
             "Le 29 novembre 2024, la police a arrêté 3 suspects",
             "Cập nhật tin tức 24/12/12 mới nhất từ các tỉnh",
+            "Trong năm 2023, tỉnh đã | 07/03/2026 09:40",
             "",
         ] {
             assert_eq!(parse_stamp(line), None, "{line}");

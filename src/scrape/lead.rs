@@ -139,7 +139,12 @@ pub fn find(
         }
         let tag = el.value().name();
         let follows_headline = prev_was_headline && tag == "h2";
-        if matches!(tag, "div" | "p" | "h2" | "h3" | "span" | "section" | "header") || follows_headline {
+        // An element with no text (a like button, an empty ad slot) does not part the headline
+        // from an h2 after it.
+        if (matches!(tag, "div" | "p" | "h2" | "h3" | "span" | "section" | "header")
+            && el.text().any(|t| !t.trim().is_empty()))
+            || follows_headline
+        {
             prev_was_headline = false;
         }
         let words = lead_words(el);
@@ -199,6 +204,8 @@ mod tests {
             r#"<h1>Tiêu đề</h1><h2 class="detail-sapo">(Dân trí) - Sáng 7/3, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin.</h2><div class="body"><p>Thân bài.</p></div>"#,
             r#"<h1>Tiêu đề</h1><div class="article__sapo"><p>(NLĐO) - Sáng 7/3, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin.</p></div><div class="body"><p>Thân bài.</p></div>"#,
             r#"<h1>Tiêu đề</h1><h2>Sáng 7/3, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin qua biên giới.</h2><div class="body"><p>Thân bài.</p></div>"#,
+            // A like button between them.
+            r#"<h1>Tiêu đề</h1><div id="like-facebook"><iframe src="/like"></iframe></div><h2 class="fon33">Sáng 7/3, Công an tỉnh đã bắt giữ hai đối tượng vận chuyển 14 bánh heroin qua biên giới.</h2><div class="body"><p>Thân bài.</p></div>"#,
         ] {
             let lead = lead_of(page).unwrap_or_else(|| panic!("no lead in {page}"));
             assert!(lead.contains("14 bánh heroin"), "{lead}");
