@@ -83,11 +83,21 @@ fn names_in(raw: &str, site: Option<&str>) -> Vec<String> {
             !n.is_empty()
                 && n.split_whitespace().count() <= 6
                 && !is_site(n)
+                && !is_domain(n)
                 && !is_credit(n)
                 && !is_lead_word(n)
                 && !is_degree(n)
         })
         .collect()
+}
+
+/// A web address standing for the outlet ("VCCorp.vn", "dantri.com.vn"): one word whose last dot
+/// is followed by two to six lowercase letters.
+fn is_domain(name: &str) -> bool {
+    !name.contains(char::is_whitespace)
+        && name.rsplit_once('.').is_some_and(|(head, tld)| {
+            !head.is_empty() && (2..=6).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_lowercase())
+        })
 }
 
 /// A byline's lead-in word standing alone ("By" in one element, the name in the next).
@@ -202,6 +212,21 @@ static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
 static BY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:By|Par)\s+(\p{Lu}.{1,60})$").expect("by pattern compiles"));
 
+/// A source credit closing a Vietnamese article: "Theo Minh Nguyễn/Vcamp.vn", "Theo VnExpress".
+/// A capital after "Theo" and no comma or sentence punctuation: "Theo thông tin ban đầu, ..." and
+/// "Theo Bộ Công an, ..." open sentences.
+static THEO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Theo\s+(\p{Lu}[\p{L}\p{N} ./&-]{1,60})$").expect("credit pattern compiles"));
+
+/// The people a "Theo" credit names: its parts of two words or more without a dot (a domain or
+/// an outlet's one-word name is the source, not an author).
+fn credited(credit: &str) -> Vec<String> {
+    split_names(credit)
+        .into_iter()
+        .filter(|n| !n.contains('.') && word_count(n) >= 2)
+        .collect()
+}
+
 /// Most lines at the end of an article that can be bylines (names, then "text and photos").
 const MAX_BYLINE_LINES: usize = 2;
 
@@ -212,6 +237,18 @@ pub fn is_labelled(line: &str) -> bool {
 /// Removes trailing byline lines from `lines` and returns the names they held, in order.
 pub fn take_trailing(lines: &mut Vec<String>) -> Vec<String> {
     let mut groups: Vec<Vec<String>> = Vec::new();
+    // The original outlet's name alone under a credit ("Theo Minh Nguyễn/Vcamp.vn", then
+    // "Forbes") belongs to the credit.
+    if lines.len() >= 3
+        && let [.., credit, label] = lines.as_slice()
+        && THEO.is_match(credit.trim())
+        && (1..=3).contains(&word_count(label))
+        && label.split_whitespace().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase) && w.chars().all(|c| c.is_alphanumeric() || c == '.')
+        })
+    {
+        lines.pop();
+    }
     for _ in 0..MAX_BYLINE_LINES {
         // Keep at least one line of body.
         if lines.len() < 2 {
@@ -221,6 +258,12 @@ pub fn take_trailing(lines: &mut Vec<String>) -> Vec<String> {
         let last = last.trim();
         let names = if let Some(c) = LABELLED.captures(last).or_else(|| BY.captures(last)) {
             split_names(&c[1])
+        } else if let Some(c) = THEO.captures(last) {
+            // A credit leaves the body even when it names only an outlet.
+            let names = credited(&c[1]);
+            lines.pop();
+            groups.push(names);
+            continue;
         } else if is_name_line(last) {
             split_names(last)
         } else {
@@ -300,6 +343,16 @@ mod tests {
 
         let (_, authors) = take(&["Đoạn văn.", "Bài và ảnh: Minh Anh, Quốc Tuấn"]);
         assert_eq!(authors, vec!["Minh Anh", "Quốc Tuấn"]);
+
+        // A source credit, with the original outlet under it: the person is an author, the
+        // outlets are not, and both lines leave the body.
+        let (body, authors) = take(&["Đoạn một.", "Đoạn hai.", "Theo Minh Nguyễn/Vcamp.vn", "Forbes"]);
+        assert_eq!((body.len(), authors), (2, vec!["Minh Nguyễn".to_string()]));
+        let (body, authors) = take(&["Đoạn một.", "Theo VnExpress"]);
+        assert_eq!((body.len(), authors.len()), (1, 0));
+        // A sentence opening on "Theo" stays.
+        let (body, _) = take(&["Đoạn một.", "Theo Bộ Công an, vụ việc đang được điều tra"]);
+        assert_eq!(body.len(), 2);
     }
 
     #[test]
@@ -321,6 +374,7 @@ mod tests {
                 .is_empty()
         );
         assert!(page(r#"<meta property="article:author" content="https://facebook.com/x">"#).is_empty());
+        assert!(page(r#"<meta name="author" content="VCCorp.vn">"#).is_empty());
         assert!(page(r#"<div class="byline">By Staff Writer | Nov 29</div>"#).is_empty());
         // A degree after a comma, a month the date left behind, a lead-in standing alone.
         assert_eq!(

@@ -1,7 +1,8 @@
 //! The JSON Lines sink: one record a line, appended to a file (created with its folder) or written
 //! to stdout. A batch is flushed, and with `fsync = "batch"` synced to disk, before it is
-//! acknowledged. With `rotate_bytes`, a file that reached that size after a batch is renamed to
-//! `<path>.<UTC time>` and a new one started, so no line is ever split across files.
+//! acknowledged; a half line a crash left at the end is cut when the file is opened. With
+//! `rotate_bytes`, a file that reached that size after a batch is renamed to `<path>.<UTC time>`
+//! and a new one started, so no line is ever split across files.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -114,11 +115,41 @@ fn open_append(path: &Path) -> anyhow::Result<(BufWriter<File>, u64)> {
     }
     let file = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open {} for appending", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let size = cut_torn_tail(&file).with_context(|| format!("cannot repair the end of {}", path.display()))?;
     Ok((BufWriter::with_capacity(64 * 1024, file), size))
+}
+
+/// Cuts a last line without its newline (a crash in the middle of a batch's write) and returns
+/// the file's size after. Its records were never acknowledged, so they come again; appending
+/// after them would glue the next record to a half line.
+fn cut_torn_tail(file: &File) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    let mut reader = file;
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let n = (end - start) as usize;
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(&mut chunk[..n])?;
+        if let Some(i) = chunk[..n].iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(keep);
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+    }
+    Ok(0)
 }
 
 impl JsonlSink {

@@ -286,6 +286,34 @@ fn jsonl_passes_the_sink_contract() {
     assert_eq!(jsonl_state(&lines), expected(&f));
 }
 
+#[test]
+fn a_jsonl_file_torn_by_a_crash_is_cut_to_its_last_whole_line() {
+    let ws = Workspace::new();
+    let path = ws.path().join("out/records.jsonl");
+    let spec = jsonl_spec(&path, Fsync::Batch, 0);
+    let f = fixtures();
+    let mut sink = Sink::open(&spec).expect("sink opens");
+    sink.write(&[Item::Record(&f.first[0])]).expect("first record");
+    drop(sink);
+    // A crash in the middle of the next batch's write: half a line, no newline.
+    let whole = std::fs::read(&path).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&serde_json::to_vec(&f.first[1]).unwrap()[..40]);
+    std::fs::write(&path, &torn).unwrap();
+    // The batch comes again after the restart.
+    let mut sink = Sink::open(&spec).expect("sink reopens");
+    sink.write(&[Item::Record(&f.first[1])]).expect("batch again");
+    drop(sink);
+    let lines = read_records(&path);
+    let ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [f.first[0].id.as_str(), f.first[1].id.as_str()]);
+    assert!(std::fs::read(&path).unwrap().starts_with(&whole));
+    // A file that is one torn line is emptied the same way.
+    std::fs::write(&path, b"{\"id\": \"half").unwrap();
+    drop(Sink::open(&spec).expect("sink opens on a torn file"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+}
+
 fn sqlite_spec(path: &std::path::Path) -> SinkSpec {
     SinkSpec {
         id: "local".into(),
