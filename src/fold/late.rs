@@ -32,11 +32,7 @@ impl Folder {
             if !self.index.is_live(seq) {
                 continue;
             }
-            let relation = if self.index.lang(seq).is_some() && self.index.lang(seq) == canonical_lang {
-                Relation::NearDuplicate
-            } else {
-                Relation::Translation
-            };
+            let relation = relation_to(self.index.lang(seq), canonical_lang);
             let (_, dup) = self.index.relation(seq);
             let duplicate_of = dup.unwrap_or(canonical);
             self.index.set_story(seq, into, relation, duplicate_of);
@@ -102,8 +98,7 @@ impl Folder {
             let (was, dup) = self.index.relation(seq);
             let relation = match was {
                 Relation::Duplicate => Relation::Duplicate,
-                _ if self.index.lang(seq).is_some() && self.index.lang(seq) == lang => Relation::NearDuplicate,
-                _ => Relation::Translation,
+                _ => relation_to(self.index.lang(seq), lang),
             };
             let duplicate_of = dup.unwrap_or(story);
             self.index.set_story(seq, story, relation, duplicate_of);

@@ -111,6 +111,16 @@ pub const AGREE_MEMBERS: usize = 64;
 /// above the join floor, so a weak match never splits a story.
 pub const SPLIT_MIN_SCORE: f32 = 0.6;
 
+/// A member's relation to its story's canonical record, by their languages: the same language
+/// makes a near-duplicate, another (or an unknown one) a translation.
+fn relation_to(member: Option<Lang>, canonical: Option<Lang>) -> Relation {
+    if member.is_some() && member == canonical {
+        Relation::NearDuplicate
+    } else {
+        Relation::Translation
+    }
+}
+
 /// What the fold needs to know about one record.
 #[derive(Clone, Debug)]
 pub struct FoldInput {
@@ -566,10 +576,8 @@ impl Folder {
             .map_or(self.index.lang(doc), |s| s.canonical_lang);
         let relation = if duplicate {
             Relation::Duplicate
-        } else if input.lang.is_some() && input.lang == canonical_lang {
-            Relation::NearDuplicate
         } else {
-            Relation::Translation
+            relation_to(input.lang, canonical_lang)
         };
         Decision {
             story_id: format_id(story),
@@ -695,11 +703,7 @@ impl Folder {
         if let Some((m, members)) = split {
             let mut d = self.join(input, m.doc, false, Some(m.reported));
             let own = format_id(ix.record(m.doc));
-            d.relation = if ix.lang(m.doc) == Some(lang) {
-                Relation::NearDuplicate
-            } else {
-                Relation::Translation
-            };
+            d.relation = relation_to(Some(lang), ix.lang(m.doc));
             d.story_id = own.clone();
             d.event_id = own;
             d.split = Some((m.story, members));

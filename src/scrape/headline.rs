@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::html::{nonempty, text_of};
+use super::html::{nonempty, sel, text_of};
 
 struct Selectors {
     h1: Selector,
@@ -13,10 +13,6 @@ struct Selectors {
     h3: Selector,
     title: Selector,
     declared: Vec<Selector>,
-}
-
-fn sel(s: &str) -> Selector {
-    Selector::parse(s).unwrap_or_else(|e| panic!("built-in selector {s:?} is invalid: {e}"))
 }
 
 static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {

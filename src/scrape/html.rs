@@ -30,7 +30,7 @@ struct Selectors {
     visible_date: Selector,
 }
 
-fn sel(s: &str) -> Selector {
+pub(super) fn sel(s: &str) -> Selector {
     Selector::parse(s).unwrap_or_else(|e| panic!("built-in selector {s:?} is invalid: {e}"))
 }
 
