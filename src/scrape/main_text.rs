@@ -28,6 +28,8 @@ struct Stats {
     /// Text of its own: in text children and inline elements, not inside child blocks.
     inline: u32,
     inline_commas: u32,
+    /// The page hides it, or an element around it (see `is_hidden`).
+    hidden: bool,
 }
 
 /// Elements that make a paragraph break.
@@ -194,23 +196,29 @@ fn names(el: ElementRef<'_>) -> String {
     s
 }
 
-/// An element's kind for finding the other parts of a cut article: its tag and its classes
-/// without their numbers ("story-body story-body-2" is a part like "story-body story-body-1"),
-/// never its id, which no two elements share. Empty without classes.
+/// An element's kind for finding the other parts of a cut article: its tag, its classes without
+/// numbers, and its numbered classes with the numbers taken out ("story-body story-body-2" is a
+/// part like "story-body story-body-1"); never its id, which no two elements share. Empty (no
+/// kind) without a class free of numbers: "col-8" and "col-4" are grid columns, not parts.
 fn kind(el: ElementRef<'_>) -> String {
-    let mut s = String::new();
+    let (mut plain, mut numbered) = (String::new(), String::new());
     for c in el.value().classes() {
-        s.push(' ');
-        s.extend(
+        let out = if c.bytes().any(|b| b.is_ascii_digit()) {
+            &mut numbered
+        } else {
+            &mut plain
+        };
+        out.push(' ');
+        out.extend(
             c.chars()
                 .filter(|c| !c.is_ascii_digit())
                 .map(|c| c.to_ascii_lowercase()),
         );
     }
-    if !s.is_empty() {
-        s.insert_str(0, el.value().name());
+    if plain.is_empty() {
+        return String::new();
     }
-    s
+    format!("{}{plain} |{numbered}", el.value().name())
 }
 
 fn class_weight(names: &str) -> f32 {
@@ -284,13 +292,19 @@ impl TextStats {
     pub fn of(doc: &Html) -> TextStats {
         let mut nodes = Vec::new();
         let mut parents: Vec<u32> = Vec::new();
+        // Whether the node is inside (or is) an element the page hides: its whole subtree
+        // counts for nothing, so nothing in it is scored or credits its ancestors.
+        let mut hidden: Vec<bool> = Vec::new();
         let mut index = FxHashMap::default();
         let mut stack: Vec<u32> = Vec::new();
         for edge in doc.tree.root().traverse() {
             match edge {
                 Edge::Open(node) => {
                     let i = nodes.len() as u32;
-                    parents.push(stack.last().copied().unwrap_or(u32::MAX));
+                    let parent = stack.last().copied().unwrap_or(u32::MAX);
+                    parents.push(parent);
+                    let inherited = parent != u32::MAX && hidden[parent as usize];
+                    hidden.push(inherited || matches!(node.value(), Node::Element(e) if is_hidden(e)));
                     index.insert(node.id(), i);
                     nodes.push(node);
                     stack.push(i);
@@ -306,6 +320,7 @@ impl TextStats {
             let mut st = stats[i];
             let mut block = false;
             match node.value() {
+                Node::Text(_) if hidden[i] => {}
                 Node::Text(t) => {
                     let (mut n, mut commas) = (0u32, 0u32);
                     for c in t.trim().chars() {
@@ -320,8 +335,9 @@ impl TextStats {
                 Node::Element(e) => {
                     let tag = e.name();
                     block = is_block(tag) && !matches!(tag, "br" | "hr");
-                    if is_skipped_tag(tag) || is_hidden(e) {
+                    if is_skipped_tag(tag) || hidden[i] {
                         st = Stats::default();
+                        st.hidden = hidden[i];
                     } else if tag == "a" {
                         st.link = st.text;
                     }
@@ -520,7 +536,7 @@ pub fn blocks(nodes: &[ElementRef<'_>], st: &TextStats) -> Vec<String> {
                             let links = s.text > 0
                                 && link_density(&s) > 0.5
                                 && matches!(tag, "ul" | "ol" | "div" | "p" | "table" | "section");
-                            if is_skipped_tag(tag) || boiler || links || is_hidden(e) {
+                            if is_skipped_tag(tag) || boiler || links || s.hidden {
                                 skip_depth = Some(depth);
                                 continue;
                             }
@@ -717,7 +733,7 @@ mod tests {
         let html = format!(
             r#"<html><body><div class="menu" style="display: none"><p>Trang chủ, Thời sự, Kinh tế, Văn hóa, Thể thao, Pháp luật, Quốc tế và nhiều chuyên mục khác của báo.</p>{}</div>
             <div class="story-body story-body-1">{}{}</div><div class="ad"><a href="/x">Quảng cáo</a></div>
-            <div class="story-body story-body-2">{}{}{}</div><div hidden>{}</div></body></html>"#,
+            <div class="story-body story-body-2">{}{}{}</div><div class="layout-mobile"><div hidden>{}</div></div></body></html>"#,
             para(0),
             para(1),
             para(2),
@@ -737,6 +753,20 @@ mod tests {
             !text.contains("Đoạn 0:") && !text.contains("Đoạn 6:") && !text.contains("Trang chủ"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn numbered_parts_are_one_kind_and_grid_columns_none() {
+        let doc = Html::parse_document(
+            r#"<div class="story-body story-body-1"></div><div class="story-body story-body-2"></div><div class="col-8"></div><div class="col-4"></div>"#,
+        );
+        let divs: Vec<String> = doc
+            .select(&scraper::Selector::parse("div").unwrap())
+            .map(kind)
+            .collect();
+        assert_eq!(divs[0], divs[1]);
+        assert!(!divs[0].is_empty());
+        assert_eq!((divs[2].as_str(), divs[3].as_str()), ("", ""));
     }
 
     #[test]
