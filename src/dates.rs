@@ -37,6 +37,8 @@ impl DateMention {
 /// day-first languages vietnam.vn publishes in Latin script. Accented names also appear
 /// unaccented.
 const FR_MONTHS: &str = "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januar|jänner|februar|märz|april|juni|juli|august|september|oktober|november|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|december|mac|maret|julai|ogos|agustus|disember|desember";
+const AR_MONTHS: &str =
+    "يناير|فبراير|مارس|أبريل|إبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر";
 const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 
 /// The month a month name (or its abbreviation) names, in the languages the dates are read in.
@@ -59,6 +61,19 @@ pub fn month_number(name: &str) -> Option<u32> {
         "novembre" | "november" | "nov" | "noviembre" | "novembro" => 11,
         "décembre" | "decembre" | "december" | "dec" | "dezember" | "diciembre" | "dezembro" | "dicembre"
         | "disember" | "desember" => 12,
+        // Arabic, as machine translations write the months.
+        "يناير" => 1,
+        "فبراير" => 2,
+        "مارس" => 3,
+        "أبريل" | "إبريل" | "ابريل" => 4,
+        "مايو" => 5,
+        "يونيو" => 6,
+        "يوليو" => 7,
+        "أغسطس" | "اغسطس" => 8,
+        "سبتمبر" => 9,
+        "أكتوبر" | "اكتوبر" => 10,
+        "نوفمبر" => 11,
+        "ديسمبر" => 12,
         _ => return None,
     };
     Some(m)
@@ -77,6 +92,10 @@ struct Patterns {
     en_mdy: Regex,
     en_dmy: Regex,
     en_month_year: Regex,
+    /// "2025年2月3日", "2月3日", "2025년 2월 3일": Chinese, Japanese and Korean dates.
+    cjk: Regex,
+    /// "8 نوفمبر 2024": Arabic, day first.
+    ar: Regex,
     ranges: Vec<Regex>,
     stamp_time_first: Regex,
     stamp_date_first: Regex,
@@ -108,6 +127,8 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})(?-u:\b)\.?(?:,?\s+(\d{{4}})(?-u:\b))?"
         )),
         en_month_year: re(&format!(r"(?i)(?-u:\b)({EN_MONTHS})\.?,?\s+(\d{{4}})(?-u:\b)")),
+        cjk: re(r"(?:(\d{4})\s*[年년]\s*)?(\d{1,2})\s*[月월](?:\s*(\d{1,2})\s*[日일])?"),
+        ar: re(&format!(r"(?:(\d{{1,2}})\s+)?({AR_MONTHS})(?:\s+(\d{{4}}))?")),
         // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "del 13 al 15 de noviembre",
         // "October 26 to 30"): both days.
         ranges: vec![
@@ -300,6 +321,25 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             num(c.get(2)).map(|y| y as i32),
             month,
             None,
+            c.get(0).map_or(0..0, |m| m.range()),
+        );
+    }
+    let cjk = text.contains('月') || text.contains('월');
+    for c in p.cjk.captures_iter(gate(cjk)) {
+        // A digit run glued to letters before the month ("第3月") is not a date's.
+        let m0 = c.get(0).map_or(0..0, |m| m.range());
+        if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
+            continue;
+        }
+        push(num(c.get(1)).map(|y| y as i32), num(c.get(2)), num(c.get(3)), m0);
+    }
+    let arabic = text.bytes().any(|b| b == 0xD9 || b == 0xD8);
+    for c in p.ar.captures_iter(gate(arabic)) {
+        let month = c.get(2).and_then(|m| month_number(m.as_str()));
+        push(
+            num(c.get(3)).map(|y| y as i32),
+            month,
+            num(c.get(1)),
             c.get(0).map_or(0..0, |m| m.range()),
         );
     }

@@ -22,13 +22,13 @@ impl Folder {
     /// Whether the record is the candidate's article: a near-copy in words within one language, or
     /// a faithful rendering of the same facts (a translation, or a second translation into the
     /// same language). Returns the score to report.
-    pub(super) fn same_article(&self, lang: Lang, input: &FoldInput, c: &Scored, o: &Overlap) -> Option<f32> {
+    pub(super) fn same_article(&self, lang: Option<Lang>, input: &FoldInput, c: &Scored, o: &Overlap) -> Option<f32> {
         let ix = &self.index;
         let o = *o;
         if o.day_conflict || !o.numbers_agree() {
             return None;
         }
-        if ix.lang(c.doc) == Some(lang) {
+        if same_lang(ix.lang(c.doc), lang) {
             if let Some(j) = self.near_copy(input, c) {
                 return Some(j);
             }
@@ -43,6 +43,14 @@ impl Folder {
                 && o.coverage >= SAME_LANG_COVERAGE
                 && faithful(c, &o, self.min_score);
             return (retranslation || excerpt).then_some(c.score);
+        }
+        // Two pages in a language not known (Chinese, Arabic...) may be one language: a copy in
+        // words is the same article whatever it is.
+        if lang.is_none()
+            && ix.lang(c.doc).is_none()
+            && let Some(j) = self.near_copy(input, c)
+        {
+            return Some(j);
         }
         faithful(c, &o, self.min_score).then_some(c.score)
     }
@@ -73,7 +81,13 @@ impl Folder {
     /// Whether the record agrees with the story as a whole: no member's event day or numbers
     /// contradict it, and no member in its language is an independent write-up of it (the same
     /// facts in other words, not a faithful rendering).
-    pub(super) fn agrees_with_story(&self, lang: Lang, input: &FoldInput, query: &Query<'_>, m: &Match) -> bool {
+    pub(super) fn agrees_with_story(
+        &self,
+        lang: Option<Lang>,
+        input: &FoldInput,
+        query: &Query<'_>,
+        m: &Match,
+    ) -> bool {
         let ix = &self.index;
         let Some(story) = self.stories.get(&m.story) else {
             return true;
@@ -91,7 +105,7 @@ impl Folder {
             if (o.day_conflict && !vouched) || !o.numbers_agree() {
                 return false;
             }
-            if ix.lang(seq) == Some(lang) {
+            if same_lang(ix.lang(seq), lang) {
                 let c = ix.score(query, seq);
                 let copy = self.near_copy(input, &c).is_some();
                 let faithful = o.coverage >= SAME_LANG_COVERAGE && o.order >= FAITHFUL_ORDER;
@@ -112,7 +126,7 @@ impl Folder {
     /// nothing outside it contradicts the record.
     pub(super) fn split_off(
         &self,
-        lang: Lang,
+        lang: Option<Lang>,
         input: &FoldInput,
         c: &Scored,
         o: &Overlap,
@@ -127,7 +141,7 @@ impl Folder {
         if member == m.story || story.canonical != m.story || story.members.len() > AGREE_MEMBERS {
             return None;
         }
-        let near = ix.lang(m.doc) == Some(lang) && self.near_copy(input, c).is_some();
+        let near = same_lang(ix.lang(m.doc), lang) && self.near_copy(input, c).is_some();
         let rendering = c.score >= SPLIT_MIN_SCORE.max(self.min_score)
             && c.evidence >= MIN_EVIDENCE
             && o.coverage >= FAITHFUL_COVERAGE
@@ -172,7 +186,7 @@ impl Folder {
 
     /// Whether the story's matched member has no better same-article partner in the record's
     /// language in another story: then that page, not this record, is its counterpart.
-    pub(super) fn is_mutual(&self, lang: Lang, m: &Match) -> bool {
+    pub(super) fn is_mutual(&self, lang: Option<Lang>, m: &Match) -> bool {
         let ix = &self.index;
         let member = ix.features(m.doc);
         let member_query = ix.query(member);
@@ -180,7 +194,7 @@ impl Folder {
         let conflict = |e: Option<(u8, u8)>| matches!((day, e), (Some(x), Some(y)) if x != y);
         let rivals = ix.candidates_top(
             &member_query,
-            |d, l, e| l == Some(lang) && !conflict(e) && ix.story(d) != m.story,
+            |d, l, e| same_lang(l, lang) && !conflict(e) && ix.story(d) != m.story,
             RIVALS,
         );
         for r in rivals {

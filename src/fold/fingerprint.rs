@@ -7,14 +7,14 @@
 //! its class (28 bits of hash are plenty: two unrelated features of two documents collide with odds
 //! of about one in a million per document pair). Pure: no I/O, no state; rarity weighting is the index's business.
 
-use std::fmt::Write;
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::names::names;
-use super::normalize::{fold, is_letter};
+use super::normalize::fold;
+use super::numbers::{self, is_spaceless};
 use crate::dates::{digit_runs, find_dates_in, is_word_byte};
 use crate::model::Lang;
 
@@ -204,15 +204,49 @@ const REFERENCE_CUES: &[&str] = &[
     "penubuhan",
 ];
 
+/// Cues found inside words: Chinese and Japanese (anniversary, founding, establishment, signed,
+/// promulgated, issued) and Arabic stems (anniversary, founding, dated, issued), which take
+/// prefixes ("بالذكرى", "للذكرى").
+const SPACELESS_REFERENCE_CUES: &[&str] = &[
+    "周年",
+    "週年",
+    "創立",
+    "创立",
+    "成立",
+    "設立",
+    "设立",
+    "建党",
+    "建黨",
+    "署名",
+    "签署",
+    "簽署",
+    "颁布",
+    "頒布",
+    "発布",
+    "印发",
+    "ذكرى",
+    "تأسيس",
+    "المؤرخ",
+    "الصادر",
+];
+
 /// Whether the date starting at byte `at` is a reference date: it follows a document code closely
 /// (nothing but a connector such as "ngày", "dated", "du", ", dated" between them), or a cue word
 /// comes shortly before it within the same clause (a "(" may open between them, as in "founding
 /// of the Party (3/2/1930 - 3/2/2025)").
-fn is_reference(text: &str, at: usize, codes: &[Range<usize>]) -> bool {
+fn is_reference(text: &str, span: &Range<usize>, codes: &[Range<usize>]) -> bool {
+    let at = span.start;
     // Codes end before the date; the nearest one decides.
     if let Some(c) = codes.iter().rev().find(|c| c.end <= at) {
         let gap = &text[c.end..at];
         if gap.len() <= 16 && !gap.contains(['.', ';', ':', '\n']) {
+            return true;
+        }
+    }
+    // In a script without spaces the date comes first: "2017年10月25日付決議第18-NQ/TW号".
+    if let Some(c) = codes.iter().find(|c| c.start >= span.end) {
+        let gap = &text[span.end..c.start];
+        if gap.len() <= 16 && !gap.is_empty() && gap.chars().all(is_spaceless) {
             return true;
         }
     }
@@ -223,10 +257,18 @@ fn is_reference(text: &str, at: usize, codes: &[Range<usize>]) -> bool {
     let before = &text[start..at];
     // The clause the date sits in: after the last clause break before it.
     let clause = before
-        .rfind([',', ';', '.', ':', '\n'])
-        .map_or(before, |i| &before[i + 1..]);
+        .rfind([',', ';', '.', ':', '\n', '،', '؛', '，', '。', '；', '：', '、'])
+        .map(|i| &before[i..])
+        .map_or(before, |rest| {
+            rest.split_at(rest.chars().next().map_or(0, char::len_utf8)).1
+        });
     if clause.trim().is_empty() {
         return false;
+    }
+    // Scripts without spaces between words, and Arabic's attached prefixes, are searched for
+    // their cues as they stand.
+    if SPACELESS_REFERENCE_CUES.iter().any(|cue| clause.contains(cue)) {
+        return true;
     }
     // The clause's folded words, each between single spaces, so a cue is found as a whole
     // word sequence by one substring search.
@@ -300,43 +342,6 @@ fn times(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
     out
 }
 
-/// Separators inside one written number: `.`, `,`, a space, a no-break or narrow no-break space.
-fn number_separator(rest: &str) -> Option<usize> {
-    let b = rest.as_bytes();
-    match b.first()? {
-        b'.' | b',' | b' ' => Some(1),
-        0xC2 if b.get(1) == Some(&0xA0) => Some(2),
-        0xE2 if b.get(1) == Some(&0x80) && b.get(2) == Some(&0xAF) => Some(3),
-        _ => None,
-    }
-}
-
-/// Written numbers: a digit run, then any number of (separator, digit run).
-fn numbers(text: &str, runs: &[Range<usize>]) -> Vec<Range<usize>> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut end = 0;
-    for run in runs.iter().cloned() {
-        if run.start < end {
-            continue;
-        }
-        end = run.end;
-        while let Some(sep) = number_separator(&text[end..]) {
-            let digits = b[end + sep..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if digits == 0 {
-                break;
-            }
-            end += sep + digits;
-        }
-        out.push(run.start..end);
-    }
-    out
-}
-
-fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
-    masked.iter().any(|m| r.start < m.end && m.start < r.end)
-}
-
 /// The features of `text`, with their canonical text.
 pub fn explain(text: &str, lang: Option<Lang>) -> Explained {
     let mut out = Explained::default();
@@ -368,7 +373,7 @@ fn features(
         .collect();
     for d in dates {
         let at = d.span.start;
-        let reference = is_reference(text, at, &code_spans);
+        let reference = is_reference(text, &d.span, &code_spans);
         if event.is_none()
             && !reference
             && lead.iter().any(|r| r.contains(&at))
@@ -409,98 +414,9 @@ fn features(
         masked.push(r);
     }
     masked.extend(times(text, &runs));
-    for r in numbers(text, &runs) {
-        if overlaps(&r, &masked) {
-            continue;
-        }
-        // A digit glued to a letter on its left ("H5N1", "F0") is part of an identifier.
-        if text[..r.start].chars().next_back().is_some_and(is_letter) {
-            continue;
-        }
-        let (values, end) = parse_numbers(&text[r.clone()], lang);
-        let multiplier = multiplier_after(&text[r.start + end..]);
-        let n = values.len();
-        for (i, (v, grouped)) in values.into_iter().enumerate() {
-            // A multiplier word belongs to the last number of the run only.
-            let v = if i + 1 == n { v * multiplier } else { v };
-            if let Some(class) = number_feature(v, grouped, &mut buf) {
-                emit(class, &buf, r.start);
-            }
-        }
-    }
+    numbers::read(text, &runs, lang, &masked, emit, &mut buf);
     names(text, emit);
     event
-}
-
-/// Splits a digit run with separators into numbers, reading separators by the text's language:
-/// Vietnamese, French and the other day-first languages group thousands with "." or spaces and mark
-/// decimals with ","; English and Malay group with "," and mark decimals with ".". Returns the numbers and the byte length consumed.
-fn parse_numbers(s: &str, lang: Option<Lang>) -> (Vec<(f64, bool)>, usize) {
-    let mut groups: Vec<&str> = Vec::new();
-    let mut seps: Vec<char> = Vec::new();
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        if !c.is_ascii_digit() {
-            groups.push(&s[start..i]);
-            seps.push(c);
-            start = i + c.len_utf8();
-        }
-    }
-    groups.push(&s[start..]);
-
-    let is_space = |c: char| c == ' ' || c == '\u{00A0}' || c == '\u{202F}';
-    let same_sep = |a: char, b: char| a == b || (is_space(a) && is_space(b));
-    let is_thousands = |c: char| match lang {
-        Some(l) if l.comma_thousands() => c == ',',
-        _ => c == '.' || is_space(c),
-    };
-
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < groups.len() {
-        let mut int_part = groups[i].to_string();
-        let mut j = i;
-
-        // Thousands groups: one to three leading digits, then groups of exactly three, all joined
-        // by the same separator.
-        if groups[i].len() <= 3 && j < seps.len() {
-            let first = seps[j];
-            while j < seps.len() && is_thousands(seps[j]) && same_sep(seps[j], first) && groups[j + 1].len() == 3 {
-                int_part.push_str(groups[j + 1]);
-                j += 1;
-            }
-        }
-        // Whatever mark follows is a decimal mark ("6,4" in vi/fr, "6.4" anywhere); a space never is.
-        // Digits written in thousands groups ("2 028") are a count, never a year.
-        let grouped = j > i;
-        let mut text = int_part;
-        if j < seps.len() && !is_space(seps[j]) {
-            text.push('.');
-            text.push_str(groups[j + 1]);
-            j += 1;
-        }
-        if let Ok(v) = text.parse::<f64>() {
-            out.push((v, grouped));
-        }
-        i = j + 1;
-    }
-    (out, s.len())
-}
-
-/// "445 triệu" = "445 millions" = "445 million".
-fn multiplier_after(rest: &str) -> f64 {
-    let word: String = rest
-        .trim_start_matches([' ', '\u{00A0}', '\u{202F}'])
-        .chars()
-        .take_while(|c| is_letter(*c))
-        .collect();
-    match fold(&word).as_str() {
-        "trieu" | "million" | "millions" | "millionen" | "millones" | "milhoes" | "milioni" | "miljoen" | "juta" => 1e6,
-        "ty" | "ti" | "milliard" | "milliards" | "billion" | "billions" | "milliarden" | "miliardi" | "miljard"
-        | "bilion" => 1e9,
-        "nghin" | "ngan" | "thousand" | "thousands" | "mille" | "tausend" | "mil" | "duizend" | "ribu" => 1e3,
-        _ => 1.0,
-    }
 }
 
 /// Appends `n` in decimal, zero-padded to `width` digits (`format!("{n:0width$}")` for the small
@@ -519,30 +435,6 @@ fn push_digits(buf: &mut String, n: u32, width: usize) {
     }
     k = k.min(digits.len() - width);
     buf.extend(digits[k..].iter().map(|&b| b as char));
-}
-
-/// The number's class, with its canonical text written into `buf`.
-fn number_feature(v: f64, grouped: bool, buf: &mut String) -> Option<Class> {
-    if !v.is_finite() || v < 0.0 {
-        return None;
-    }
-    buf.clear();
-    if v.fract() == 0.0 && v < 1e18 {
-        let n = v as u64;
-        let class = match n {
-            0..=99 => Class::NumSmall,
-            1900..=2100 if !grouped => Class::NumYear,
-            100..=9999 => Class::NumMid,
-            _ => Class::NumLarge,
-        };
-        buf.push_str(itoa::Buffer::new().format(n));
-        Some(class)
-    } else {
-        let _ = write!(buf, "{v:.4}");
-        let kept = buf.trim_end_matches('0').trim_end_matches('.').len();
-        buf.truncate(kept);
-        Some(Class::NumDecimal)
-    }
 }
 
 #[cfg(test)]
@@ -617,6 +509,42 @@ mod tests {
     }
 
     #[test]
+    fn east_asian_and_arabic_dates_read_as_day_and_month() {
+        for (text, class, canonical) in [
+            ("2月3日午前、省党委員会は式典を開催した", Class::DateDayMonth, "02-03"),
+            ("2025年2月3日、式典", Class::DateFull, "2025-02-03"),
+            ("6月20日下午,工贸厅表示", Class::DateDayMonth, "06-20"),
+            ("2025년 2월 3일 오전", Class::DateFull, "2025-02-03"),
+            ("في 8 نوفمبر، أعلنت إدارة الصناعة", Class::DateDayMonth, "11-08"),
+            ("بعد ظهر يوم 27 ديسمبر 2024", Class::DateFull, "2024-12-27"),
+            // An anniversary's dates, and a resolution's date written before its code.
+            (
+                "共産党創立95周年(1930年2月3日～2025年2月3日)記念式典",
+                Class::DateRef,
+                "1930-02-03",
+            ),
+            ("2017年10月25日付決議第18-NQ/TW号", Class::DateRef, "2017-10-25"),
+        ] {
+            assert!(
+                has(text, None, class, canonical),
+                "{canonical} in {text:?}: {:?}",
+                explain(text, None)
+            );
+        }
+        // A count of months is no date.
+        assert!(
+            explain("前10个月出口", None)
+                .features
+                .iter()
+                .all(|(c, _)| *c != Class::DateMonthYear)
+        );
+        let lead = "2月3日午前、トゥエンクアン省党委員会は式典を開催した。";
+        let whole = std::iter::once(0..lead.len()).collect::<Vec<_>>();
+        let fp = fingerprint_and_event(lead, None, &whole);
+        assert_eq!(fp.event_day, Some((2, 3)));
+    }
+
+    #[test]
     fn names_fold_diacritics() {
         assert!(has(
             "Phó Bí thư Lê Văn Dũng dự",
@@ -664,7 +592,7 @@ mod tests {
             let runs: Vec<Range<usize>> = digit_runs(t).collect();
             assert_eq!(codes(t, &runs), ranges(&code, t), "codes in {t:?}");
             assert_eq!(times(t, &runs), ranges(&time, t), "times in {t:?}");
-            assert_eq!(numbers(t, &runs), ranges(&number, t), "numbers in {t:?}");
+            assert_eq!(numbers::numbers(t, &runs), ranges(&number, t), "numbers in {t:?}");
         }
     }
 

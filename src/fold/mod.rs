@@ -31,6 +31,7 @@ mod late;
 pub mod minhash;
 mod names;
 pub mod normalize;
+mod numbers;
 pub mod row;
 pub mod stage;
 
@@ -119,6 +120,12 @@ fn relation_to(member: Option<Lang>, canonical: Option<Lang>) -> Relation {
     } else {
         Relation::Translation
     }
+}
+
+/// Whether two pages are in one known language: a language not known is no page's language,
+/// so such pages are compared as renderings of each other.
+fn same_lang(a: Option<Lang>, b: Option<Lang>) -> bool {
+    a.is_some() && a == b
 }
 
 /// What the fold needs to know about one record.
@@ -633,9 +640,9 @@ impl Folder {
             d.merge = linked[1..].iter().map(|&o| ix.story(o)).collect();
             return d;
         }
-        let Some(lang) = input.lang else {
-            return self.original(input, None);
-        };
+        // A page in a language not known is read by its numbers, dates and codes: it is
+        // compared as a rendering in another language than every indexed page's.
+        let lang = input.lang;
         let query = ix.query(&input.features);
         let cands = ix.candidates_for(&query, |_, _, _| true);
         // What each candidate's fingerprint says of the record's, computed when first needed and
@@ -703,7 +710,7 @@ impl Folder {
         if let Some((m, members)) = split {
             let mut d = self.join(input, m.doc, false, Some(m.reported));
             let own = format_id(ix.record(m.doc));
-            d.relation = relation_to(Some(lang), ix.lang(m.doc));
+            d.relation = relation_to(lang, ix.lang(m.doc));
             d.story_id = own.clone();
             d.event_id = own;
             d.split = Some((m.story, members));

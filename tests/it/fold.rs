@@ -464,3 +464,28 @@ fn the_first_pages_of_a_template_do_not_fold_together() {
     }
     assert_eq!(stories.len(), 3);
 }
+
+#[test]
+fn pages_in_languages_not_known_join_their_originals_by_their_facts() {
+    // Japanese, Arabic and Chinese renderings in the dev set: no language newsfold detects, no
+    // name it can read, only numbers (with East Asian units), dates and codes.
+    let docs = newsfold::eval::load(&crate::util::repo().join("tests/fold-dev/labels-v2.jsonl")).unwrap();
+    let mut folder = Folder::new(&FoldOptions::default());
+    let mut story: BTreeMap<String, String> = BTreeMap::new();
+    for d in &docs {
+        let (decision, _) = folder.fold(d.input.clone());
+        story.insert(d.label.id.clone(), decision.story_id);
+    }
+    for (rendering, original) in [
+        ("a_thanhhoa_dengue_2023_ja", "a_thanhhoa_dengue_2023_vi"),
+        ("a_angiang_riceexport_2024_ar", "a_angiang_riceexport_2024_vi"),
+        ("a_laocai_tourism_2024_zh", "a_laocai_tourism_2024_vi"),
+    ] {
+        let lang = docs.iter().find(|d| d.label.id == rendering).map(|d| d.lang);
+        assert_eq!(lang, Some(None), "{rendering} is in a language newsfold does not know");
+        assert_eq!(story[rendering], story[original], "{rendering} joins {original}");
+    }
+    // Another week's report on the same template, in Japanese too, stays apart.
+    assert_ne!(story["b_thanhhoa_dengue_0905_ja"], story["a_thanhhoa_dengue_2023_vi"]);
+    assert_ne!(story["b_thanhhoa_dengue_0905_ja"], story["a_thanhhoa_dengue_2023_ja"]);
+}
