@@ -37,8 +37,9 @@ impl DateMention {
 /// day-first languages vietnam.vn publishes in Latin script. Accented names also appear
 /// unaccented.
 const FR_MONTHS: &str = "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januar|jänner|februar|märz|april|juni|juli|august|september|oktober|november|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|december|mac|maret|julai|ogos|agustus|disember|desember";
-const AR_MONTHS: &str =
-    "يناير|فبراير|مارس|أبريل|إبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر";
+/// Month names of scripts read day first with no other date form: Arabic, Russian (genitive),
+/// Thai, Lao and Khmer.
+const OTHER_MONTHS: &str = "يناير|فبراير|مارس|أبريل|إبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|ມັງກອນ|ກຸມພາ|ມີນາ|ເມສາ|ພຶດສະພາ|ມິຖຸນາ|ກໍລະກົດ|ສິງຫາ|ກັນຍາ|ຕຸລາ|ພະຈິກ|ທັນວາ|មករា|កុម្ភៈ|មីនា|មេសា|ឧសភា|មិថុនា|កក្កដា|សីហា|កញ្ញា|តុលា|វិច្ឆិកា|ធ្នូ";
 const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 
 /// The month a month name (or its abbreviation) names, in the languages the dates are read in.
@@ -62,18 +63,28 @@ pub fn month_number(name: &str) -> Option<u32> {
         "décembre" | "decembre" | "december" | "dec" | "dezember" | "diciembre" | "dezembro" | "dicembre"
         | "disember" | "desember" => 12,
         // Arabic, as machine translations write the months.
-        "يناير" => 1,
-        "فبراير" => 2,
-        "مارس" => 3,
-        "أبريل" | "إبريل" | "ابريل" => 4,
-        "مايو" => 5,
-        "يونيو" => 6,
-        "يوليو" => 7,
-        "أغسطس" | "اغسطس" => 8,
-        "سبتمبر" => 9,
-        "أكتوبر" | "اكتوبر" => 10,
-        "نوفمبر" => 11,
-        "ديسمبر" => 12,
+        "يناير" | "января" | "มกราคม" | "ມັງກອນ" | "មករា" => 1,
+        "فبراير" | "февраля" | "กุมภาพันธ์" | "ກຸມພາ" | "កុម្ភៈ" => {
+            2
+        }
+        "مارس" | "марта" | "มีนาคม" | "ມີນາ" | "មីនា" => 3,
+        "أبريل" | "إبريل" | "ابريل" | "апреля" | "เมษายน" | "ເມສາ" | "មេសា" => {
+            4
+        }
+        "مايو" | "мая" | "พฤษภาคม" | "ພຶດສະພາ" | "ឧសភា" => 5,
+        "يونيو" | "июня" | "มิถุนายน" | "ມິຖຸນາ" | "មិថុនា" => 6,
+        "يوليو" | "июля" | "กรกฎาคม" | "ກໍລະກົດ" | "កក្កដា" => 7,
+        "أغسطس" | "اغسطس" | "августа" | "สิงหาคม" | "ສິງຫາ" | "សីហា" => {
+            8
+        }
+        "سبتمبر" | "сентября" | "กันยายน" | "ກັນຍາ" | "កញ្ញា" => 9,
+        "أكتوبر" | "اكتوبر" | "октября" | "ตุลาคม" | "ຕຸລາ" | "តុលា" => {
+            10
+        }
+        "نوفمبر" | "ноября" | "พฤศจิกายน" | "ພະຈິກ" | "វិច្ឆិកា" => {
+            11
+        }
+        "ديسمبر" | "декабря" | "ธันวาคม" | "ທັນວາ" | "ធ្នូ" => 12,
         _ => return None,
     };
     Some(m)
@@ -94,8 +105,8 @@ struct Patterns {
     en_month_year: Regex,
     /// "2025年2月3日", "2月3日", "2025년 2월 3일": Chinese, Japanese and Korean dates.
     cjk: Regex,
-    /// "8 نوفمبر 2024": Arabic, day first.
-    ar: Regex,
+    /// "8 نوفمبر 2024", "29 июня 2025 года", "3 กุมภาพันธ์ พ.ศ. 2568", "ថ្ងៃទី 3 ខែកុម្ភៈ": day first.
+    other: Regex,
     ranges: Vec<Regex>,
     stamp_time_first: Regex,
     stamp_date_first: Regex,
@@ -128,7 +139,9 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         )),
         en_month_year: re(&format!(r"(?i)(?-u:\b)({EN_MONTHS})\.?,?\s+(\d{{4}})(?-u:\b)")),
         cjk: re(r"(?:(\d{4})\s*[年년]\s*)?(\d{1,2})\s*[月월](?:\s*(\d{1,2})\s*[日일])?"),
-        ar: re(&format!(r"(?:(\d{{1,2}})\s+)?({AR_MONTHS})(?:\s+(\d{{4}}))?")),
+        other: re(&format!(
+            r"(?:(\d{{1,2}})\s*(?:ខែ|ເດືອນ)?\s*)?({OTHER_MONTHS})(?:\s*(?:พ\.ศ\.|ឆ្នាំ|ປີ)?\s*(\d{{4}}))?"
+        )),
         // Ranges ("26 - 30/10/2024", "du 26 au 30 octobre", "del 13 al 15 de noviembre",
         // "October 26 to 30"): both days.
         ranges: vec![
@@ -326,22 +339,32 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
     }
     let cjk = text.contains('月') || text.contains('월');
     for c in p.cjk.captures_iter(gate(cjk)) {
-        // A digit run glued to letters before the month ("第3月") is not a date's.
+        // The day or year is not the tail of a longer number ("110月").
         let m0 = c.get(0).map_or(0..0, |m| m.range());
         if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
             continue;
         }
         push(num(c.get(1)).map(|y| y as i32), num(c.get(2)), num(c.get(3)), m0);
     }
-    let arabic = text.bytes().any(|b| b == 0xD9 || b == 0xD8);
-    for c in p.ar.captures_iter(gate(arabic)) {
+    // Arabic and Cyrillic letters start with these bytes, Thai and Lao with 0xE0; Khmer dates
+    // name the month (ខែ).
+    let other = text.bytes().any(|b| matches!(b, 0xD0 | 0xD1 | 0xD8 | 0xD9 | 0xE0)) || text.contains("ខែ");
+    for c in p.other.captures_iter(gate(other)) {
+        let m0 = c.get(0).map_or(0..0, |m| m.range());
+        // "2018 نوفمبر" is no 18 November.
+        if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
+            continue;
+        }
         let month = c.get(2).and_then(|m| month_number(m.as_str()));
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            month,
-            num(c.get(1)),
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
+        // A Buddhist-era year (Thai pages: 2568 is 2025).
+        let year = num(c.get(3)).map(|y| {
+            if (2400..=2700).contains(&y) {
+                y as i32 - 543
+            } else {
+                y as i32
+            }
+        });
+        push(year, month, num(c.get(1)), m0);
     }
     let mut range_starts: Vec<DateMention> = Vec::new();
     for (k, r) in p.ranges.iter().enumerate() {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// VNA desks publish machine translations in. The set is closed on purpose: the detector is
 /// restricted to it, which is what makes it accurate on short, name-heavy provincial news. Pages in
 /// scripts outside it (Arabic, Chinese, Japanese, Korean, Russian, Thai...) get no language and fold
-/// only on exact copies and direct links.
+/// by their numbers, dates and codes (see `fold::numbers`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {

@@ -141,7 +141,8 @@ impl Folder {
         if member == m.story || story.canonical != m.story || story.members.len() > AGREE_MEMBERS {
             return None;
         }
-        let near = same_lang(ix.lang(m.doc), lang) && self.near_copy(input, c).is_some();
+        // Two pages of a language not known may be one language: a copy in words vouches too.
+        let near = ix.lang(m.doc) == lang && self.near_copy(input, c).is_some();
         let rendering = c.score >= SPLIT_MIN_SCORE.max(self.min_score)
             && c.evidence >= MIN_EVIDENCE
             && o.coverage >= FAITHFUL_COVERAGE
@@ -194,7 +195,8 @@ impl Folder {
         let conflict = |e: Option<(u8, u8)>| matches!((day, e), (Some(x), Some(y)) if x != y);
         let rivals = ix.candidates_top(
             &member_query,
-            |d, l, e| same_lang(l, lang) && !conflict(e) && ix.story(d) != m.story,
+            // Rivals in the record's language, or like it in a language not known: stricter.
+            |d, l, e| l == lang && !conflict(e) && ix.story(d) != m.story,
             RIVALS,
         );
         for r in rivals {

@@ -205,7 +205,7 @@ const REFERENCE_CUES: &[&str] = &[
 ];
 
 /// Cues found inside words: Chinese and Japanese (anniversary, founding, establishment, signed,
-/// promulgated, issued) and Arabic stems (anniversary, founding, dated, issued), which take
+/// promulgated, issued) and Arabic stems (anniversary, founding, dated), which take
 /// prefixes ("بالذكرى", "للذكرى").
 const SPACELESS_REFERENCE_CUES: &[&str] = &[
     "周年",
@@ -227,7 +227,6 @@ const SPACELESS_REFERENCE_CUES: &[&str] = &[
     "ذكرى",
     "تأسيس",
     "المؤرخ",
-    "الصادر",
 ];
 
 /// Whether the date starting at byte `at` is a reference date: it follows a document code closely
@@ -239,14 +238,14 @@ fn is_reference(text: &str, span: &Range<usize>, codes: &[Range<usize>]) -> bool
     // Codes end before the date; the nearest one decides.
     if let Some(c) = codes.iter().rev().find(|c| c.end <= at) {
         let gap = &text[c.end..at];
-        if gap.len() <= 16 && !gap.contains(['.', ';', ':', '\n']) {
+        if gap.len() <= 16 && !gap.contains(['.', ';', ':', '\n', '。', '；', '：', '؛', '．']) {
             return true;
         }
     }
     // In a script without spaces the date comes first: "2017年10月25日付決議第18-NQ/TW号".
     if let Some(c) = codes.iter().find(|c| c.start >= span.end) {
         let gap = &text[span.end..c.start];
-        if gap.len() <= 16 && !gap.is_empty() && gap.chars().all(is_spaceless) {
+        if gap.len() <= 16 && !gap.is_empty() && gap.chars().all(|c| is_spaceless(c) && c.is_alphabetic()) {
             return true;
         }
     }
@@ -358,6 +357,12 @@ fn features(
     emit: &mut dyn FnMut(Class, &str, usize),
     lead: &[Range<usize>],
 ) -> Option<(u8, u8)> {
+    // Native digits (Arabic-Indic, Khmer, full-width...) read as the ASCII ones they stand for.
+    let rewritten = numbers::ascii_digits(text, lead);
+    let (text, lead) = match &rewritten {
+        Some((t, l)) => (t.as_str(), l.as_slice()),
+        None => (text, lead),
+    };
     let mut masked: Vec<Range<usize>> = Vec::new();
     let mut event = None;
     let mut buf = String::with_capacity(16);
@@ -517,6 +522,14 @@ mod tests {
             ("2025년 2월 3일 오전", Class::DateFull, "2025-02-03"),
             ("في 8 نوفمبر، أعلنت إدارة الصناعة", Class::DateDayMonth, "11-08"),
             ("بعد ظهر يوم 27 ديسمبر 2024", Class::DateFull, "2024-12-27"),
+            ("29 июня 2025 года", Class::DateFull, "2025-06-29"),
+            ("วันที่ 12 เมษายน 2568", Class::DateFull, "2025-04-12"),
+            ("ថ្ងៃទី 26 ខែកុម្ភៈ ឆ្នាំ ២០២៤", Class::DateFull, "2024-02-26"),
+            ("ວັນທີ 31 ສິງຫາ", Class::DateDayMonth, "08-31"),
+            // Exports are not a cue, nor a code in an earlier sentence.
+            ("الصادرات في 8 نوفمبر", Class::DateDayMonth, "11-08"),
+            ("第18-NQ/TW号决议。10月3日上午", Class::DateDayMonth, "10-03"),
+            ("2月3日、省は第18-NQ/TW号", Class::DateDayMonth, "02-03"),
             // An anniversary's dates, and a resolution's date written before its code.
             (
                 "共産党創立95周年(1930年2月3日～2025年2月3日)記念式典",
@@ -533,7 +546,7 @@ mod tests {
         }
         // A count of months is no date.
         assert!(
-            explain("前10个月出口", None)
+            explain("2024年前10个月出口", None)
                 .features
                 .iter()
                 .all(|(c, _)| *c != Class::DateMonthYear)

@@ -22,7 +22,7 @@ pub(super) fn read(
 ) {
     let comma_thousands = match lang {
         Some(l) => l.comma_thousands(),
-        None => reads_comma_thousands(text, runs),
+        None => reads_comma_thousands(text, runs, masked),
     };
     // A number written in East Asian units ("6万4,300", "3兆8,650億") is the sum of its parts:
     // a part followed by a unit waits for the smaller part that may follow it.
@@ -53,15 +53,18 @@ pub(super) fn read(
             let last = i + 1 == n;
             // A multiplier word belongs to the last number of the run only; a count in thousands
             // or more is whole ("4,6 tỷ" is 4 600 000 000, not a float's neighbour of it).
-            let v = if last && multiplier > 1.0 {
-                (v * multiplier).round()
+            // A count with a multiplier is a count, never a year ("2 nghìn").
+            let (v, grouped) = if last && multiplier > 1.0 {
+                ((v * multiplier).round(), true)
             } else {
-                v
+                (v, grouped)
             };
             let unit = if last && unit_len > 0 { multiplier } else { 1.0 };
             if let Some(p) = pending.take() {
-                let follows = i == 0 && text[p.end..r.start].trim().is_empty();
-                if follows && unit < p.unit {
+                // The smaller part follows the unit directly or after a space, not on another line.
+                let gap = &text[p.end..r.start];
+                let follows = i == 0 && gap.chars().all(|c| c == ' ' || c == '\u{00A0}');
+                if follows && unit < p.unit && v < p.unit {
                     let sum = Pending {
                         value: p.value + v,
                         unit,
@@ -103,6 +106,70 @@ pub(super) fn read(
     if let Some(p) = pending {
         flush(p, buf);
     }
+}
+
+/// The ASCII digit a native decimal digit stands for: Arabic-Indic, Persian, Devanagari, Bengali,
+/// Thai, Lao, Khmer, Myanmar and full-width digits.
+fn native_digit(c: char) -> Option<u8> {
+    const ZEROS: [u32; 9] = [0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0x0ED0, 0x17E0, 0x1040, 0xFF10];
+    let u = u32::from(c);
+    ZEROS
+        .iter()
+        .find(|&&z| (z..z + 10).contains(&u))
+        .map(|&z| b'0' + (u - z) as u8)
+}
+
+/// `text` with native digits written in ASCII (and the Arabic decimal and thousands marks and
+/// percent sign as "." "," "%"), with `lead` moved to match; `None` when there is nothing to
+/// rewrite, the common case, found by one scan of the bytes for the lead bytes those characters
+/// start with.
+pub(super) fn ascii_digits(text: &str, lead: &[Range<usize>]) -> Option<(String, Vec<Range<usize>>)> {
+    let b = text.as_bytes();
+    let maybe = b.iter().enumerate().any(|(i, &x)| {
+        matches!(x, 0xD9 | 0xDB | 0xE0 | 0xEF) || (x == 0xE1 && matches!(b.get(i + 1), Some(0x81 | 0x9F)))
+    });
+    if !maybe
+        || !text
+            .chars()
+            .any(|c| native_digit(c).is_some() || matches!(c, '\u{066B}' | '\u{066C}' | '\u{066A}'))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    // Old byte offset → new byte offset, for every lead boundary.
+    let mut bounds: Vec<usize> = lead.iter().flat_map(|r| [r.start, r.end]).collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut moved: Vec<(usize, usize)> = Vec::with_capacity(bounds.len());
+    let mut k = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        while k < bounds.len() && bounds[k] <= i {
+            moved.push((bounds[k], out.len()));
+            k += 1;
+        }
+        // A full-width "．" or "，" between digits is a number's mark, elsewhere punctuation.
+        let between_digits = matches!(c, '\u{FF0E}' | '\u{FF0C}')
+            && out.ends_with(|p: char| p.is_ascii_digit())
+            && chars
+                .peek()
+                .is_some_and(|&(_, n)| n.is_ascii_digit() || native_digit(n).is_some());
+        match (native_digit(c), c) {
+            (Some(d), _) => out.push(char::from(d)),
+            (None, '\u{066B}') => out.push('.'),
+            (None, '\u{066C}') => out.push(','),
+            (None, '\u{066A}') => out.push('%'),
+            (None, '\u{FF0E}') if between_digits => out.push('.'),
+            (None, '\u{FF0C}') if between_digits => out.push(','),
+            (None, c) => out.push(c),
+        }
+    }
+    for &bound in &bounds[k..] {
+        moved.push((bound, out.len()));
+    }
+    let at = |old: usize| moved.iter().find(|(o, _)| *o == old).map_or(out.len(), |(_, n)| *n);
+    let lead = lead.iter().map(|r| at(r.start)..at(r.end)).collect();
+    Some((out, lead))
 }
 
 fn overlaps(r: &Range<usize>, masked: &[Range<usize>]) -> bool {
@@ -169,17 +236,26 @@ pub(super) fn is_spaceless(c: char) -> bool {
     )
 }
 
-/// How a page in a language newsfold does not know writes its numbers, from the ones that can
-/// be read only one way: a "." or "," followed by other than three digits marks decimals
-/// ("712.4", "48.6%" in an Arabic or Japanese machine translation; "6,4" in a German one). True
-/// when the page marks decimals with "." (and so groups thousands with ","), false when it
-/// marks them with "," or shows nothing either way.
-fn reads_comma_thousands(text: &str, runs: &[Range<usize>]) -> bool {
+/// Scripts whose own number writing groups thousands with "," and marks decimals with ".":
+/// Chinese, Japanese, Korean, Arabic (in Western digits), Thai.
+fn groups_with_commas(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}'
+        | '\u{0600}'..='\u{06FF}' | '\u{0E00}'..='\u{0E7F}')
+}
+
+/// How a page in a language newsfold does not know writes its numbers, from the ones outside
+/// dates, times and codes that can be read only one way: a "." or "," followed by other than three
+/// digits marks decimals ("712.4", "48.6%" in an Arabic or Japanese machine translation; "6,4" in a
+/// German one, "22,2 трлн" in a Russian one). The mark seen more often decides. When nothing
+/// tells, the script does: Chinese, Japanese, Korean, Arabic and Thai group thousands with ","
+/// ("1,893件"); other scripts are read day-first, as Vietnamese, French and Russian write.
+fn reads_comma_thousands(text: &str, runs: &[Range<usize>], masked: &[Range<usize>]) -> bool {
     let b = text.as_bytes();
     let (mut dot, mut comma) = (0u32, 0u32);
     for w in runs.windows(2) {
         let (a, next) = (&w[0], &w[1]);
-        if next.start != a.end + 1 {
+        if next.start != a.end + 1 || overlaps(&(a.start..next.end), masked) {
             continue;
         }
         // "1.5": a separator between two digit runs, the second not a group of three.
@@ -190,7 +266,10 @@ fn reads_comma_thousands(text: &str, runs: &[Range<usize>]) -> bool {
             _ => {}
         }
     }
-    dot > comma
+    if dot != comma {
+        return dot > comma;
+    }
+    text.chars().any(groups_with_commas)
 }
 
 /// Splits a digit run with separators into numbers: with `comma_thousands` (English, Malay) ","
@@ -252,47 +331,101 @@ fn parse_numbers(s: &str, comma_thousands: bool) -> (Vec<(f64, bool)>, usize) {
     (out, s.len())
 }
 
-/// "445 triệu" = "445 millions" = "445 million" = "445 مليون" = "4,45億": the multiplier, and the
-/// length of an East Asian unit written right after the number (0 for a word: a word ends the
-/// number, a unit may be followed by a smaller part, "3兆8,650億").
+/// "445 triệu" = "445 millions" = "445 million" = "445 مليون" = "445 млн" = "4,45億": the
+/// multiplier, and the length of an East Asian unit written right after the number (0 for a
+/// word: a word ends the number, a unit may be followed by a smaller part, "3兆8,650億").
 fn multiplier_after(rest: &str) -> (f64, usize) {
-    let unit = |c: char| match c {
+    // An optional 千 or 百 (천, 백), then an optional 万, 億 or 兆 (만, 억, 조): "5千万", "9천억".
+    let small = |c: char| match c {
+        '千' | '仟' | '천' => Some(1e3),
+        '百' | '佰' | '백' => Some(1e2),
+        _ => None,
+    };
+    let large = |c: char| match c {
         '万' | '萬' | '만' => Some(1e4),
         '亿' | '億' | '억' => Some(1e8),
         // 兆 is 10¹² in Japanese and Korean (조); Chinese writes 万亿.
         '兆' | '조' => Some(1e12),
         _ => None,
     };
-    let mut chars = rest.chars();
-    if let Some(c) = chars.next()
-        && let Some(u) = unit(c)
+    let mut mult = 1.0;
+    let mut len = 0;
+    let mut chars = rest.chars().peekable();
+    if let Some(s) = chars.peek().and_then(|&c| small(c)) {
+        mult = s;
+        len += chars.next().map_or(0, char::len_utf8);
+    }
+    if let Some(&c) = chars.peek()
+        && let Some(l) = large(c)
     {
-        let len = c.len_utf8();
+        chars.next();
+        // 兆 before a unit of measure is mega: "500兆瓦" is 500 MW.
+        if c == '兆' && chars.peek().is_some_and(|d| "瓦赫焦帕伏欧字".contains(*d)) {
+            return (1.0, 0);
+        }
+        mult *= l;
+        len += c.len_utf8();
         // 万亿: ten thousand times a hundred million.
-        return match chars.next() {
-            Some(d) if u == 1e4 && unit(d) == Some(1e8) => (1e12, len + d.len_utf8()),
-            _ => (u, len),
-        };
+        if l == 1e4
+            && let Some(&d) = chars.peek()
+            && large(d) == Some(1e8)
+        {
+            mult *= 1e8;
+            len += d.len_utf8();
+        }
+    }
+    if len > 0 {
+        return (mult, len);
     }
     (multiplier_word(rest), 0)
 }
 
+/// A multiplier word after a number: whole words in the languages newsfold reads and Arabic and
+/// Russian; for Thai, Lao and Khmer, written against the next word, the word's start.
 fn multiplier_word(rest: &str) -> f64 {
-    let word: String = rest
+    let raw: String = rest
         .trim_start_matches([' ', '\u{00A0}', '\u{202F}'])
         .chars()
         .take_while(|c| is_letter(*c))
         .collect();
-    match fold(&word).as_str() {
-        "trieu" | "million" | "millions" | "millionen" | "millones" | "milhoes" | "milioni" | "miljoen" | "juta" => 1e6,
+    let word = fold(&raw);
+    let m = match word.as_str() {
+        "trieu" | "million" | "millions" | "millionen" | "millones" | "milhoes" | "milioni" | "miljoen" | "juta"
+        | "مليون" | "ملايين" | "млн" => 1e6,
         "ty" | "ti" | "milliard" | "milliards" | "billion" | "billions" | "milliarden" | "miliardi" | "miljard"
-        | "bilion" | "مليار" | "مليارات" => 1e9,
-        "nghin" | "ngan" | "thousand" | "thousands" | "mille" | "tausend" | "mil" | "duizend" | "ribu" | "ألف"
-        | "آلاف" => 1e3,
-        "مليون" | "ملايين" => 1e6,
-        _ => 1.0,
+        | "bilion" | "مليار" | "مليارات" | "млрд" => 1e9,
+        "nghin" | "ngan" | "thousand" | "thousands" | "mille" | "tausend" | "mil" | "duizend" | "ribu" | "الف"
+        | "الاف" | "тыс" => 1e3,
+        "تريليون" | "трлн" => 1e12,
+        _ => 0.0,
+    };
+    if m > 0.0 {
+        return m;
     }
+    // Prefixes, longest first: Russian stems take endings ("миллионов"), Thai, Lao and Khmer
+    // glue the unit to the next word ("ล้านดอง").
+    const PREFIXES: &[(&str, f64)] = &[
+        ("миллиард", 1e9),
+        ("триллион", 1e12),
+        ("миллион", 1e6),
+        ("тысяч", 1e3),
+        ("พันล้าน", 1e9),
+        ("ล้าน", 1e6),
+        ("แสน", 1e5),
+        ("หมื่น", 1e4),
+        ("ພັນລ້ານ", 1e9),
+        ("ຕື້", 1e9),
+        ("ລ້ານ", 1e6),
+        ("ពាន់លាន", 1e9),
+        ("ប៊ីលាន", 1e9),
+        ("លាន", 1e6),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(p, _)| raw.starts_with(p) || word.starts_with(p))
+        .map_or(1.0, |&(_, m)| m)
 }
+
 /// The number's class, with its canonical text written into `buf`.
 fn number_feature(v: f64, grouped: bool, buf: &mut String) -> Option<Class> {
     if !v.is_finite() || v < 0.0 {
@@ -356,6 +489,39 @@ mod tests {
                 explain(text, None)
             );
         }
+    }
+
+    #[test]
+    fn units_words_and_native_digits_of_other_scripts() {
+        for (text, class, canonical) in [
+            // No decimal on the page: the script decides, and CJK writes "," for thousands.
+            ("累計は1,893件で、薬剤1,800リットルを配布した", Class::NumMid, "1893"),
+            // 千 and 百 multiply the unit after them and take part in sums.
+            ("党员1万2千人", Class::NumLarge, "12000"),
+            ("投资5千万越南盾", Class::NumLarge, "50000000"),
+            ("총 5조 9천억 동", Class::NumLarge, "5900000000000"),
+            // 兆 before a unit of measure is mega.
+            ("风电500兆瓦", Class::NumMid, "500"),
+            ("3 آلاف طن و2 ألف", Class::NumMid, "3000"),
+            ("22,2 трлн донгов и 115 000 донгов", Class::NumLarge, "22200000000000"),
+            ("22,2 трлн донгов и 115 000 донгов", Class::NumLarge, "115000"),
+            ("369 миллионов донгов", Class::NumLarge, "369000000"),
+            ("มูลค่า 8 ล้านดอง", Class::NumLarge, "8000000"),
+            // Native digits, the Arabic decimal mark and full-width digits.
+            ("بلغت ١٥٢٬٣٠٠ طن بقيمة ٧١٢٫٤ مليون", Class::NumLarge, "712400000"),
+            ("ចំនួន ៨១.០០០ នាក់", Class::NumLarge, "81000"),
+            ("成長率は７．２％、１，７２６人", Class::NumMid, "1726"),
+        ] {
+            assert!(
+                has(text, None, class, canonical),
+                "{canonical} in {text:?}: {:?}",
+                explain(text, None)
+            );
+        }
+        // Parts on two lines are two numbers.
+        assert!(has("来客615万\n2024年は", None, Class::NumLarge, "6150000"));
+        // A count with a multiplier is no year.
+        assert!(has("khoảng 2 nghìn người", Some(Lang::Vi), Class::NumMid, "2000"));
     }
 
     #[test]
