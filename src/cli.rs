@@ -386,6 +386,11 @@ fn fold_eval(a: &FoldEvalArgs) -> i32 {
             for (i, j) in &r.story.missed {
                 let _ = writeln!(out, "  missed story pair: {i} + {j}");
             }
+            // Two stories of one event left in two events (a missed story pair is listed once).
+            let listed: std::collections::HashSet<&(String, String)> = r.story.missed.iter().collect();
+            for pair in r.event.missed.iter().filter(|p| !listed.contains(p)) {
+                let _ = writeln!(out, "  missed event pair: {} + {}", pair.0, pair.1);
+            }
         }
         story.add(&r.story);
         event.add(&r.event);

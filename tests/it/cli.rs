@@ -567,3 +567,44 @@ fn without_the_decision_log_a_run_finishes_and_explains_nothing() {
     let why = ws.newsfold(&["explain", "--config", config.to_str().unwrap(), "empty.txt"]);
     assert_eq!(why.status.code(), Some(1), "{}", text(&why));
 }
+
+#[test]
+fn fold_eval_verbose_names_missed_story_and_event_pairs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = [
+        (
+            "a",
+            "Sáng 3/2, tỉnh Tuyên Quang kết nạp 1.726 đảng viên mới, thu ngân sách 3.865 tỷ đồng.",
+        ),
+        (
+            "b",
+            "Ngày 8/11, Gia Lai xuất khẩu 152.300 tấn cà phê, trị giá 712,4 triệu USD.",
+        ),
+        (
+            "c",
+            "Chiều 20/6, Bắc Giang tiêu thụ 112.400 tấn vải thiều, đạt 61,3% sản lượng.",
+        ),
+    ];
+    for (id, text) in pages {
+        std::fs::write(dir.path().join(format!("{id}.txt")), text).unwrap();
+    }
+    // a and b are labelled one story (they are not), c another story of their event.
+    let labels = r#"{"id": "a", "path": "a.txt", "lang": "vi", "group": "s1", "event": "e1"}
+{"id": "b", "path": "b.txt", "lang": "vi", "group": "s1", "event": "e1"}
+{"id": "c", "path": "c.txt", "lang": "vi", "group": "s2", "event": "e1"}
+"#;
+    std::fs::write(dir.path().join("labels.jsonl"), labels).unwrap();
+    let out = newsfold(&["fold-eval", "--labels", "labels.jsonl", "--verbose"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("missed")).collect();
+    assert_eq!(
+        lines,
+        [
+            "  missed story pair: a + b",
+            "  missed event pair: a + c",
+            "  missed event pair: b + c"
+        ],
+        "{text}"
+    );
+}
