@@ -160,14 +160,16 @@ impl FoldInput {
             None => (body.to_string(), 0),
         };
         // The lead: the title and the first two paragraphs that are not a stamp or dateline (the
-        // page's own date, which a copy published the next day does not share).
+        // page's own date, which a copy published the next day does not share). Without a title
+        // (article text, whose first line is the headline) the first three: headline, summary,
+        // the paragraph that opens on the event's day.
         let mut lead = Vec::with_capacity(3);
         if title_len > 0 {
             lead.push(0..title_len);
         }
         let mut start = title_len;
         for p in &article.paragraphs {
-            if lead.len() >= usize::from(title_len > 0) + 2 {
+            if lead.len() >= 3 {
                 break;
             }
             if !is_stamp(p) {

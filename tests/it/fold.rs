@@ -489,3 +489,30 @@ fn pages_in_languages_not_known_join_their_originals_by_their_facts() {
     assert_ne!(story["b_thanhhoa_dengue_0905_ja"], story["a_thanhhoa_dengue_2023_vi"]);
     assert_ne!(story["b_thanhhoa_dengue_0905_ja"], story["a_thanhhoa_dengue_2023_ja"]);
 }
+
+#[test]
+fn article_text_without_a_title_has_the_same_lead_as_with_one() {
+    use newsfold::model::Article;
+    // Article text's first line is its headline: the lead still reaches the paragraph that opens
+    // on the event's day, as it does when the headline is the page's title.
+    let headline = "Xe tải lao dốc đèo Bảo Lộc tông liên hoàn";
+    let body = [
+        "Xe tải chở nông sản mất phanh khi đổ đèo, tông liên tiếp 3 ôtô phía trước.",
+        "Chiều 14/12, tài xế lái xe tải chở khoảng 8 tấn bắp cải từ Đơn Dương đi Thủ Đức.",
+        "Ngày 16/12, công an tỉnh cho biết đang điều tra.",
+    ];
+    let text = Article {
+        paragraphs: std::iter::once(headline).chain(body).map(String::from).collect(),
+        lang: Some(Lang::Vi),
+        ..Default::default()
+    };
+    let titled = Article {
+        title: Some(headline.into()),
+        paragraphs: body.map(String::from).to_vec(),
+        lang: Some(Lang::Vi),
+        ..Default::default()
+    };
+    let input = |a: &Article| FoldInput::from_article("0".repeat(32), "x".into(), a, &a.body(), 0);
+    assert_eq!(input(&text).event_day, Some((12, 14)));
+    assert_eq!(input(&titled).event_day, Some((12, 14)));
+}
