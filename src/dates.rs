@@ -38,8 +38,8 @@ impl DateMention {
 /// unaccented.
 const FR_MONTHS: &str = "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|januar|jänner|februar|märz|april|juni|juli|august|september|oktober|november|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|januari|februari|maart|mei|augustus|december|mac|maret|julai|ogos|agustus|disember|desember";
 /// Month names of scripts read day first with no other date form: Arabic, Russian (genitive),
-/// Thai, Lao and Khmer.
-const OTHER_MONTHS: &str = "يناير|فبراير|مارس|أبريل|إبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|ມັງກອນ|ກຸມພາ|ມີນາ|ເມສາ|ພຶດສະພາ|ມິຖຸນາ|ກໍລະກົດ|ສິງຫາ|ກັນຍາ|ຕຸລາ|ພະຈິກ|ທັນວາ|មករា|កុម្ភៈ|មីនា|មេសា|ឧសភា|មិថុនា|កក្កដា|សីហា|កញ្ញា|តុលា|វិច្ឆិកា|ធ្នូ";
+/// Thai, Lao, Khmer, Hindi, Bengali, Persian and Urdu.
+const OTHER_MONTHS: &str = "يناير|فبراير|مارس|أبريل|إبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|نوفمبر|ديسمبر|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม|ມັງກອນ|ກຸມພາ|ມີນາ|ເມສາ|ພຶດສະພາ|ມິຖຸນາ|ກໍລະກົດ|ສິງຫາ|ກັນຍາ|ຕຸລາ|ພະຈິກ|ທັນວາ|មករា|កុម្ភៈ|មីនា|មេសា|ឧសភា|មិថុនា|កក្កដា|សីហា|កញ្ញា|តុលា|វិច្ឆិកា|ធ្នូ|जनवरी|জানুয়ারি|জানুয়ারী|ژانویه|جنوری|फरवरी|फ़रवरी|फ़रवरी|ফেব্রুয়ারি|ফেব্রুয়ারী|فوریه|فروری|मार्च|মার্চ|مارچ|अप्रैल|এপ্রিল|آوریل|اپریل|मई|মে|مئی|जून|জুন|ژوئن|جون|जुलाई|জুলাই|ژوئیه|جولائی|अगस्त|আগস্ট|اوت|اگست|सितंबर|सितम्बर|সেপ্টেম্বর|سپتامبر|ستمبر|अक्टूबर|অক্টোবর|اکتبر|اکتوبر|नवंबर|नवम्बर|নভেম্বর|نوامبر|نومبر|दिसंबर|दिसम्बर|ডিসেম্বর|دسامبر|دسمبر";
 const EN_MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
 
 /// The month a month name (or its abbreviation) names, in the languages the dates are read in.
@@ -85,6 +85,27 @@ pub fn month_number(name: &str) -> Option<u32> {
             11
         }
         "ديسمبر" | "декабря" | "ธันวาคม" | "ທັນວາ" | "ធ្នូ" => 12,
+        // Hindi, Bengali, Persian and Urdu, the other scripts vietnam.vn publishes in.
+        "जनवरी" | "জানুয়ারি" | "জানুয়ারী" | "ژانویه" | "جنوری" => {
+            1
+        }
+        "फरवरी" | "फ़रवरी" | "फ़रवरी" | "ফেব্রুয়ারি" | "ফেব্রুয়ারী" | "فوریه" | "فروری" => {
+            2
+        }
+        "मार्च" | "মার্চ" | "مارچ" => 3,
+        "अप्रैल" | "এপ্রিল" | "آوریل" | "اپریل" => 4,
+        "मई" | "মে" | "مئی" => 5,
+        "जून" | "জুন" | "ژوئن" | "جون" => 6,
+        "जुलाई" | "জুলাই" | "ژوئیه" | "جولائی" => 7,
+        "अगस्त" | "আগস্ট" | "اوت" | "اگست" => 8,
+        "सितंबर" | "सितम्बर" | "সেপ্টেম্বর" | "سپتامبر" | "ستمبر" => {
+            9
+        }
+        "अक्टूबर" | "অক্টোবর" | "اکتبر" | "اکتوبر" => 10,
+        "नवंबर" | "नवम्बर" | "নভেম্বর" | "نوامبر" | "نومبر" => 11,
+        "दिसंबर" | "दिसम्बर" | "ডিসেম্বর" | "دسامبر" | "دسمبر" => {
+            12
+        }
         _ => return None,
     };
     Some(m)
@@ -351,8 +372,12 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
     let other = text.bytes().any(|b| matches!(b, 0xD0 | 0xD1 | 0xD8 | 0xD9 | 0xE0)) || text.contains("ខែ");
     for c in p.other.captures_iter(gate(other)) {
         let m0 = c.get(0).map_or(0..0, |m| m.range());
-        // "2018 نوفمبر" is no 18 November.
+        // "2018 نوفمبر" is no 18 November; a month name without a day starts a word ("اوت" in
+        // "متفاوت" is no August).
         if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
+            continue;
+        }
+        if c.get(1).is_none() && text[..m0.start].chars().next_back().is_some_and(char::is_alphabetic) {
             continue;
         }
         let month = c.get(2).and_then(|m| month_number(m.as_str()));

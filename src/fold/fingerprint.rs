@@ -526,6 +526,8 @@ mod tests {
             ("วันที่ 12 เมษายน 2568", Class::DateFull, "2025-04-12"),
             ("ថ្ងៃទី 26 ខែកុម្ភៈ ឆ្នាំ ២០២៤", Class::DateFull, "2024-02-26"),
             ("ວັນທີ 31 ສິງຫາ", Class::DateDayMonth, "08-31"),
+            ("9 सितंबर 2023 को", Class::DateFull, "2023-09-09"),
+            ("২৬ ফেব্রুয়ারি ২০২৪", Class::DateFull, "2024-02-26"),
             // Exports are not a cue, nor a code in an earlier sentence.
             ("الصادرات في 8 نوفمبر", Class::DateDayMonth, "11-08"),
             ("第18-NQ/TW号决议。10月3日上午", Class::DateDayMonth, "10-03"),
@@ -544,6 +546,13 @@ mod tests {
                 explain(text, None)
             );
         }
+        // A month's name inside another word is no month.
+        assert!(
+            explain("نتائج متفاوت 2024", None)
+                .features
+                .iter()
+                .all(|(c, _)| *c != Class::DateMonthYear)
+        );
         // A count of months is no date.
         assert!(
             explain("2024年前10个月出口", None)
