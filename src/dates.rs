@@ -377,19 +377,33 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
         if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
             continue;
         }
-        if c.get(1).is_none() && text[..m0.start].chars().next_back().is_some_and(char::is_alphabetic) {
+        let letter = crate::fold::normalize::is_letter;
+        if c.get(1).is_none() && text[..m0.start].chars().next_back().is_some_and(letter) {
             continue;
         }
-        let month = c.get(2).and_then(|m| month_number(m.as_str()));
-        // A Buddhist-era year (Thai pages: 2568 is 2025).
-        let year = num(c.get(3)).map(|y| {
-            if (2400..=2700).contains(&y) {
-                y as i32 - 543
-            } else {
-                y as i32
-            }
-        });
-        push(year, month, num(c.get(1)), m0);
+        let Some(name) = c.get(2) else { continue };
+        // Nor does it begin a longer word ("মে" in "মেগাওয়াট" is no May), except in the scripts
+        // that write words without spaces.
+        let thai = name
+            .as_str()
+            .starts_with(|ch: char| ('\u{0E00}'..='\u{0E7F}').contains(&ch));
+        let spaceless = name
+            .as_str()
+            .starts_with(|ch: char| ('\u{0E00}'..='\u{0EFF}').contains(&ch) || ('\u{1780}'..='\u{17FF}').contains(&ch));
+        if !spaceless && text[name.end()..].chars().next().is_some_and(letter) {
+            continue;
+        }
+        let month = month_number(name.as_str());
+        // A year is a whole number ("20250" is none), in the Buddhist era on Thai pages (2568 is
+        // 2025); a number after the month that is no year leaves the day and month.
+        let year = c
+            .get(3)
+            .filter(|y| !text.as_bytes().get(y.end()).is_some_and(u8::is_ascii_digit))
+            .and_then(|y| y.as_str().parse::<i32>().ok())
+            .map(|y| if thai && (2400..=2700).contains(&y) { y - 543 } else { y })
+            .filter(|y| (1900..=2100).contains(y));
+        let span = if year.is_some() { m0 } else { m0.start..name.end() };
+        push(year, month, num(c.get(1)), span);
     }
     let mut range_starts: Vec<DateMention> = Vec::new();
     for (k, r) in p.ranges.iter().enumerate() {

@@ -238,7 +238,8 @@ fn is_reference(text: &str, span: &Range<usize>, codes: &[Range<usize>]) -> bool
     // Codes end before the date; the nearest one decides.
     if let Some(c) = codes.iter().rev().find(|c| c.end <= at) {
         let gap = &text[c.end..at];
-        if gap.len() <= 16 && !gap.contains(['.', ';', ':', '\n', '。', '；', '：', '؛', '．']) {
+        // Up to 16 characters (a connector: "ngày", ", dated", "الصادر في").
+        if gap.chars().count() <= 16 && !gap.contains(['.', ';', ':', '\n', '。', '；', '：', '؛', '．']) {
             return true;
         }
     }
@@ -267,6 +268,13 @@ fn is_reference(text: &str, span: &Range<usize>, codes: &[Range<usize>]) -> bool
     // Scripts without spaces between words, and Arabic's attached prefixes, are searched for
     // their cues as they stand.
     if SPACELESS_REFERENCE_CUES.iter().any(|cue| clause.contains(cue)) {
+        return true;
+    }
+    // Arabic "issued" ("الصادر في"), not "exports" ("الصادرات").
+    if clause
+        .match_indices("الصادر")
+        .any(|(i, m)| !clause[i + m.len()..].starts_with("ات"))
+    {
         return true;
     }
     // The clause's folded words, each between single spaces, so a cue is found as a whole
@@ -553,13 +561,25 @@ mod tests {
                 .iter()
                 .all(|(c, _)| *c != Class::DateMonthYear)
         );
-        // A count of months is no date.
-        assert!(
-            explain("2024年前10个月出口", None)
-                .features
-                .iter()
-                .all(|(c, _)| *c != Class::DateMonthYear)
-        );
+        // No date inside a longer number, nor a month's name starting a longer word.
+        for text in ["编号32024年6月", "১০ মেগাওয়াট"] {
+            let f = explain(text, None).features;
+            assert!(
+                f.iter()
+                    .all(|(c, _)| !matches!(c, Class::DateMonthYear | Class::DateDayMonth)),
+                "{f:?}"
+            );
+        }
+        // A number after the month that is no year leaves the day and stays a number.
+        assert!(has("5 мая 2500 тонн", None, Class::DateDayMonth, "05-05"));
+        assert!(has("5 мая 2500 тонн", None, Class::NumMid, "2500"));
+        // The Arabic "issued" before a cited date makes it a reference; exports do not.
+        assert!(has(
+            "القرار 18-NQ/TW الصادر في 25 أكتوبر 2017",
+            None,
+            Class::DateRef,
+            "2017-10-25"
+        ));
         let lead = "2月3日午前、トゥエンクアン省党委員会は式典を開催した。";
         let whole = std::iter::once(0..lead.len()).collect::<Vec<_>>();
         let fp = fingerprint_and_event(lead, None, &whole);

@@ -1,7 +1,8 @@
 //! Written numbers: digit runs with their separators, read by the page's conventions (which mark
 //! groups thousands, which marks decimals), multiplier words and East Asian units, as features.
 //!
-//! Pure and linear in the text: one pass over the digit runs the fingerprint found.
+//! Pure: one pass over the digit runs the fingerprint found, each checked against the few masked
+//! spans (dates, codes, times).
 
 use std::fmt::Write;
 use std::ops::Range;
@@ -237,11 +238,12 @@ pub(super) fn is_spaceless(c: char) -> bool {
 }
 
 /// Scripts whose own number writing groups thousands with "," and marks decimals with ".":
-/// Chinese, Japanese, Korean, Arabic (in Western digits), Thai.
+/// Chinese, Japanese, Korean, the Arabic script (Arabic, Persian, Urdu, in Western digits), Thai,
+/// Devanagari and Bengali.
 fn groups_with_commas(c: char) -> bool {
     matches!(c,
         '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}'
-        | '\u{0600}'..='\u{06FF}' | '\u{0E00}'..='\u{0E7F}')
+        | '\u{0600}'..='\u{06FF}' | '\u{0E00}'..='\u{0E7F}' | '\u{0900}'..='\u{09FF}')
 }
 
 /// How a page in a language newsfold does not know writes its numbers, from the ones outside
@@ -348,20 +350,25 @@ fn multiplier_after(rest: &str) -> (f64, usize) {
         '兆' | '조' => Some(1e12),
         _ => None,
     };
+    // Before a unit of measure 千 is kilo ("2,4千克" is 2.4 kg) and 兆 mega ("500兆瓦").
+    let measure = |c: Option<&char>| c.is_some_and(|d| "克米瓦伏卡焦帕赫欧字".contains(*d));
     let mut mult = 1.0;
     let mut len = 0;
     let mut chars = rest.chars().peekable();
     if let Some(s) = chars.peek().and_then(|&c| small(c)) {
+        let c = chars.next().unwrap_or_default();
+        if c == '千' && measure(chars.peek()) {
+            return (1.0, 0);
+        }
         mult = s;
-        len += chars.next().map_or(0, char::len_utf8);
+        len += c.len_utf8();
     }
     if let Some(&c) = chars.peek()
         && let Some(l) = large(c)
     {
         chars.next();
-        // 兆 before a unit of measure is mega: "500兆瓦" is 500 MW.
-        if c == '兆' && chars.peek().is_some_and(|d| "瓦赫焦帕伏欧字".contains(*d)) {
-            return (1.0, 0);
+        if c == '兆' && measure(chars.peek()) {
+            return (mult, len);
         }
         mult *= l;
         len += c.len_utf8();
@@ -380,8 +387,10 @@ fn multiplier_after(rest: &str) -> (f64, usize) {
     (multiplier_word(rest), 0)
 }
 
-/// A multiplier word after a number: whole words in the languages newsfold reads and Arabic and
-/// Russian; for Thai, Lao and Khmer, written against the next word, the word's start.
+/// A multiplier word after a number: whole words in the languages newsfold reads, Arabic,
+/// Persian, Urdu, Hindi, Bengali and Russian abbreviations; Russian stems by their start, and
+/// for Thai, Lao and Khmer, written against the next word, the units the word starts with,
+/// multiplied ("หมื่นล้าน" is 10⁴ × 10⁶).
 fn multiplier_word(rest: &str) -> f64 {
     let raw: String = rest
         .trim_start_matches([' ', '\u{00A0}', '\u{202F}'])
@@ -402,6 +411,26 @@ fn multiplier_word(rest: &str) -> f64 {
     if m > 0.0 {
         return m;
     }
+    // Scripts whose vowel signs folding would strip, as written.
+    let m = match raw.as_str() {
+        "मिलियन" | "মিলিয়ন" | "میلیون" | "ملین" => 1e6,
+        "अरब" | "बिलियन" | "বিলিয়ন" | "میلیارد" | "ارب" => 1e9,
+        // करोड़ and हज़ार with the nukta composed or not.
+        "\u{0915}\u{0930}\u{094B}\u{095C}" | "\u{0915}\u{0930}\u{094B}\u{0921}\u{093C}" | "কোটি" | "کروڑ" => {
+            1e7
+        }
+        "लाख" | "লাখ" | "لاکھ" => 1e5,
+        "\u{0939}\u{095B}\u{093E}\u{0930}"
+        | "\u{0939}\u{091C}\u{093C}\u{093E}\u{0930}"
+        | "हजार"
+        | "হাজার"
+        | "هزار"
+        | "ہزار" => 1e3,
+        _ => 0.0,
+    };
+    if m > 0.0 {
+        return m;
+    }
     // Prefixes, longest first: Russian stems take endings ("миллионов"), Thai, Lao and Khmer
     // glue the unit to the next word ("ล้านดอง").
     const PREFIXES: &[(&str, f64)] = &[
@@ -414,16 +443,30 @@ fn multiplier_word(rest: &str) -> f64 {
         ("แสน", 1e5),
         ("หมื่น", 1e4),
         ("ພັນລ້ານ", 1e9),
+        ("ພັນຕື້", 1e12),
         ("ຕື້", 1e9),
         ("ລ້ານ", 1e6),
         ("ពាន់លាន", 1e9),
         ("ប៊ីលាន", 1e9),
         ("លាន", 1e6),
     ];
-    PREFIXES
-        .iter()
-        .find(|(p, _)| raw.starts_with(p) || word.starts_with(p))
-        .map_or(1.0, |&(_, m)| m)
+    let (mut rest, mut m) = (raw.as_str(), 1.0);
+    // At most three units ("ล้านล้าน"): a bound on the loop, not a rule.
+    for _ in 0..3 {
+        let folded = fold(rest);
+        let Some(&(p, u)) = PREFIXES
+            .iter()
+            .find(|(p, _)| rest.starts_with(p) || folded.starts_with(p))
+        else {
+            break;
+        };
+        m *= u;
+        if !rest.starts_with(p) {
+            break;
+        }
+        rest = &rest[p.len()..];
+    }
+    m
 }
 
 /// The number's class, with its canonical text written into `buf`.
@@ -510,6 +553,17 @@ mod tests {
             // Native digits, the Arabic decimal mark and full-width digits.
             ("بلغت ١٥٢٬٣٠٠ طن بقيمة ٧١٢٫٤ مليون", Class::NumLarge, "712400000"),
             ("ចំនួន ៨១.០០០ នាក់", Class::NumLarge, "81000"),
+            // 千 before a unit of measure is kilo, and 兆 mega after a 千.
+            ("缴获冰毒2.4千克", Class::NumDecimal, "2.4"),
+            ("装机5千兆瓦", Class::NumMid, "5000"),
+            // Devanagari groups thousands with ","; Hindi and Thai amount words, Thai units multiplied.
+            ("1,340 घर और 212 अरब डोंग", Class::NumMid, "1340"),
+            ("1,340 घर और 212 अरब डोंग", Class::NumLarge, "212000000000"),
+            ("มูลค่า 4.6 ล้านล้านดอง", Class::NumLarge, "4600000000000"),
+            ("มูลค่า 5 หมื่นล้านดอง", Class::NumLarge, "50000000000"),
+            // A part no smaller than the unit before it is a number of its own.
+            ("6万12,000", Class::NumLarge, "60000"),
+            ("6万12,000", Class::NumLarge, "12000"),
             ("成長率は７．２％、１，７２６人", Class::NumMid, "1726"),
         ] {
             assert!(
