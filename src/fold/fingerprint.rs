@@ -450,16 +450,18 @@ fn push_digits(buf: &mut String, n: u32, width: usize) {
     buf.extend(digits[k..].iter().map(|&b| b as char));
 }
 
+/// Whether `text` has the feature: for the tests of this module and `numbers`.
+#[cfg(test)]
+pub(super) fn has(text: &str, lang: Option<Lang>, class: Class, canonical: &str) -> bool {
+    explain(text, lang)
+        .features
+        .iter()
+        .any(|(c, s)| *c == class && s == canonical)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn has(text: &str, lang: Option<Lang>, class: Class, canonical: &str) -> bool {
-        explain(text, lang)
-            .features
-            .iter()
-            .any(|(c, s)| *c == class && s == canonical)
-    }
 
     #[test]
     fn numbers_agree_across_locales() {

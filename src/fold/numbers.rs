@@ -495,15 +495,8 @@ fn number_feature(v: f64, grouped: bool, buf: &mut String) -> Option<Class> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fingerprint::explain;
+    use super::super::fingerprint::{explain, has};
     use super::*;
-
-    fn has(text: &str, lang: Option<Lang>, class: Class, canonical: &str) -> bool {
-        explain(text, lang)
-            .features
-            .iter()
-            .any(|(c, s)| *c == class && s == canonical)
-    }
 
     #[test]
     fn renderings_in_unknown_scripts_read_as_their_originals() {
