@@ -450,21 +450,21 @@ fn multiplier_word(rest: &str) -> f64 {
         ("ប៊ីលាន", 1e9),
         ("លាន", 1e6),
     ];
+    // Units as written, each multiplying the last; at most three ("ล้านล้าน"), a bound on the
+    // loop, not a rule.
     let (mut rest, mut m) = (raw.as_str(), 1.0);
-    // At most three units ("ล้านล้าน"): a bound on the loop, not a rule.
     for _ in 0..3 {
-        let folded = fold(rest);
-        let Some(&(p, u)) = PREFIXES
-            .iter()
-            .find(|(p, _)| rest.starts_with(p) || folded.starts_with(p))
-        else {
+        let Some(&(p, u)) = PREFIXES.iter().find(|(p, _)| rest.starts_with(p)) else {
             break;
         };
         m *= u;
-        if !rest.starts_with(p) {
-            break;
-        }
         rest = &rest[p.len()..];
+    }
+    // A Russian stem with a capital, folded ("Миллионов").
+    if m == 1.0
+        && let Some(&(_, u)) = PREFIXES.iter().find(|(p, _)| word.starts_with(p))
+    {
+        m = u;
     }
     m
 }
