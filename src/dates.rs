@@ -147,7 +147,10 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         iso: re(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
         numeric: re(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
         // "ngày 19 tháng 1 năm 2024", "ngày 19/1/2024", and the hyphenated "ngày 20-11".
-        vi_full: re(r"(?i)(?-u:\b)ngày\s+(\d{1,2})\s*(?:tháng\s*|/|-)(\d{1,2})(?:\s*(?:năm\s*|/|-)(\d{4}))?(?-u:\b)"),
+        // A part of the day may stand for "ngày", as papers write it with a hyphen: "sáng 9-11".
+        vi_full: re(
+            r"(?i)(?:(?-u:\b)(?:ngày|(?:rạng\s+)?sáng(?:\s+sớm)?|trưa|chiều|tối|khuya)|đêm)\s+(\d{1,2})\s*(?:tháng\s*|/|-)(\d{1,2})(?:\s*(?:năm\s*|/|-)(\d{4}))?(?-u:\b)",
+        ),
         vi_month_year: re(r"(?i)(?-u:\b)tháng\s+(\d{1,2})(?:\s*/\s*|\s+năm\s+)(\d{4})(?-u:\b)"),
         fr: re(&format!(
             r"(?i)(?:(?-u:\b)(\d{{1,2}})(?:er|º|\.)?\s+(?:de\s+)?)?(?-u:\b)({FR_MONTHS})(?-u:\b)(?:\s+(?:de\s+)?(\d{{4}})(?-u:\b))?"
@@ -301,7 +304,13 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             shift(at, c.get(0)),
         );
     }
-    let lower_vi = text.contains("ngày") || text.contains("Ngày") || text.contains("NGÀY");
+    // Every form names a day or a part of one: "ngày", "sáng", "trưa", "chiều", "tối", "khuya",
+    // "đêm" (their lower-case endings, which capitals do not change).
+    let lower_vi = [
+        "gày", "GÀY", "áng", "ÁNG", "rưa", "RƯA", "iều", "IỀU", "ối", "ỐI", "huya", "HUYA", "êm", "ÊM",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
     for c in p.vi_full.captures_iter(gate(lower_vi)) {
         push(
             num(c.get(3)).map(|y| y as i32),
@@ -616,6 +625,10 @@ pub(crate) mod tests {
             ("Ce matin, le 29 novembre, en ville", vec![(None, 11, Some(29))]),
             ("trong tháng 1/2024 và", vec![(Some(2024), 1, None)]),
             ("Sáng 6/6, Ủy ban", vec![(None, 6, Some(6))]),
+            // A part of the day before a hyphenated day and month, as papers write it.
+            ("Trước đó, sáng sớm 9-11, lực lượng", vec![(None, 11, Some(9))]),
+            ("Đêm 20-11-2024, tại", vec![(Some(2024), 11, Some(20))]),
+            ("tỷ số 9-11 và", vec![]),
             ("Nghị định 03/2019/NĐ-CP năm 2023", vec![]),
             ("5 cas/12 personnes; 3 156/3 332 comptes", vec![]),
             ("le 1er mars 2023", vec![(Some(2023), 3, Some(1))]),
