@@ -61,46 +61,30 @@ pub(super) fn read(
                 (v, grouped)
             };
             let unit = if last && unit_len > 0 { multiplier } else { 1.0 };
+            let mut part = Pending {
+                value: v,
+                unit,
+                grouped,
+                start: r.start,
+                end: after + unit_len,
+            };
             if let Some(p) = pending.take() {
                 // The smaller part follows the unit directly or after a space, not on another line.
                 let gap = &text[p.end..r.start];
                 let follows = i == 0 && gap.chars().all(|c| c == ' ' || c == '\u{00A0}');
                 if follows && unit < p.unit && v < p.unit {
-                    let sum = Pending {
-                        value: p.value + v,
-                        unit,
-                        grouped: true,
-                        start: p.start,
-                        end: after + unit_len,
-                    };
-                    if unit > 1.0 {
-                        pending = Some(sum);
-                    } else {
-                        flush(sum, buf);
-                    }
-                    continue;
+                    part.value += p.value;
+                    part.grouped = true;
+                    part.start = p.start;
+                } else {
+                    flush(p, buf);
                 }
-                flush(p, buf);
             }
-            if unit > 1.0 {
-                pending = Some(Pending {
-                    value: v,
-                    unit,
-                    grouped,
-                    start: r.start,
-                    end: after + unit_len,
-                });
+            // A part followed by a unit waits; any other is a number now.
+            if part.unit > 1.0 {
+                pending = Some(part);
             } else {
-                flush(
-                    Pending {
-                        value: v,
-                        unit,
-                        grouped,
-                        start: r.start,
-                        end: after,
-                    },
-                    buf,
-                );
+                flush(part, buf);
             }
         }
     }
