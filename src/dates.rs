@@ -112,10 +112,9 @@ pub fn month_number(name: &str) -> Option<u32> {
 }
 
 struct Patterns {
-    /// Capture-free month-name detectors: the month patterns run only when these match, which
-    /// keeps the common case (no month name in the language) to one fast scan.
-    fr_any: Regex,
-    en_any: Regex,
+    /// Capture-free month-name detectors, French (and the other Latin-script languages) then
+    /// English: the month patterns run only on the lines these match, one scan for both.
+    months: regex::RegexSet,
     iso: Regex,
     numeric: Regex,
     vi_full: Regex,
@@ -141,8 +140,11 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     Patterns {
         // Every French and English pattern below holds its month name as a whole ASCII word, so
         // a text without one cannot match them.
-        fr_any: re(&format!(r"(?i)(?-u:\b)(?:{FR_MONTHS})(?-u:\b)")),
-        en_any: re(&format!(r"(?i)(?-u:\b)(?:{EN_MONTHS})(?-u:\b)")),
+        months: regex::RegexSet::new([
+            format!(r"(?i)(?-u:\b)(?:{FR_MONTHS})(?-u:\b)"),
+            format!(r"(?i)(?-u:\b)(?:{EN_MONTHS})(?-u:\b)"),
+        ])
+        .expect("month detectors compile"),
         // Anchored: tried only where a digit run starts at a word boundary (`at_digit_runs`).
         iso: re(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?-u:\b)"),
         numeric: re(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?-u:\b)(/\d)?"),
@@ -213,6 +215,46 @@ pub(crate) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// A capture of a pattern run on one line, placed in the whole text.
+#[derive(Clone, Copy)]
+struct Found<'t> {
+    start: usize,
+    text: &'t str,
+}
+
+impl Found<'_> {
+    fn end(&self) -> usize {
+        self.start + self.text.len()
+    }
+}
+
+/// A line's captures, with the line's offset in the text.
+struct Caps<'t> {
+    caps: regex::Captures<'t>,
+    at: usize,
+}
+
+impl<'t> Caps<'t> {
+    fn get(&self, i: usize) -> Option<Found<'t>> {
+        self.caps.get(i).map(|m| Found {
+            start: self.at + m.start(),
+            text: m.as_str(),
+        })
+    }
+
+    fn range(&self, i: usize) -> Range<usize> {
+        self.get(i).map_or(0..0, |m| m.start..m.end())
+    }
+}
+
+/// `re`'s captures in `line`, which starts at `at` in the text; none unless `cue`.
+fn line_captures<'t>(re: &'static Regex, line: &'t str, at: usize, cue: bool) -> impl Iterator<Item = Caps<'t>> {
+    cue.then(|| re.captures_iter(line))
+        .into_iter()
+        .flatten()
+        .map(move |caps| Caps { caps, at })
+}
+
 /// Start and end of every run of ASCII digits, in order.
 pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
     let b = text.as_bytes();
@@ -280,9 +322,7 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             found.push(DateMention { year, month, day, span });
         }
     };
-    // Cheap literal checks spare whole scans on the many pages without such forms.
-    let gate = |needed: bool| if needed { text } else { "" };
-    let has_slash = text.contains('/');
+    let n = |m: Option<Found<'_>>| m.and_then(|m| m.text.parse::<u32>().ok());
     let shift = |at: usize, m: Option<regex::Match<'_>>| m.map_or(0..0, |m| at + m.start()..at + m.end());
     for (at, c) in at_digit_runs(text, runs, &p.iso, |len, next| len == 4 && next == Some(b'-')) {
         push(
@@ -304,152 +344,123 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             shift(at, c.get(0)),
         );
     }
-    // Every form names a day or a part of one: "ngày", "sáng", "trưa", "chiều", "tối", "khuya",
-    // "đêm" (their lower-case endings, which capitals do not change).
+    // The patterns below run line by line (a date is never read across a paragraph break), on
+    // the lines that hold an ASCII digit, since a mention without a day or a year is dropped, and
+    // each only where its cue is: a month name of its languages, a day word, a script.
     let lower_vi = [
         "gày", "GÀY", "áng", "ÁNG", "rưa", "RƯA", "iều", "IỀU", "ối", "ỐI", "huya", "HUYA", "êm", "ÊM",
-    ]
-    .iter()
-    .any(|w| text.contains(w));
-    for c in p.vi_full.captures_iter(gate(lower_vi)) {
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            num(c.get(2)),
-            num(c.get(1)),
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
+    ];
+    let vi = lower_vi.iter().any(|w| text.contains(w));
     let thang = text.contains("tháng") || text.contains("Tháng") || text.contains("THÁNG");
-    for c in p.vi_month_year.captures_iter(gate(thang)) {
-        push(
-            num(c.get(2)).map(|y| y as i32),
-            num(c.get(1)),
-            None,
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
-    // Month patterns scan an empty text when no month name of their language is present.
-    let fr_text = if p.fr_any.is_match(text) { text } else { "" };
-    let en_text = if p.en_any.is_match(text) { text } else { "" };
-    for c in p.fr.captures_iter(fr_text) {
-        let month = c.get(2).and_then(|m| month_number(m.as_str()));
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            month,
-            num(c.get(1)),
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
-    for c in p.en_mdy.captures_iter(en_text) {
-        let month = c.get(1).and_then(|m| month_number(m.as_str()));
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            month,
-            num(c.get(2)),
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
-    for c in p.en_dmy.captures_iter(en_text) {
-        let month = c.get(2).and_then(|m| month_number(m.as_str()));
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            month,
-            num(c.get(1)),
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
-    for c in p.en_month_year.captures_iter(en_text) {
-        let month = c.get(1).and_then(|m| month_number(m.as_str()));
-        push(
-            num(c.get(2)).map(|y| y as i32),
-            month,
-            None,
-            c.get(0).map_or(0..0, |m| m.range()),
-        );
-    }
-    let cjk = text.contains('月') || text.contains('월');
-    for c in p.cjk.captures_iter(gate(cjk)) {
-        // The day or year is not the tail of a longer number ("110月").
-        let m0 = c.get(0).map_or(0..0, |m| m.range());
-        if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
-            continue;
-        }
-        push(num(c.get(1)).map(|y| y as i32), num(c.get(2)), num(c.get(3)), m0);
-    }
-    // Arabic and Cyrillic letters start with these bytes, Thai and Lao with 0xE0; Khmer dates
-    // name the month (ខែ).
-    let other = text.bytes().any(|b| matches!(b, 0xD0 | 0xD1 | 0xD8 | 0xD9 | 0xE0)) || text.contains("ខែ");
-    for c in p.other.captures_iter(gate(other)) {
-        let m0 = c.get(0).map_or(0..0, |m| m.range());
-        // "2018 نوفمبر" is no 18 November; a month name without a day starts a word ("اوت" in
-        // "متفاوت" is no August).
-        if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
-            continue;
-        }
-        let letter = crate::fold::normalize::is_letter;
-        if c.get(1).is_none() && text[..m0.start].chars().next_back().is_some_and(letter) {
-            continue;
-        }
-        let Some(name) = c.get(2) else { continue };
-        // Nor does it begin a longer word ("মে" in "মেগাওয়াট" is no May), except in the scripts
-        // that write words without spaces.
-        let thai = name
-            .as_str()
-            .starts_with(|ch: char| ('\u{0E00}'..='\u{0E7F}').contains(&ch));
-        let spaceless = name
-            .as_str()
-            .starts_with(|ch: char| ('\u{0E00}'..='\u{0EFF}').contains(&ch) || ('\u{1780}'..='\u{17FF}').contains(&ch));
-        if !spaceless && text[name.end()..].chars().next().is_some_and(letter) {
-            continue;
-        }
-        let month = month_number(name.as_str());
-        // A year is a whole number ("20250" is none), in the Buddhist era on Thai pages (2568 is
-        // 2025); a number after the month that is no year leaves the day and month.
-        let year = c
-            .get(3)
-            .filter(|y| !text.as_bytes().get(y.end()).is_some_and(u8::is_ascii_digit))
-            .and_then(|y| y.as_str().parse::<i32>().ok())
-            .map(|y| if thai && (2400..=2700).contains(&y) { y - 543 } else { y })
-            .filter(|y| (1900..=2100).contains(y));
-        let span = if year.is_some() { m0 } else { m0.start..name.end() };
-        push(year, month, num(c.get(1)), span);
-    }
     let mut range_starts: Vec<DateMention> = Vec::new();
-    for (k, r) in p.ranges.iter().enumerate() {
-        let scanned = match k {
-            1 => fr_text,
-            2 => en_text,
-            _ => gate(has_slash),
-        };
-        for c in r.captures_iter(scanned) {
-            let Some(m0) = c.get(0) else { continue };
-            let (first, last, month) = match k {
-                0 => (num(c.get(1)), num(c.get(2)), num(c.get(3))),
-                1 => (
-                    num(c.get(1)),
-                    num(c.get(2)),
-                    c.get(3).and_then(|m| month_number(m.as_str())),
-                ),
-                _ => (
-                    num(c.get(2)),
-                    num(c.get(3)),
-                    c.get(1).and_then(|m| month_number(m.as_str())),
-                ),
-            };
-            let year = num(c.get(4)).map(|y| y as i32);
-            let Some(month) = month else { continue };
-            if !valid(year, month, first) || !valid(year, month, last) {
+    let mut off = 0;
+    for line in text.split('\n') {
+        let at = off;
+        off += line.len() + 1;
+        if !line.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let run = |re: &'static Regex, cue: bool| line_captures(re, line, at, cue);
+        // Every form names a day or a part of one: "ngày", "sáng", "trưa", "chiều", "tối",
+        // "khuya", "đêm" (their lower-case endings, which capitals do not change).
+        for c in run(&p.vi_full, vi) {
+            push(n(c.get(3)).map(|y| y as i32), n(c.get(2)), n(c.get(1)), c.range(0));
+        }
+        for c in run(&p.vi_month_year, thang) {
+            push(n(c.get(2)).map(|y| y as i32), n(c.get(1)), None, c.range(0));
+        }
+        let months = p.months.matches(line);
+        let (fr, en) = (months.matched(0), months.matched(1));
+        for c in run(&p.fr, fr) {
+            let month = c.get(2).and_then(|m| month_number(m.text));
+            push(n(c.get(3)).map(|y| y as i32), month, n(c.get(1)), c.range(0));
+        }
+        for c in run(&p.en_mdy, en) {
+            let month = c.get(1).and_then(|m| month_number(m.text));
+            push(n(c.get(3)).map(|y| y as i32), month, n(c.get(2)), c.range(0));
+        }
+        for c in run(&p.en_dmy, en) {
+            let month = c.get(2).and_then(|m| month_number(m.text));
+            push(n(c.get(3)).map(|y| y as i32), month, n(c.get(1)), c.range(0));
+        }
+        for c in run(&p.en_month_year, en) {
+            let month = c.get(1).and_then(|m| month_number(m.text));
+            push(n(c.get(2)).map(|y| y as i32), month, None, c.range(0));
+        }
+        for c in run(&p.cjk, line.contains('月') || line.contains('월')) {
+            // The day or year is not the tail of a longer number ("110月").
+            let m0 = c.range(0);
+            if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
                 continue;
             }
-            // The last day takes the whole span (so shorter mentions inside it give way); the first
-            // day an empty one at the start, so the two never hide each other.
-            range_starts.push(DateMention {
-                year,
-                month,
-                day: first,
-                span: m0.start()..m0.start(),
+            push(n(c.get(1)).map(|y| y as i32), n(c.get(2)), n(c.get(3)), m0);
+        }
+        // Arabic and Cyrillic letters start with these bytes, Thai and Lao with 0xE0; Khmer dates
+        // name the month (ខែ).
+        let other = line.bytes().any(|b| matches!(b, 0xD0 | 0xD1 | 0xD8 | 0xD9 | 0xE0)) || line.contains("ខែ");
+        for c in run(&p.other, other) {
+            let m0 = c.range(0);
+            // "2018 نوفمبر" is no 18 November; a month name without a day starts a word ("اوت" in
+            // "متفاوت" is no August).
+            if m0.start > 0 && is_word_byte(text.as_bytes()[m0.start - 1]) {
+                continue;
+            }
+            let letter = crate::fold::normalize::is_letter;
+            if c.get(1).is_none() && text[..m0.start].chars().next_back().is_some_and(letter) {
+                continue;
+            }
+            let Some(name) = c.get(2) else { continue };
+            // Nor does it begin a longer word ("মে" in "মেগাওয়াট" is no May), except in the
+            // scripts that write words without spaces.
+            let thai = name
+                .text
+                .starts_with(|ch: char| ('\u{0E00}'..='\u{0E7F}').contains(&ch));
+            let spaceless = name.text.starts_with(|ch: char| {
+                ('\u{0E00}'..='\u{0EFF}').contains(&ch) || ('\u{1780}'..='\u{17FF}').contains(&ch)
             });
-            push(year, Some(month), last, m0.range());
+            if !spaceless && text[name.end()..].chars().next().is_some_and(letter) {
+                continue;
+            }
+            let month = month_number(name.text);
+            // A year is a whole number ("20250" is none), in the Buddhist era on Thai pages (2568
+            // is 2025); a number after the month that is no year leaves the day and month.
+            let year = c
+                .get(3)
+                .filter(|y| !text.as_bytes().get(y.end()).is_some_and(u8::is_ascii_digit))
+                .and_then(|y| y.text.parse::<i32>().ok())
+                .map(|y| if thai && (2400..=2700).contains(&y) { y - 543 } else { y })
+                .filter(|y| (1900..=2100).contains(y));
+            let span = if year.is_some() { m0 } else { m0.start..name.end() };
+            push(year, month, n(c.get(1)), span);
+        }
+        for (k, r) in p.ranges.iter().enumerate() {
+            let cue = match k {
+                1 => fr,
+                2 => en,
+                _ => line.contains('/'),
+            };
+            for c in run(r, cue) {
+                let (first, last, month) = match k {
+                    0 => (n(c.get(1)), n(c.get(2)), n(c.get(3))),
+                    1 => (n(c.get(1)), n(c.get(2)), c.get(3).and_then(|m| month_number(m.text))),
+                    _ => (n(c.get(2)), n(c.get(3)), c.get(1).and_then(|m| month_number(m.text))),
+                };
+                let year = n(c.get(4)).map(|y| y as i32);
+                let Some(month) = month else { continue };
+                if !valid(year, month, first) || !valid(year, month, last) {
+                    continue;
+                }
+                // The last day takes the whole span (so shorter mentions inside it give way); the
+                // first day an empty one at the start, so the two never hide each other.
+                let m0 = c.range(0);
+                range_starts.push(DateMention {
+                    year,
+                    month,
+                    day: first,
+                    span: m0.start..m0.start,
+                });
+                push(year, Some(month), last, m0);
+            }
         }
     }
     // Longest first, then keep those that overlap nothing already kept.

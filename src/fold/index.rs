@@ -4,24 +4,26 @@
 //! Bounded: documents leave oldest first when the index holds more than `max_docs` or a document
 //! is older than `window`. Memory per document is kept small on purpose (ids as u128, feature keys
 //! as u32, at most `MAX_FEATURES` features, a 36-byte sketch); `memory_bytes` estimates it.
+//! Feature keys and ranks live in two arenas in insertion order, not in an allocation per
+//! document: documents leave in the order they came, so the arenas' dead prefix is cut off in one
+//! move once it is an eighth of them, and a document holds only its offset and length.
 //!
 //! Invariants: a record id is live at most once; a feature carried by exactly one live document is
 //! in `singles` (most features are: a page's own names and numbers), one carried by more is in
 //! `postings`, whose `df` counts the live documents carrying it; a posting list is sorted by
 //! sequence number, so evicted documents form a prefix that is trimmed when the list is next
-//! touched; a list holds at most the `MAX_POSTINGS` newest documents carrying its feature (the pages
+//! touched; a list holds at most `MAX_POSTINGS` carriers, the newest (a full list drops its older half; the pages
 //! of one story arrive close together). Lookup maps may hold keys of evicted documents until the
 //! next sweep; lookups check liveness. Record and content ids are looked up by 64 of their 128 bits
 //! and checked against the document where it matters.
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap as HashMap;
-use smallvec::SmallVec;
-
 use super::fingerprint::Class;
 use super::minhash::Sketch;
+use super::store::{Arena, PostingTable, Postings, Tag};
 use crate::model::{Lang, Relation};
+use rustc_hash::FxHashMap as HashMap;
 
 /// Posting lists keep at most this many (the newest) carriers; see the module invariant.
 pub const MAX_POSTINGS: usize = 1024;
@@ -95,54 +97,21 @@ struct Doc {
     norm: f32,
     /// Sequence number of the document this one matched (`NONE` when none).
     duplicate_of: u32,
+    /// Arena position of the first feature key and rank (see `Arena`), and how many there are.
+    start: u32,
+    len: u8,
+    /// Whether the ranks are known (rows persisted before ranks were kept have none).
+    ordered: bool,
+    relation: Relation,
     record: Id,
     story: Id,
     event: Id,
-    features: Box<[u32]>,
-    order: Box<[u8]>,
     sketch: Sketch,
     at: i64,
-    relation: Relation,
-}
-
-/// A document's language and event day packed in 16 bits, kept in a dense array beside the
-/// documents: candidate filters read them for hundreds of documents per page, and a dense array
-/// stays in cache where the documents themselves do not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Tag(u16);
-
-impl Tag {
-    fn new(lang: Option<Lang>, event_day: Option<(u8, u8)>) -> Tag {
-        // Language in the low 4 bits; month 1–12 in 4 bits and day 1–31 in 5 bits above it, 0
-        // meaning no event day.
-        let e = event_day.map_or(0, |(m, d)| (u16::from(m & 0x0f) << 5) | u16::from(d & 0x1f));
-        Tag(u16::from(Lang::tag(lang) & 0x0f) | (e << 4))
-    }
-
-    fn lang(self) -> Option<Lang> {
-        Lang::from_tag((self.0 & 0x0f) as u8).flatten()
-    }
-
-    fn event_day(self) -> Option<(u8, u8)> {
-        let e = self.0 >> 4;
-        (e != 0).then_some(((e >> 5) as u8, (e & 0x1f) as u8))
-    }
 }
 
 /// No document.
 const NONE: u32 = u32::MAX;
-
-/// The documents carrying a feature that two or more live documents carry. A candidate walk
-/// filters them by the dense `tags` array, without touching the documents.
-#[derive(Default)]
-struct Postings {
-    df: u32,
-    /// Up to `INLINE_POSTINGS` carriers inline: most shared features are shared by a few pages.
-    docs: SmallVec<[u32; INLINE_POSTINGS]>,
-}
-
-/// Carriers a posting list holds without a heap block of its own.
-const INLINE_POSTINGS: usize = 4;
 
 /// 64 bits of a 128-bit id, for lookup maps (the document holds the whole id).
 fn key64(id: Id) -> u64 {
@@ -178,20 +147,14 @@ pub struct StoryIndex {
     by_location: HashMap<u64, u32>,
     /// URLs indexed pages name as versions of themselves (original URL, alternates).
     by_link: HashMap<u64, u32>,
-    postings: HashMap<u32, Postings>,
+    postings: PostingTable,
     /// Features exactly one live document carries, and that document.
     singles: HashMap<u32, u32>,
+    arena: Arena,
     /// Evictions since the lookup maps were last swept.
     stale: usize,
-    /// Kept as the index changes, so `memory_bytes` is O(1): feature keys held by live documents,
-    /// and the heap bytes of every posting list.
-    feature_slots: usize,
+    /// Kept as the index changes, so `memory_bytes` is O(1): the heap bytes of every posting list.
     posting_bytes: usize,
-}
-
-/// The heap a posting list holds beyond its entry: none while its carriers fit inline.
-fn posting_bytes(p: &Postings) -> usize {
-    if p.docs.spilled() { p.docs.capacity() * 4 } else { 0 }
 }
 
 /// A query feature's weight², document frequency and the evidence it gives when shared.
@@ -236,10 +199,10 @@ impl StoryIndex {
             by_content: HashMap::default(),
             by_location: HashMap::default(),
             by_link: HashMap::default(),
-            postings: HashMap::default(),
+            postings: PostingTable::default(),
             singles: HashMap::default(),
+            arena: Arena::default(),
             stale: 0,
-            feature_slots: 0,
             posting_bytes: 0,
         }
     }
@@ -334,7 +297,12 @@ impl StoryIndex {
     }
 
     pub fn order(&self, doc: u32) -> &[u8] {
-        &self.doc(doc).order
+        let d = self.doc(doc);
+        if d.ordered {
+            &self.arena.ranks[self.arena.range(d.start, d.len)]
+        } else {
+            &[]
+        }
     }
 
     pub fn at(&self, doc: u32) -> i64 {
@@ -358,7 +326,8 @@ impl StoryIndex {
     }
 
     pub fn features(&self, doc: u32) -> &[u32] {
-        &self.doc(doc).features
+        let d = self.doc(doc);
+        &self.arena.keys[self.arena.range(d.start, d.len)]
     }
 
     /// The document's relation and the record it matched, while that record is indexed.
@@ -380,7 +349,7 @@ impl StoryIndex {
 
     /// How many live documents carry `f`.
     fn df(&self, f: u32) -> u32 {
-        match self.postings.get(&f) {
+        match self.postings.get(f) {
             Some(p) => p.df,
             None => u32::from(self.singles.contains_key(&f)),
         }
@@ -476,7 +445,7 @@ impl StoryIndex {
         acc.reserve(q.rarest.len() * RECENT_CARRIERS);
         for &k in &q.rarest {
             let f = q.features[k];
-            let carriers: &[u32] = match (self.postings.get(&f), self.singles.get(&f)) {
+            let carriers: &[u32] = match (self.postings.get(f), self.singles.get(&f)) {
                 (Some(p), _) => &p.docs,
                 (None, Some(d)) => std::slice::from_ref(d),
                 (None, None) => continue,
@@ -504,8 +473,8 @@ impl StoryIndex {
 
     /// The query scored exactly against one document's whole fingerprint.
     pub fn score(&self, q: &Query<'_>, doc: u32) -> Scored {
-        let d = self.doc(doc);
-        let (score, evidence) = self.similarity_weighed(q.features, &q.weights, q.norm, &d.features, d.norm);
+        let (score, evidence) =
+            self.similarity_weighed(q.features, &q.weights, q.norm, self.features(doc), self.doc(doc).norm);
         Scored { doc, score, evidence }
     }
 
@@ -562,9 +531,12 @@ impl StoryIndex {
         let tag = Tag::new(d.lang, d.event_day);
         let mut norm2 = 0.0f32;
         let base = self.base;
-        for &f in &d.features {
-            let df = if let Some(p) = self.postings.get_mut(&f) {
-                let before = posting_bytes(p);
+        // A fingerprint holds at most `MAX_FEATURES` (48) features; a longer one (a foreign row)
+        // is cut where a document's length field ends.
+        let features = &d.features[..d.features.len().min(usize::from(u8::MAX))];
+        for &f in features {
+            let df = if let Some(p) = self.postings.get_mut(f) {
+                let before = p.heap_bytes();
                 p.df += 1;
                 let evicted = p
                     .docs
@@ -572,20 +544,23 @@ impl StoryIndex {
                     .take_while(|&&s| s.wrapping_sub(base) > u32::MAX / 2)
                     .count();
                 p.docs.drain(..evicted);
-                if p.docs.len() < MAX_POSTINGS {
-                    p.docs.push(seq);
+                if p.docs.len() >= MAX_POSTINGS {
+                    // Full: the older half gives way, so the list keeps the newest carriers.
+                    p.docs.drain(..MAX_POSTINGS / 2);
                 }
-                let (df, after) = (p.df, posting_bytes(p));
+                p.docs.push(seq);
+                let (df, after) = (p.df, p.heap_bytes());
                 self.posting_bytes = self.posting_bytes + after - before;
                 df
             } else if let Some(first) = self.singles.remove(&f) {
                 // A second carrier: the feature gets a posting list.
                 let p = Postings {
+                    key: f,
                     df: 2,
                     docs: smallvec::smallvec![first, seq],
                 };
-                self.posting_bytes += posting_bytes(&p);
-                self.postings.insert(f, p);
+                self.posting_bytes += p.heap_bytes();
+                self.postings.insert_new(p);
                 2
             } else {
                 self.singles.insert(f, seq);
@@ -594,7 +569,6 @@ impl StoryIndex {
             // The same expression as `weight_df`, so the norm is the same to the bit.
             norm2 += (Class::of(f).prior() * (idf(ln_n, df) + 1.0)).powi(2);
         }
-        self.feature_slots += d.features.len();
         self.by_record.insert(key64(record), seq);
         self.by_content.entry(key64(parse_id(&d.content_hash))).or_insert(seq);
         self.by_location.entry(hash_str(&d.location)).or_insert(seq);
@@ -613,17 +587,21 @@ impl StoryIndex {
             self.docs.reserve_exact(more);
             self.tags.reserve_exact(more);
         }
+        let ordered = d.order.len() == d.features.len();
+        let start = self.arena.push(features, ordered.then(|| &d.order[..features.len()]));
+        let len = features.len();
         self.docs.push_back(Doc {
             norm: norm2.sqrt(),
             duplicate_of,
+            start,
+            len: len as u8,
+            ordered,
+            relation: d.relation,
             record,
             story: parse_id(&d.story_id),
             event: parse_id(&d.event_id),
-            features: d.features.clone().into_boxed_slice(),
-            order: d.order.clone().into_boxed_slice(),
             sketch: d.sketch,
             at: d.at,
-            relation: d.relation,
         });
         self.tags.push_back(tag);
         self.evict(d.at)
@@ -641,20 +619,23 @@ impl StoryIndex {
             let Some(doc) = self.docs.pop_front() else { break };
             self.tags.pop_front();
             self.base = self.base.wrapping_add(1);
-            self.feature_slots -= doc.features.len();
-            for f in doc.features.iter() {
+            for f in &self.arena.keys[self.arena.range(doc.start, doc.len)] {
                 if self.singles.get(f) == Some(&seq) {
                     self.singles.remove(f);
-                } else if let Some(p) = self.postings.get_mut(f) {
+                } else if let Some(p) = self.postings.get_mut(*f) {
                     p.df = p.df.saturating_sub(1);
                     if p.df == 0 {
-                        self.posting_bytes -= posting_bytes(p);
-                        self.postings.remove(f);
+                        self.posting_bytes -= p.heap_bytes();
+                        self.postings.remove(*f);
                     }
                 }
             }
             out.push((seq, doc.record, doc.story));
             self.stale += 1;
+        }
+        if !out.is_empty() {
+            let live_start = self.docs.front().map_or_else(|| self.arena.end(), |d| d.start);
+            self.arena.trim(live_start);
         }
         if self.stale > 1024 && self.stale > self.docs.len() / 4 {
             self.sweep();
@@ -670,10 +651,10 @@ impl StoryIndex {
         self.by_content.retain(|_, s| live(s));
         self.by_location.retain(|_, s| live(s));
         self.by_link.retain(|_, s| live(s));
-        for p in self.postings.values_mut() {
-            let before = posting_bytes(p);
+        for p in self.postings.iter_mut() {
+            let before = p.heap_bytes();
             p.docs.retain(|s| live(s));
-            self.posting_bytes = self.posting_bytes + posting_bytes(p) - before;
+            self.posting_bytes = self.posting_bytes + p.heap_bytes() - before;
         }
         self.stale = 0;
     }
@@ -690,8 +671,8 @@ impl StoryIndex {
         let map = |cap: usize, entry: usize| cap * (entry + 1);
         // Each feature slot holds its key and its rank.
         let docs =
-            self.docs.capacity() * size_of::<Doc>() + self.feature_slots * 5 + self.tags.capacity() * size_of::<Tag>();
-        let postings = map(self.postings.capacity(), 4 + size_of::<Postings>()) + self.posting_bytes;
+            self.docs.capacity() * size_of::<Doc>() + self.arena.bytes() + self.tags.capacity() * size_of::<Tag>();
+        let postings = self.postings.bytes() + self.posting_bytes;
         let singles = map(self.singles.capacity(), 4 + 4);
         let lookups = map(self.by_record.capacity(), 8 + 4)
             + map(self.by_content.capacity(), 8 + 4)
@@ -730,50 +711,90 @@ fn ln_df(df: u32) -> f32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_running_memory_tally_matches_a_recount() {
-        let mut ix = StoryIndex::new(Limits {
-            max_docs: 300,
-            window_secs: 0,
-        });
-        for i in 0..2000u32 {
-            let doc = IndexedDoc {
-                record_id: format!("{i:032x}"),
-                story_id: format!("{:032x}", i / 3),
-                relation: Relation::Original,
-                duplicate_of: None,
-                lang: Some(Lang::Vi),
-                content_hash: format!("{:032x}", i + 1_000_000),
-                location: format!("https://example.vn/{i}"),
-                original_url: None,
-                alternates: Vec::new(),
-                features: (0..(i % 40)).map(|k| (k * 7 + i % 13) | ((k % 9) << 28)).collect(),
-                order: Vec::new(),
-                sketch: Sketch::default(),
-                event_day: None,
-                event_id: format!("{:032x}", i / 3),
-                at: i64::from(i),
-            };
-            let mut features = doc.features.clone();
-            features.sort_unstable();
-            features.dedup();
-            ix.insert(&IndexedDoc { features, ..doc });
-            let recount_features: usize = ix.docs.iter().map(|d| d.features.len()).sum();
-            let recount_postings: usize = ix.postings.values().map(posting_bytes).sum();
-            assert_eq!(
-                (ix.feature_slots, ix.posting_bytes),
-                (recount_features, recount_postings)
-            );
+    /// Document `i`, its own story and event, indexed at second `i`.
+    fn doc(i: u32, features: Vec<u32>, order: Vec<u8>) -> IndexedDoc {
+        IndexedDoc {
+            record_id: format!("{i:032x}"),
+            story_id: format!("{i:032x}"),
+            relation: Relation::Original,
+            duplicate_of: None,
+            lang: Some(Lang::Vi),
+            content_hash: format!("{:032x}", i + 1_000_000),
+            location: format!("https://example.vn/{i}"),
+            original_url: None,
+            alternates: Vec::new(),
+            features,
+            order,
+            sketch: Sketch::default(),
+            event_day: None,
+            event_id: format!("{i:032x}"),
+            at: i64::from(i),
         }
     }
 
     #[test]
-    fn tags_round_trip_every_language_and_day() {
-        for lang in std::iter::once(None).chain(Lang::ALL.map(Some)) {
-            for day in [None, Some((1, 1)), Some((12, 31)), Some((2, 29))] {
-                let t = Tag::new(lang, day);
-                assert_eq!((t.lang(), t.event_day()), (lang, day));
+    fn the_running_tallies_and_the_arena_match_a_recount() {
+        let mut ix = StoryIndex::new(Limits {
+            max_docs: 300,
+            window_secs: 0,
+        });
+        // Document i's features (sorted, unique) and, for even i, their ranks.
+        let features = |i: u32| {
+            let mut f: Vec<u32> = (0..(i % 40)).map(|k| (k * 7 + i % 13) | ((k % 9) << 28)).collect();
+            f.sort_unstable();
+            f.dedup();
+            f
+        };
+        let order = |i: u32| {
+            let n = features(i).len();
+            if i.is_multiple_of(2) {
+                (0..n).map(|k| (k * 3 % 7) as u8).collect()
+            } else {
+                Vec::new()
             }
+        };
+        for i in 0..2000u32 {
+            ix.insert(&doc(i, features(i), order(i)));
+            let recount_postings: usize = ix.postings.iter().map(Postings::heap_bytes).sum();
+            assert_eq!(ix.posting_bytes, recount_postings);
+            // The arena holds the live documents' features back to back after a dead prefix
+            // that is trimmed once it is an eighth of it.
+            let live: usize = ix.docs.iter().map(|d| usize::from(d.len)).sum();
+            let dead = ix
+                .docs
+                .front()
+                .map_or(0, |d| d.start.wrapping_sub(ix.arena.base) as usize);
+            assert_eq!(dead + live, ix.arena.keys.len(), "after document {i}");
+            assert!(
+                dead * 8 < ix.arena.keys.len() + 8 * 40,
+                "dead prefix {dead} kept after document {i}"
+            );
+            // Sequence numbers start at 0, so document `seq` is the one inserted `seq`th.
+            for seq in ix.seqs() {
+                assert_eq!(ix.features(seq), features(seq).as_slice(), "features of {seq}");
+                assert_eq!(ix.order(seq), order(seq).as_slice(), "ranks of {seq}");
+            }
+        }
+        assert_eq!(ix.len(), 300);
+    }
+
+    #[test]
+    fn a_common_feature_leads_to_its_newest_carriers() {
+        let mut ix = StoryIndex::new(Limits::default());
+        let common = 7 | (3 << 28);
+        let n = MAX_POSTINGS as u32 + 100;
+        for i in 0..n {
+            ix.insert(&doc(i, vec![common, 1000 + i], Vec::new()));
+        }
+        assert_eq!(ix.rarity(common).0, n);
+        let found = ix.candidates(&[common], |_, _, _| true);
+        assert_eq!(found.len(), RESCORE);
+        for c in found {
+            assert!(
+                c.doc >= n - RECENT_CARRIERS as u32,
+                "carrier {} is not among the newest",
+                c.doc
+            );
         }
     }
 }

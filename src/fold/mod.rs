@@ -34,6 +34,7 @@ pub mod normalize;
 mod numbers;
 pub mod row;
 pub mod stage;
+mod store;
 
 use rustc_hash::FxHashMap as HashMap;
 
