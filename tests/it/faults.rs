@@ -326,15 +326,25 @@ fn kill_9_at_random_points_loses_and_doubles_nothing() {
     let config = ws.config().display().to_string();
     let mut rng = fastrand::Rng::with_seed(2026);
     // Rows in the table at each kill: the test only means something if kills land mid-ingest.
+    // Each run is killed once the table has grown by a random share of what is left (or after a
+    // random wait once nothing is), watched rather than timed, so the kills land mid-ingest on a
+    // machine of any speed and load.
     let mut rows_at_kill = Vec::new();
     while rows_at_kill.len() < 12 {
+        let before = count(&pg, &table);
+        let left = (PAGES as i64 - before).max(0);
+        let target = before + rng.i64(1..=left.max(1)) / 2 + 1;
         let mut child = Command::new(env!("CARGO_BIN_EXE_newsfold"))
             .args(["run", "--config", &config])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.u64(150..900)));
+        let started = std::time::Instant::now();
+        let patience = Duration::from_millis(if left == 0 { rng.u64(150..900) } else { 60_000 });
+        while started.elapsed() < patience && (left == 0 || count(&pg, &table) < target) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
         let _ = child.wait();
         rows_at_kill.push(count(&pg, &table));

@@ -815,6 +815,16 @@ fn once_draws_progress_on_a_terminal_and_only_the_summary_elsewhere() {
         );
         std::fs::write(ws.pages().join(format!("{i:03}.txt")), text).expect("write");
     }
+    // A webhook that answers its first batch after 1.2 s keeps the run open past the second
+    // redraw (every 500 ms) however fast the machine folds: the first is drawn before the
+    // source reports.
+    let hook = crate::util::HookServer::start(|i, _| {
+        if i == 0 {
+            std::thread::sleep(Duration::from_millis(1200));
+        }
+        200
+    });
+    ws.write_config(&format!("[sinks.hook]\ntype = \"webhook\"\nurl = \"{}\"\n", hook.url));
     let cmd = format!(
         "{} --log-level error once --config {}",
         env!("CARGO_BIN_EXE_newsfold"),
