@@ -101,12 +101,30 @@ fn declared_meta_title(doc: &Html) -> Option<String> {
 /// title is given as declared: the heading's text carries its markup's typography (a
 /// non-breaking space, a line break, curly quotes a template added), the metadata what the
 /// newsroom typed.
-pub fn headline(doc: &Html) -> Option<(String, &'static str)> {
+pub fn headline(doc: &Html, ld_headline: Option<&str>) -> Option<(String, &'static str)> {
     let s = &*SELECTORS;
     let og = declared_meta_title(doc);
     let page_title = doc.select(&s.title).next().map(text_of).and_then(nonempty);
     let headings =
         |sel: &Selector| -> Vec<String> { doc.select(sel).take(8).map(heading_text).filter_map(nonempty).collect() };
+    // The article's declared JSON-LD headline, when a heading has its words or the page's
+    // declared title says the same (without the site's name): then two of the page's own
+    // statements agree on it. Alone it proves little: some sites put a description there.
+    if let Some(ld) = ld_headline.map(|t| without_site(&t.split_whitespace().collect::<Vec<_>>().join(" ")))
+        && title_words(&ld).len() >= 3
+    {
+        let want = title_words(&ld);
+        let in_heading = [&s.h1, &s.h2, &s.h3]
+            .into_iter()
+            .any(|sel| headings(sel).iter().any(|h| title_words(h) == want));
+        let declared = [og.as_deref(), page_title.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|t| title_words(&without_site(t)) == want);
+        if in_heading || declared {
+            return Some((ld, "JSON-LD headline agreeing with a heading or the declared title"));
+        }
+    }
     // The heading as found, or the declared title when its words are the heading's.
     let as_declared = |h: String| -> String {
         let words = title_words(&h);
@@ -188,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_headline_is_the_h1_that_agrees_with_the_declared_title() {
-        let t = |html: &str| headline(&Html::parse_document(html)).map(|(t, _)| t);
+        let t = |html: &str| headline(&Html::parse_document(html), None).map(|(t, _)| t);
         assert_eq!(
             t(r#"<title>Cần Thơ khánh thành cầu mới - Báo Cần Thơ</title><h1>THỜI SỰ > Cần Thơ</h1><h1>Cần Thơ khánh thành cầu mới</h1>"#)
                 .as_deref(),
@@ -212,7 +230,7 @@ mod tests {
 
     #[test]
     fn the_declared_title_is_any_metadata_title_and_keeps_its_typing() {
-        let t = |html: &str| headline(&Html::parse_document(html)).map(|(t, _)| t);
+        let t = |html: &str| headline(&Html::parse_document(html), None).map(|(t, _)| t);
         // No og:title: Dublin Core, the Twitter card or Parse.ly declare the title, and a
         // heading that shares none of its words is not the article's.
         assert_eq!(
@@ -235,6 +253,38 @@ mod tests {
         assert_eq!(
             t(r#"<meta property="og:title" content="BÃO SỐ 3 ĐỔ BỘ"><h1>Bão số 3 đổ bộ</h1>"#).as_deref(),
             Some("Bão số 3 đổ bộ")
+        );
+    }
+
+    #[test]
+    fn a_json_ld_headline_counts_when_the_page_says_it_twice() {
+        let t = |html: &str, ld: &str| headline(&Html::parse_document(html), Some(ld)).map(|(t, _)| t);
+        // The social title differs; the JSON-LD headline is the printed heading.
+        assert_eq!(
+            t(
+                r#"<meta property="og:title" content="Ai cũng biết lá bài này nhờ ba người"><h1>Bộ bài đưa tarot đi khắp thế giới</h1>"#,
+                "Bộ bài đưa tarot đi khắp thế giới"
+            )
+            .as_deref(),
+            Some("Bộ bài đưa tarot đi khắp thế giới")
+        );
+        // The JSON-LD headline and <title> (without the site) agree against a display heading.
+        assert_eq!(
+            t(
+                r#"<title>Cách xem 21 phim hay nhất năm 2017 - Báo Tỉnh</title><meta property="og:title" content="21 phim hay nhất năm 2017"><h1>21 phim hay nhất năm 2017</h1>"#,
+                "Cách xem 21 phim hay nhất năm 2017"
+            )
+            .as_deref(),
+            Some("Cách xem 21 phim hay nhất năm 2017")
+        );
+        // A description in the headline field, said nowhere else, is not the title.
+        assert_eq!(
+            t(
+                r#"<title>New Zealand - Wikipedia</title><h1>New Zealand</h1>"#,
+                "constitutional monarchy in Oceania"
+            )
+            .as_deref(),
+            Some("New Zealand")
         );
     }
 }

@@ -221,11 +221,6 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
         }
     }
     let body_rule = rules.and_then(|r| r.body.as_ref());
-    let title = match ruled.as_ref().and_then(|r| r.title.clone()) {
-        Some(t) => Some((t, "the source's title rule")),
-        None => super::headline::headline(&doc),
-    };
-
     let lang_code = |l: &str| Lang::from_code(l.split(['-', '_']).next().unwrap_or(l));
     let ld = jsonld::article(
         doc.select(&s.ld_json)
@@ -234,6 +229,15 @@ pub fn read_with(text: &str, rules: Option<&Rules>) -> Result<Extracted, ScrapeE
             .iter()
             .map(String::as_str),
     );
+    // The article's declared JSON-LD headline (not a `name`, which may be the site's).
+    let ld_headline = ld
+        .as_ref()
+        .filter(|a| a.has_headline)
+        .and_then(|a| a.headline.as_deref());
+    let title = match ruled.as_ref().and_then(|r| r.title.clone()) {
+        Some(t) => Some((t, "the source's title rule")),
+        None => super::headline::headline(&doc, ld_headline),
+    };
     let declared_lang = doc
         .select(&s.html)
         .next()

@@ -14,7 +14,10 @@ const MAX_SCRIPT_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct LdArticle {
+    /// The article's `headline`, else its `name`.
     pub headline: Option<String>,
+    /// Whether `headline` is the declared `headline` (not a `name`, which may be the site's).
+    pub has_headline: bool,
     pub published: Option<DateTime<FixedOffset>>,
     pub modified: Option<DateTime<FixedOffset>>,
     pub authors: Vec<String>,
@@ -95,6 +98,7 @@ pub fn article<'a>(scripts: impl IntoIterator<Item = &'a str>) -> Option<LdArtic
         if let Some(a) = find_article(&value, 0) {
             return Some(LdArticle {
                 headline: text(a.get("headline")).or_else(|| text(a.get("name"))),
+                has_headline: text(a.get("headline")).is_some(),
                 published: date(a.get("datePublished")),
                 modified: date(a.get("dateModified")),
                 authors: authors(a.get("author")),
