@@ -344,22 +344,31 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
             shift(at, c.get(0)),
         );
     }
-    // The patterns below run line by line (a date is never read across a paragraph break), on
-    // the lines that hold an ASCII digit, since a mention without a day or a year is dropped, and
-    // each only where its cue is: a month name of its languages, a day word, a script.
+    // Each pattern below runs only where its cue is: a month name of its languages, a day word,
+    // a script. A text naming months of the French or English patterns (the costly ones) is read
+    // line by line, those patterns running on the lines that hold such a name and a digit, since
+    // a mention without a day or a year is dropped; any other is scanned whole, once a pattern.
     let lower_vi = [
         "gày", "GÀY", "áng", "ÁNG", "rưa", "RƯA", "iều", "IỀU", "ối", "ỐI", "huya", "HUYA", "êm", "ÊM",
     ];
     let vi = lower_vi.iter().any(|w| text.contains(w));
     let thang = text.contains("tháng") || text.contains("Tháng") || text.contains("THÁNG");
     let mut range_starts: Vec<DateMention> = Vec::new();
-    let mut off = 0;
-    for line in text.split('\n') {
-        let at = off;
-        off += line.len() + 1;
-        if !line.bytes().any(|b| b.is_ascii_digit()) {
-            continue;
-        }
+    let months = p.months.matches(text);
+    let by_line = months.matched(0) || months.matched(1);
+    let segments: Vec<(usize, &str)> = if by_line {
+        text.split('\n')
+            .scan(0, |off, line| {
+                let at = *off;
+                *off += line.len() + 1;
+                Some((at, line))
+            })
+            .filter(|(_, line)| line.bytes().any(|b| b.is_ascii_digit()))
+            .collect()
+    } else {
+        vec![(0, text)]
+    };
+    for (at, line) in segments {
         let run = |re: &'static Regex, cue: bool| line_captures(re, line, at, cue);
         // Every form names a day or a part of one: "ngày", "sáng", "trưa", "chiều", "tối",
         // "khuya", "đêm" (their lower-case endings, which capitals do not change).
@@ -369,8 +378,12 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
         for c in run(&p.vi_month_year, thang) {
             push(n(c.get(2)).map(|y| y as i32), n(c.get(1)), None, c.range(0));
         }
-        let months = p.months.matches(line);
-        let (fr, en) = (months.matched(0), months.matched(1));
+        let (fr, en) = if by_line {
+            let months = p.months.matches(line);
+            (months.matched(0), months.matched(1))
+        } else {
+            (false, false)
+        };
         for c in run(&p.fr, fr) {
             let month = c.get(2).and_then(|m| month_number(m.text));
             push(n(c.get(3)).map(|y| y as i32), month, n(c.get(1)), c.range(0));
@@ -620,6 +633,27 @@ pub(crate) mod tests {
 
     fn dates(text: &str) -> Vec<Ymd> {
         find_dates(text).into_iter().map(|m| (m.year, m.month, m.day)).collect()
+    }
+
+    #[test]
+    fn dates_of_a_text_with_month_names_are_read_line_by_line_in_place() {
+        let text = "Hội nghị 15/10/2024 tại tỉnh.\n\nSans date ici.\n\nLe conseil du 3 au 5 janvier 2025 a voté; \
+                    on March 7, 2025 too.\nRapport du 12 mai 2025.";
+        let got: Vec<(String, Option<NaiveDate>)> = find_dates(text)
+            .into_iter()
+            .map(|m| (text[m.span.clone()].to_string(), m.to_date()))
+            .collect();
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(
+            got,
+            vec![
+                ("15/10/2024".to_string(), d(2024, 10, 15)),
+                (String::new(), d(2025, 1, 3)),
+                ("3 au 5 janvier 2025".to_string(), d(2025, 1, 5)),
+                ("March 7, 2025".to_string(), d(2025, 3, 7)),
+                ("12 mai 2025".to_string(), d(2025, 5, 12)),
+            ]
+        );
     }
 
     #[test]
