@@ -277,14 +277,13 @@ pub(crate) fn digit_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ 
 /// What `(?-u:\b)` followed by `anchored` (minus its `^`) finds scanning all of `text`, leftmost
 /// first and without overlaps, for a pattern that starts with a digit: such a match can only
 /// start a digit run at a word boundary, so the pattern is tried there alone, and only where
-/// `fits(run length, the byte after the run)`. Returns each match's offset and its captures
-/// (relative to that offset).
+/// `fits(run length, the byte after the run)`. Returns each match's captures, placed in `text`.
 fn at_digit_runs<'t>(
     text: &'t str,
     runs: &[Range<usize>],
     anchored: &Regex,
     fits: impl Fn(usize, Option<u8>) -> bool,
-) -> Vec<(usize, regex::Captures<'t>)> {
+) -> Vec<Caps<'t>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut end = 0;
@@ -295,9 +294,9 @@ fn at_digit_runs<'t>(
         {
             continue;
         }
-        if let Some(c) = anchored.captures(&text[run.start..]) {
-            end = run.start + c.get(0).map_or(0, |m| m.end());
-            out.push((run.start, c));
+        if let Some(caps) = anchored.captures(&text[run.start..]) {
+            end = run.start + caps.get(0).map_or(0, |m| m.end());
+            out.push(Caps { caps, at: run.start });
         }
     }
     out
@@ -323,26 +322,14 @@ pub(crate) fn find_dates_in(text: &str, runs: &[Range<usize>]) -> Vec<DateMentio
         }
     };
     let n = |m: Option<Found<'_>>| m.and_then(|m| m.text.parse::<u32>().ok());
-    let shift = |at: usize, m: Option<regex::Match<'_>>| m.map_or(0..0, |m| at + m.start()..at + m.end());
-    for (at, c) in at_digit_runs(text, runs, &p.iso, |len, next| len == 4 && next == Some(b'-')) {
-        push(
-            num(c.get(1)).map(|y| y as i32),
-            num(c.get(2)),
-            num(c.get(3)),
-            shift(at, c.get(0)),
-        );
+    for c in at_digit_runs(text, runs, &p.iso, |len, next| len == 4 && next == Some(b'-')) {
+        push(n(c.get(1)).map(|y| y as i32), n(c.get(2)), n(c.get(3)), c.range(0));
     }
-    for (at, c) in at_digit_runs(text, runs, &p.numeric, |len, next| len <= 2 && next == Some(b'/')) {
-        if c.get(4).is_some() {
-            // "3/12/5…": a fraction or a code, not a date.
-            continue;
+    for c in at_digit_runs(text, runs, &p.numeric, |len, next| len <= 2 && next == Some(b'/')) {
+        // "3/12/5…": a fraction or a code, not a date.
+        if c.get(4).is_none() {
+            push(n(c.get(3)).map(|y| y as i32), n(c.get(2)), n(c.get(1)), c.range(0));
         }
-        push(
-            num(c.get(3)).map(|y| y as i32),
-            num(c.get(2)),
-            num(c.get(1)),
-            shift(at, c.get(0)),
-        );
     }
     // Each pattern below runs only where its cue is: a month name of its languages, a day word,
     // a script. A text naming months of the French or English patterns (the costly ones) is read
@@ -737,7 +724,11 @@ pub(crate) mod tests {
             let runs: Vec<Range<usize>> = digit_runs(t).collect();
             at_digit_runs(t, &runs, re, fits)
                 .into_iter()
-                .map(|(at, c)| c.iter().map(|m| m.map(|m| (at + m.start(), at + m.end()))).collect())
+                .map(|c| {
+                    (0..c.caps.len())
+                        .map(|i| c.get(i).map(|m| (m.start, m.end())))
+                        .collect()
+                })
                 .collect::<Vec<Vec<_>>>()
         };
         for t in &texts {
