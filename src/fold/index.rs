@@ -4,26 +4,26 @@
 //! Bounded: documents leave oldest first when the index holds more than `max_docs` or a document
 //! is older than `window`. Memory per document is kept small on purpose (ids as u128, feature keys
 //! as u32, at most `MAX_FEATURES` features, a 36-byte sketch); `memory_bytes` estimates it.
-//! Feature keys and ranks live in two arenas in insertion order, not in an allocation per
-//! document: documents leave in the order they came, so the arenas' dead prefix is cut off in one
-//! move once it is an eighth of them, and a document holds only its offset and length.
+//! Feature keys and ranks live in one arena in arrival order (`store::Arena`), not in allocations
+//! of each document's own; a document holds its offset and length there.
 //!
 //! Invariants: a record id is live at most once; a feature carried by exactly one live document is
 //! in `singles` (most features are: a page's own names and numbers), one carried by more is in
 //! `postings`, whose `df` counts the live documents carrying it; a posting list is sorted by
 //! sequence number, so evicted documents form a prefix that is trimmed when the list is next
-//! touched; a list holds at most `MAX_POSTINGS` carriers, the newest (a full list drops its older half; the pages
-//! of one story arrive close together). Lookup maps may hold keys of evicted documents until the
-//! next sweep; lookups check liveness. Record and content ids are looked up by 64 of their 128 bits
-//! and checked against the document where it matters.
+//! touched; a list holds at most `MAX_POSTINGS` carriers, the newest (a full list drops its older
+//! half; the pages of one story arrive close together). Lookup maps may hold keys of evicted
+//! documents until the next sweep; lookups check liveness. Record and content ids are looked up by
+//! 64 of their 128 bits and checked against the document where it matters.
 
 use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::fingerprint::Class;
 use super::minhash::Sketch;
 use super::store::{Arena, PostingTable, Postings, Tag};
 use crate::model::{Lang, Relation};
-use rustc_hash::FxHashMap as HashMap;
 
 /// Posting lists keep at most this many (the newest) carriers; see the module invariant.
 pub const MAX_POSTINGS: usize = 1024;
