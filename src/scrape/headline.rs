@@ -63,6 +63,15 @@ fn without_site(t: &str) -> String {
     }
 }
 
+/// The words of the site's name that `without_site` cuts from a title ("Báo Cần Thơ" of
+/// "Headline - Báo Cần Thơ"), if it cuts any.
+fn site_words(t: &str) -> Option<Vec<String>> {
+    let kept = without_site(t);
+    let rest = t.trim()[kept.len()..].trim_start_matches(|c: char| !c.is_alphanumeric());
+    let words = title_words(rest);
+    (!words.is_empty()).then_some(words)
+}
+
 /// The leading parts of a declared title at each separator, of three words or more
 /// ("Headline - Photos | Site slogan - Brand" → "Headline", "Headline - Photos", ...).
 fn title_heads(t: &str) -> Vec<Vec<String>> {
@@ -150,14 +159,22 @@ pub fn headline(doc: &Html, ld_headline: Option<&str>) -> Option<(String, &'stat
         }
     }
     let declared = og.as_deref().or(page_title.as_deref()).map(without_site);
+    // A heading that is the site's name the declared titles end with is the logo, even when it
+    // shares words with the headline (a provincial paper writing about its province).
+    let site: Vec<Vec<String>> = [og.as_deref(), page_title.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(site_words)
+        .collect();
     if let Some(declared) = &declared {
         let want = title_words(declared);
         // The heading whose words the declared title holds best (at least half of the
         // heading's, two or more): an h1, else an h2.
         let agreeing = |hs: &[String]| {
             hs.iter()
-                .map(|h| {
-                    let words = title_words(h);
+                .map(|h| (h, title_words(h)))
+                .filter(|(_, words)| !site.contains(words))
+                .map(|(h, words)| {
                     let shared = words.iter().filter(|w| want.contains(w)).count();
                     (h, shared, words.len())
                 })
@@ -210,6 +227,11 @@ mod tests {
         assert_eq!(
             t(r#"<title>Cần Thơ khánh thành cầu mới - Báo Cần Thơ</title><h1>THỜI SỰ > Cần Thơ</h1><h1>Cần Thơ khánh thành cầu mới</h1>"#)
                 .as_deref(),
+            Some("Cần Thơ khánh thành cầu mới")
+        );
+        // The paper's name in an h1 shares words with a headline about its province.
+        assert_eq!(
+            t(r#"<title>Cần Thơ khánh thành cầu mới - Báo Cần Thơ</title><h1>Báo Cần Thơ</h1>"#).as_deref(),
             Some("Cần Thơ khánh thành cầu mới")
         );
         assert_eq!(
