@@ -57,7 +57,7 @@ impl Arena {
     /// none is left) once that dead prefix is an eighth of the arena.
     pub fn trim(&mut self, live_start: u32) {
         let dead = (live_start.wrapping_sub(self.base) as usize).min(self.keys.len());
-        if dead > 0 && (dead == self.keys.len() || dead * 8 >= self.keys.len()) {
+        if dead > 0 && dead * 8 >= self.keys.len() {
             self.keys.drain(..dead);
             self.ranks.drain(..dead);
             self.base = self.base.wrapping_add(dead as u32);
